@@ -1,0 +1,1 @@
+//! The language of each document: from `--lang`, the file name, or detection.

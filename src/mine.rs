@@ -1,0 +1,1 @@
+//! Pair selection for comparable documents.
