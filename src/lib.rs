@@ -14,5 +14,6 @@ pub mod eval;
 pub mod lang;
 pub mod mine;
 pub mod model;
+pub mod progress;
 pub mod score;
 pub mod segment;

@@ -1,8 +1,7 @@
 //! Flag groups shared by several subcommands, and the progress/verbosity switch.
 
+use crate::segment::{Document, Sentence};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Which model embeds the sentences, and how.
@@ -42,41 +41,27 @@ pub struct InputArgs {
     pub presplit: bool,
 }
 
-/// Whether to draw progress bars and summaries. Bars appear only on a terminal.
-#[derive(Clone, Copy, Debug)]
-pub struct Progress {
-    pub quiet: bool,
-}
-
-impl Progress {
-    pub fn new(quiet: bool) -> Self {
-        Self { quiet }
-    }
-
-    fn draws(&self) -> bool {
-        !self.quiet && std::io::stderr().is_terminal()
-    }
-
-    /// A bar over `len` items with a per-second rate, hidden when quiet or not on a terminal.
-    pub fn bar(&self, len: u64, what: &str) -> ProgressBar {
-        if !self.draws() {
-            return ProgressBar::hidden();
+impl InputArgs {
+    /// Reads every input and splits it into sentences (`--presplit`: one per line).
+    pub fn load(&self) -> anyhow::Result<Vec<(Document, Vec<Sentence>)>> {
+        let mut out = Vec::new();
+        for (i, f) in self.files.iter().enumerate() {
+            let name = f.display().to_string();
+            let text = crate::segment::read_text(&name)?;
+            let sentences = crate::segment::split_lines(&text, i);
+            anyhow::ensure!(
+                !sentences.is_empty(),
+                "{name}: no sentences (the document is empty)"
+            );
+            out.push((
+                Document {
+                    name,
+                    lang: String::new(),
+                    text,
+                },
+                sentences,
+            ));
         }
-        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template(&format!(
-                "{{spinner}} {what} [{{bar:30}}] {{pos}}/{{len}} ({{per_sec}}, eta {{eta}})"
-            ))
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar
-    }
-
-    /// A line for the user on stderr unless quiet.
-    pub fn say(&self, msg: impl AsRef<str>) {
-        if !self.quiet {
-            eprintln!("{}", msg.as_ref());
-        }
+        Ok(out)
     }
 }

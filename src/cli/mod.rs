@@ -4,7 +4,8 @@
 mod args;
 mod embed;
 
-pub use args::{InputArgs, ModelArgs, Progress};
+pub use crate::progress::Progress;
+pub use args::{InputArgs, ModelArgs};
 
 use clap::{Parser, Subcommand};
 
