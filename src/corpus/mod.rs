@@ -2,13 +2,23 @@
 //! ("sink") per format, and atomic file output shared by all of them.
 
 mod atomic;
+mod jsonl;
+mod moses;
+mod tmx;
+mod tsv;
 
 pub use atomic::AtomicFile;
+pub use jsonl::{read_jsonl, JsonlSink};
+pub use moses::MosesSink;
+pub use tmx::{xml_escape, TmxSink};
+pub use tsv::TsvSink;
 
-use serde::Serialize;
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 /// One side of a record: 0..n consecutive sentences of one document.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Side {
     pub lang: String,
     /// The document as the user named it (path, or `-` for stdin).
@@ -22,16 +32,16 @@ pub struct Side {
 }
 
 /// A mined pair or an aligned link, with its scores.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Record {
     pub src: Side,
     pub tgt: Side,
     pub cosine: f32,
     /// Ratio margin (mining); absent for alignment links.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub margin: Option<f32>,
     /// Alignment cost of the link (lower is better); absent for mined pairs.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<f32>,
 }
 
@@ -39,4 +49,203 @@ pub struct Record {
 pub trait Sink {
     fn write(&mut self, record: &Record) -> anyhow::Result<()>;
     fn finish(self: Box<Self>) -> anyhow::Result<()>;
+}
+
+/// The output formats; `--format` takes one or several.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// One JSON object per pair with languages, documents, indices, spans and scores.
+    Jsonl,
+    /// `margin<TAB>source<TAB>target` (LASER's layout).
+    Tsv,
+    /// Two plain files, `corpus.SRC-TGT.SRC` and `corpus.SRC-TGT.TGT`, line by line.
+    Moses,
+    /// TMX 1.4b translation memory.
+    Tmx,
+}
+
+impl Format {
+    /// The files this format writes for a language pair in `dir`.
+    pub fn paths(self, dir: &Path, src_lang: &str, tgt_lang: &str) -> Vec<PathBuf> {
+        let pair = format!("{src_lang}-{tgt_lang}");
+        match self {
+            Format::Jsonl => vec![dir.join(format!("{pair}.jsonl"))],
+            Format::Tsv => vec![dir.join(format!("{pair}.tsv"))],
+            Format::Tmx => vec![dir.join(format!("{pair}.tmx"))],
+            Format::Moses => {
+                let (s, t) = MosesSink::paths(dir, src_lang, tgt_lang);
+                vec![s, t]
+            }
+        }
+    }
+
+    /// Opens this format's writer for a language pair in `dir`.
+    pub fn open(self, dir: &Path, src_lang: &str, tgt_lang: &str) -> Result<Box<dyn Sink>> {
+        let path = || self.paths(dir, src_lang, tgt_lang).remove(0);
+        Ok(match self {
+            Format::Jsonl => Box::new(JsonlSink::create(path())?),
+            Format::Tsv => Box::new(TsvSink::create(path())?),
+            Format::Tmx => Box::new(TmxSink::create(path(), src_lang)?),
+            Format::Moses => Box::new(MosesSink::create(dir, src_lang, tgt_lang)?),
+        })
+    }
+}
+
+/// Several sinks fed the same records (`--format jsonl,tsv`). Nothing is committed
+/// unless every sink finishes.
+pub struct MultiSink(pub Vec<Box<dyn Sink>>);
+
+impl MultiSink {
+    /// Opens every format in `formats` for one language pair.
+    pub fn open(formats: &[Format], dir: &Path, src_lang: &str, tgt_lang: &str) -> Result<Self> {
+        let sinks = formats
+            .iter()
+            .map(|f| f.open(dir, src_lang, tgt_lang))
+            .collect::<Result<_>>()?;
+        Ok(Self(sinks))
+    }
+}
+
+impl Sink for MultiSink {
+    fn write(&mut self, record: &Record) -> Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.write(record))
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        self.0.into_iter().try_for_each(|s| s.finish())
+    }
+}
+
+/// Line-based formats hold one sentence per line: line breaks inside become spaces.
+pub(crate) fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(['\n', '\r']) {
+        text.replace("\r\n", " ").replace(['\n', '\r'], " ").into()
+    } else {
+        text.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side(lang: &str, text: &str, i: usize) -> Side {
+        Side {
+            lang: lang.into(),
+            doc: format!("doc.{lang}.txt"),
+            indices: vec![i],
+            text: text.into(),
+            span: Some((10 * i, 10 * i + text.len())),
+        }
+    }
+
+    fn records() -> Vec<Record> {
+        vec![
+            Record {
+                src: side("en", "Tom & \"Mary\" <said> 'hi'\tthen\nleft.", 0),
+                tgt: side("vi", "Tom & Mary nói \u{1} chào.", 3),
+                cosine: 0.875,
+                margin: Some(1.25),
+                cost: None,
+            },
+            Record {
+                src: side("en", "Some 30,000 lives.", 2),
+                tgt: side("vi", "30.000 người chết.", 5),
+                cosine: 0.8,
+                margin: Some(1.1),
+                cost: None,
+            },
+        ]
+    }
+
+    fn write_all(f: &[Format], dir: &Path) {
+        let mut s = Box::new(MultiSink::open(f, dir, "en", "vi").unwrap());
+        for r in records() {
+            s.write(&r).unwrap();
+        }
+        s.finish().unwrap();
+    }
+
+    #[test]
+    fn jsonl_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        write_all(&[Format::Jsonl], dir.path());
+        let back = read_jsonl(dir.path().join("en-vi.jsonl")).unwrap();
+        assert_eq!(back, records());
+        let text = std::fs::read_to_string(dir.path().join("en-vi.jsonl")).unwrap();
+        assert_eq!(text.lines().count(), 2, "one object per line");
+        assert!(!text.contains("cost"), "absent scores are left out");
+    }
+
+    #[test]
+    fn tsv_and_moses_keep_one_pair_per_line() {
+        let dir = tempfile::tempdir().unwrap();
+        write_all(&[Format::Tsv, Format::Moses], dir.path());
+        let tsv = std::fs::read_to_string(dir.path().join("en-vi.tsv")).unwrap();
+        assert_eq!(
+            tsv,
+            "1.250000\tTom & \"Mary\" <said> 'hi' then left.\tTom & Mary nói \u{1} chào.\n\
+             1.100000\tSome 30,000 lives.\t30.000 người chết.\n"
+        );
+        let en = std::fs::read_to_string(dir.path().join("corpus.en-vi.en")).unwrap();
+        let vi = std::fs::read_to_string(dir.path().join("corpus.en-vi.vi")).unwrap();
+        assert_eq!(
+            en,
+            "Tom & \"Mary\" <said> 'hi'\tthen left.\nSome 30,000 lives.\n"
+        );
+        assert_eq!(vi, "Tom & Mary nói \u{1} chào.\n30.000 người chết.\n");
+    }
+
+    #[test]
+    fn tmx_escapes_and_drops_forbidden_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        write_all(&[Format::Tmx], dir.path());
+        let tmx = std::fs::read_to_string(dir.path().join("en-vi.tmx")).unwrap();
+        assert!(
+            tmx.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<tmx version=\"1.4\">")
+        );
+        assert!(tmx.contains(
+            "<tuv xml:lang=\"en\"><seg>Tom &amp; &quot;Mary&quot; &lt;said&gt; &apos;hi&apos;\tthen\nleft.</seg></tuv>"
+        ));
+        assert!(tmx.contains("<tuv xml:lang=\"vi\"><seg>Tom &amp; Mary nói  chào.</seg></tuv>"));
+        assert!(tmx.contains("<prop type=\"x-margin\">1.250000</prop>"));
+        assert_eq!(tmx.matches("<tu>").count(), 2);
+        assert!(tmx.trim_end().ends_with("</body>\n</tmx>"));
+        assert!(!tmx.contains('\u{1}'));
+    }
+
+    #[test]
+    fn nothing_is_written_if_a_sink_is_dropped_unfinished() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut s = MultiSink::open(
+                &[Format::Jsonl, Format::Moses, Format::Tmx],
+                dir.path(),
+                "en",
+                "vi",
+            )
+            .unwrap();
+            s.write(&records()[0]).unwrap();
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn an_empty_corpus_is_empty_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Box::new(
+            MultiSink::open(&[Format::Jsonl, Format::Moses], dir.path(), "en", "id").unwrap(),
+        );
+        s.finish().unwrap();
+        for f in ["en-id.jsonl", "corpus.en-id.en", "corpus.en-id.id"] {
+            assert_eq!(std::fs::read(dir.path().join(f)).unwrap(), b"", "{f}");
+        }
+    }
+
+    #[test]
+    fn same_language_moses_files_do_not_collide() {
+        let (a, b) = MosesSink::paths(Path::new("d"), "en", "en");
+        assert_ne!(a, b);
+    }
 }

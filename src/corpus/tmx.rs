@@ -1,0 +1,79 @@
+//! TMX 1.4b, the translation-memory exchange format that CAT tools (OmegaT, Trados,
+//! memoQ) import. Scores travel as `<prop>` elements so translators can filter on them.
+
+use super::{AtomicFile, Record, Sink};
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::Path;
+
+pub struct TmxSink {
+    file: AtomicFile,
+}
+
+impl TmxSink {
+    pub fn create(path: impl AsRef<Path>, src_lang: &str) -> Result<Self> {
+        let mut file = AtomicFile::create(path)?;
+        write!(
+            file,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <tmx version=\"1.4\">\n  \
+             <header creationtool=\"bitalign\" creationtoolversion=\"{}\" segtype=\"sentence\" \
+             o-tmf=\"bitalign\" adminlang=\"en\" srclang=\"{}\" datatype=\"plaintext\"/>\n  \
+             <body>\n",
+            env!("CARGO_PKG_VERSION"),
+            xml_escape(src_lang)
+        )
+        .with_context(|| format!("{}: write failed", file.path().display()))?;
+        Ok(Self { file })
+    }
+}
+
+impl Sink for TmxSink {
+    fn write(&mut self, r: &Record) -> Result<()> {
+        let mut s = String::from("    <tu>\n");
+        if let Some(m) = r.margin {
+            s += &format!("      <prop type=\"x-margin\">{m:.6}</prop>\n");
+        }
+        s += &format!("      <prop type=\"x-cosine\">{:.6}</prop>\n", r.cosine);
+        if let Some(c) = r.cost {
+            s += &format!("      <prop type=\"x-cost\">{c:.6}</prop>\n");
+        }
+        for side in [&r.src, &r.tgt] {
+            s += &format!(
+                "      <tuv xml:lang=\"{}\"><seg>{}</seg></tuv>\n",
+                xml_escape(&side.lang),
+                xml_escape(&side.text)
+            );
+        }
+        s += "    </tu>\n";
+        self.file
+            .write_all(s.as_bytes())
+            .with_context(|| format!("{}: write failed", self.file.path().display()))
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        self.file
+            .write_all(b"  </body>\n</tmx>\n")
+            .with_context(|| format!("{}: write failed", self.file.path().display()))?;
+        self.file.commit()
+    }
+}
+
+/// Escapes the five XML special characters and drops characters XML 1.0 forbids
+/// (most C0 controls, U+FFFE, U+FFFF), which would make the whole file unreadable.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
