@@ -3,6 +3,7 @@
 //! sentence's best partner, keep the pairs above a margin threshold, then apply the
 //! filters users of mined corpora expect.
 
+pub mod corpus;
 pub mod filter;
 pub mod multi;
 
@@ -17,6 +18,10 @@ use std::collections::HashSet;
 /// on Tatoeba (vie-eng, ind-eng) and the demo articles with e5-small: see
 /// `docs/mining-threshold.md` for the data, and how to pick another.
 pub const DEFAULT_THRESHOLD: f32 = 1.06;
+/// Default threshold for `--score cosine`.
+pub const DEFAULT_COSINE_THRESHOLD: f32 = 0.82;
+/// Default threshold for `--score distance` (cosine minus the neighbourhood average).
+pub const DEFAULT_DISTANCE_THRESHOLD: f32 = 0.05;
 
 /// Which candidates compete (LASER's `--mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]

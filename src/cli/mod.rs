@@ -3,6 +3,8 @@
 
 mod args;
 mod embed;
+mod eval;
+mod run;
 
 pub use crate::progress::Progress;
 pub use args::{InputArgs, ModelArgs};
@@ -34,6 +36,11 @@ pub struct Cli {
 pub enum Command {
     /// Embed every sentence of each input and write the matrices (.npy and raw float32).
     Embed(embed::EmbedArgs),
+    /// Mine the corresponding sentences of documents in several languages, for every
+    /// language pair, and write them as a parallel corpus (the main job).
+    Run(run::RunArgs),
+    /// Measure quality against others' gold data.
+    Eval(eval::EvalArgs),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -60,5 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let progress = Progress::new(cli.quiet);
     match cli.command {
         Command::Embed(a) => embed::run(a, &progress),
+        Command::Run(a) => run::run(a, &progress),
+        Command::Eval(a) => eval::run(a, &progress),
     }
 }
