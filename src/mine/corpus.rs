@@ -31,8 +31,9 @@ pub fn pools(docs: &[(Document, Vec<Sentence>)], emb: &Embeddings) -> Result<Vec
         emb.len()
     );
     let mut order: Vec<String> = Vec::new();
-    let mut by_lang: BTreeMap<String, (Vec<usize>, Vec<(usize, usize)>, Vec<usize>)> =
-        BTreeMap::new();
+    // Per language: its documents, its (document, sentence) rows, their embedding rows.
+    type Group = (Vec<usize>, Vec<(usize, usize)>, Vec<usize>);
+    let mut by_lang: BTreeMap<String, Group> = BTreeMap::new();
     let mut row = 0;
     for (d, (doc, sents)) in docs.iter().enumerate() {
         if doc.lang.is_empty() {

@@ -95,6 +95,16 @@ impl TopK {
         self.items.insert(at, (score, idx, cos));
     }
 
+    /// Scores below this cannot enter (ties may, by index).
+    #[inline]
+    fn floor(&self) -> f32 {
+        if self.items.len() < self.k {
+            f32::NEG_INFINITY
+        } else {
+            self.items.last().map_or(f32::NEG_INFINITY, |w| w.0)
+        }
+    }
+
     fn merge(&mut self, other: &TopK) {
         for &(s, i, c) in &other.items {
             self.offer(s, i, c);
@@ -124,6 +134,7 @@ where
             let rows_to = ((g + 1) * per_group * BLOCK_X).min(nx);
             let mut rows = vec![TopK::new(k); rows_to - rows_from];
             let mut cols = vec![TopK::new(k); ny];
+            let mut col_floor = vec![f32::NEG_INFINITY; ny];
             let mut buf = vec![0.0f32; BLOCK_X * BLOCK_Y];
             for x0 in (rows_from..rows_to).step_by(BLOCK_X) {
                 let x1 = (x0 + BLOCK_X).min(rows_to);
@@ -136,11 +147,20 @@ where
                     for (r, line) in out.chunks_exact(w).enumerate() {
                         let i = x0 + r;
                         let row = &mut rows[i - rows_from];
-                        for (c, &cos) in line.iter().enumerate() {
-                            let j = y0 + c;
-                            let s = score(i, j, cos);
-                            row.offer(s, j as u32, cos);
-                            cols[j].offer(s, i as u32, cos);
+                        let mut row_floor = row.floor();
+                        let floors = &mut col_floor[y0..y1];
+                        for (c, (&cos, floor)) in line.iter().zip(floors.iter_mut()).enumerate() {
+                            let s = score(i, y0 + c, cos);
+                            // Most pairs beat neither list: one comparison each rejects them.
+                            if s >= row_floor {
+                                row.offer(s, (y0 + c) as u32, cos);
+                                row_floor = row.floor();
+                            }
+                            if s >= *floor {
+                                let col = &mut cols[y0 + c];
+                                col.offer(s, i as u32, cos);
+                                *floor = col.floor();
+                            }
                         }
                     }
                 }
@@ -158,6 +178,30 @@ where
         }
     }
     (rows, cols.unwrap_or_default())
+}
+
+/// Cosine similarities of rows `xs` of `x` with rows `ys` of `y`, row-major into `out`
+/// (`xs.len() × ys.len()`): one block of the matrix, never the whole of a large one.
+pub fn similarity_block(
+    x: &Embeddings,
+    xs: std::ops::Range<usize>,
+    y: &Embeddings,
+    ys: std::ops::Range<usize>,
+    out: &mut [f32],
+) {
+    let d = x.dim();
+    assert_eq!(d, y.dim(), "embeddings of different widths");
+    assert_eq!(
+        out.len(),
+        xs.len() * ys.len(),
+        "output block of the wrong size"
+    );
+    kernel::block(
+        &x.as_slice()[xs.start * d..xs.end * d],
+        &y.as_slice()[ys.start * d..ys.end * d],
+        d,
+        out,
+    );
 }
 
 /// The `k` nearest neighbours of every row of one matrix among the rows of another.
