@@ -260,6 +260,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
                 tuples.len(),
                 &timings,
                 emb.len(),
+                !args.embeddings.is_empty(),
                 &args.out
             )
         );
@@ -372,6 +373,7 @@ fn summary(
     tuples: usize,
     timings: &serde_json::Value,
     sentences: usize,
+    precomputed: bool,
     out: &Path,
 ) -> String {
     let mut s = String::new();
@@ -402,8 +404,9 @@ fn summary(
             );
         } else {
             s += &format!(
-                "{pair}: {} pairs kept of {} candidates ({} below {score} {})",
+                "{pair}: {} pair{} kept of {} candidates ({} below {score} {})",
                 r.kept.len(),
+                if r.kept.len() == 1 { "" } else { "s" },
                 r.candidates.len(),
                 r.below_threshold,
                 params.threshold
@@ -427,11 +430,18 @@ fn summary(
     }
     s += &histogram(results, params);
     let t = |k: &str| timings[k].as_f64().unwrap_or(0.0);
+    let embed = if precomputed {
+        format!("embeddings read {:.2} s", t("embed_s"))
+    } else {
+        format!(
+            "embed {:.2} s ({:.1} sentences/s)",
+            t("embed_s"),
+            sentences as f64 / t("embed_s").max(1e-9)
+        )
+    };
     s += &format!(
-        "time: load+split {:.2} s, embed {:.2} s ({:.1} sentences/s), mine {:.2} s, write {:.2} s, total {:.2} s\n",
+        "time: load+split {:.2} s, {embed}, mine {:.2} s, write {:.2} s, total {:.2} s\n",
         t("load_split_s"),
-        t("embed_s"),
-        sentences as f64 / t("embed_s").max(1e-9),
         t("mine_s"),
         t("write_s"),
         t("total_s")

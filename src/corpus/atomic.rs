@@ -42,6 +42,14 @@ impl AtomicFile {
             .into_inner()
             .map_err(|e| e.into_error())
             .with_context(|| format!("{}: write failed", target.display()))?;
+        // Temporary files are private (0600); a corpus is meant to be read by others.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .with_context(|| format!("{}: cannot set permissions", target.display()))?;
+        }
         tmp.as_file()
             .sync_all()
             .with_context(|| format!("{}: write failed", target.display()))?;
