@@ -65,3 +65,16 @@ impl InputArgs {
         Ok(out)
     }
 }
+
+impl ModelArgs {
+    /// Loads the model (downloading it on first use unless offline) and wraps it for embedding.
+    pub fn embedder(&self, progress: &crate::progress::Progress) -> anyhow::Result<crate::embed::Embedder> {
+        let src = crate::model::ModelSource {
+            model: self.model.clone(),
+            revision: self.revision.clone(),
+            offline: crate::model::ModelSource::offline_requested(self.offline),
+        };
+        let model = crate::model::Model::load(&src, progress)?;
+        crate::embed::Embedder::new(model, self.prefix.clone(), self.batch)
+    }
+}
