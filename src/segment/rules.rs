@@ -24,6 +24,10 @@ pub struct Rules {
     /// Abbreviations that precede what they qualify (titles, `No.`, street `Jl.`): a period
     /// after them never ends a sentence.
     pub prefixes: &'static [&'static str],
+    /// Abbreviations that precede a number (`No. 5`, `Fig. 3`, `Rp. 5.000`): a period after
+    /// them never ends a sentence before a digit, and is an ordinary stop otherwise
+    /// (`"No. You have to buy it"`).
+    pub numeric: &'static [&'static str],
     /// Abbreviations that may end a sentence (`etc.`, `dll.`, `v.v.`): a period after
     /// them ends the sentence when an upper-case word follows.
     pub enders: &'static [&'static str],
@@ -40,12 +44,15 @@ const EN: Rules = Rules {
     prefixes: &[
         "Mr", "Mrs", "Ms", "Messrs", "Mmes", "Dr", "Prof", "Rev", "Hon", "Gen", "Lt", "Col", "Maj",
         "Capt", "Cpt", "Sgt", "Cpl", "Adm", "Cmdr", "Gov", "Sen", "Rep", "Pres", "Supt", "Insp",
-        "Det", "Fr", "Sr", "Sra", "Mt", "Ft", "Ave", "Blvd", "No", "Nos", "Nr", "Vol", "vol",
-        "Vols", "pp", "pg", "Fig", "fig", "Figs", "Eq", "eq", "Sec", "sec", "Art", "art", "Ch",
-        "ch", "Chap", "approx", "ca", "cf", "vs", "viz", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul",
-        "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Mon", "Tue", "Tues", "Wed", "Thu", "Thur",
-        "Thurs", "Fri", "Sat", "Sun", "Dept", "Univ", "Assn", "Bros", "est", "Est", "tel", "Tel",
-        "ext", "Ext", "St",
+        "Det", "Fr", "Sr", "Sra", "Mt", "Ft", "Ave", "Blvd", "approx", "ca", "cf", "vs", "viz",
+        "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Mon",
+        "Tue", "Tues", "Wed", "Thu", "Thur", "Thurs", "Fri", "Sat", "Sun", "Dept", "Univ", "Assn",
+        "St",
+    ],
+    numeric: &[
+        "No", "Nos", "no", "Nr", "nr", "Vol", "vol", "Vols", "pp", "p", "pg", "Fig", "fig", "Figs",
+        "Eq", "eq", "Sec", "sec", "Art", "art", "Ch", "ch", "Chap", "Tel", "tel", "Ext", "ext",
+        "est", "Est",
     ],
     enders: &["etc", "Inc", "Ltd", "Corp", "Co", "Bros", "al", "ibid"],
     ambiguous: &[
@@ -104,6 +111,23 @@ const EN: Rules = Rules {
         "Now",
         "Still",
         "Also",
+        "Everyone",
+        "Everybody",
+        "Nobody",
+        "Nothing",
+        "Everything",
+        "Let",
+        "Please",
+        "Do",
+        "Does",
+        "Did",
+        "Is",
+        "Are",
+        "Can",
+        "Could",
+        "Would",
+        "Will",
+        "Should",
     ],
 };
 
@@ -116,32 +140,36 @@ const VI: Rules = Rules {
     script: Script::Spaced,
     prefixes: &[
         "TS", "ThS", "Ths", "PGS", "GS", "BS", "KS", "CN", "NCS", "ThS.BS", "TSKH", "BSCKII", "TP",
-        "Tp", "tp", "TX", "Tx", "TT", "Q", "P", "H", "X", "Th", "St", "Tr", "tr", "Đ", "Đc", "đ/c",
-        "NXB", "Nxb", "Mr", "Mrs", "Ms", "Dr", "Prof", "No", "Vol", "Jan", "Feb", "Mar", "Apr",
-        "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec",
+        "Tp", "tp", "TX", "Tx", "TT", "Q", "P", "H", "X", "Th", "St", "Đ", "Đc", "đ/c", "NXB",
+        "Nxb", "Mr", "Mrs", "Ms", "Dr", "Prof", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug",
+        "Sep", "Sept", "Oct", "Nov", "Dec",
     ],
+    numeric: &["No", "Số", "Vol", "tr", "Tr", "Fig", "Art"],
     enders: &["v.v", "vv", "etc"],
     ambiguous: &["U.S", "U.K", "a.m", "p.m"],
     openers: &[
         "Tôi", "Anh", "Chị", "Em", "Ông", "Bà", "Họ", "Chúng", "Đây", "Đó", "Điều", "Nhưng", "Và",
         "Tuy", "Trong", "Khi", "Các", "Những", "Một", "Theo", "Ngày", "Sau", "Trước", "Nếu", "Vì",
-        "Do", "Hôm", "Cả", "Người", "Hai", "Ba",
+        "Do", "Hôm", "Cả", "Người", "Hai", "Ba", "Mọi", "Tất", "Ai", "Sao", "Tại", "Làm", "Bạn",
+        "Nó", "Mình", "Cậu", "Hãy", "Đừng", "Xin",
     ],
 };
 
 /// Indonesian: `dll.`/`dsb.`/`dst.`/`dkk.`/`tsb.` end lists ("etc."); titles and address
-/// parts (`Prof.`, `Jl.`, `No.`, `Kab.`, `Ir.`, `Drs.`, `dr.`, `Bpk.`) precede a name or
-/// number; `a.n.` ("on behalf of") has inner periods.
+/// parts (`Prof.`, `Jl.`, `Kab.`, `Ir.`, `Drs.`, `dr.`, `Bpk.`) precede a name, `No.`,
+/// `Rp.`, `hlm.` a number; `a.n.` ("on behalf of") has inner periods.
 const ID: Rules = Rules {
     name: "id",
     script: Script::Spaced,
     prefixes: &[
         "Prof", "Dr", "dr", "drg", "Ir", "Drs", "Dra", "Hj", "H", "KH", "Bpk", "Bp", "Sdr", "Sdri",
-        "Yth", "Tn", "Ny", "Nn", "Jl", "Jln", "Gg", "No", "Kab", "Kec", "Kel", "Ds", "Prov",
-        "Kota", "Kol", "Letjen", "Mayjen", "Brigjen", "Jend", "Laksda", "Marsda", "Kapt", "Lettu",
-        "Serka", "Kompol", "AKBP", "Rp", "hlm", "Hlm", "tgl", "Tgl", "Mr", "Mrs", "Ms", "St",
-        "Vol", "vol", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Agu", "Agt", "Sep", "Okt", "Nov",
-        "Des", "a.n", "u.p", "d.a", "s.d",
+        "Yth", "Tn", "Ny", "Nn", "Jl", "Jln", "Gg", "Kab", "Kec", "Kel", "Ds", "Prov", "Kol",
+        "Letjen", "Mayjen", "Brigjen", "Jend", "Laksda", "Marsda", "Kapt", "Lettu", "Serka",
+        "Kompol", "AKBP", "Mr", "Mrs", "Ms", "St", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Agu",
+        "Agt", "Sep", "Okt", "Nov", "Des", "a.n", "u.p", "d.a", "s.d",
+    ],
+    numeric: &[
+        "No", "no", "Nomor", "Rp", "hlm", "Hlm", "tgl", "Tgl", "Vol", "vol", "Psl",
     ],
     enders: &["dll", "dsb", "dst", "dkk", "tsb", "sbb", "etc"],
     ambiguous: &[
@@ -184,7 +212,17 @@ const ID: Rules = Rules {
         "Untuk",
         "Dengan",
         "Hari",
-        "Presiden",
+        "Apa",
+        "Apakah",
+        "Siapa",
+        "Mengapa",
+        "Kenapa",
+        "Bagaimana",
+        "Kapan",
+        "Berapa",
+        "Tolong",
+        "Jangan",
+        "Semua",
     ],
 };
 
@@ -195,12 +233,14 @@ const GENERIC: Rules = Rules {
     name: "generic",
     script: Script::Spaced,
     prefixes: &[
-        "Mr", "Mrs", "Ms", "Dr", "Prof", "St", "No", "Nr", "Vol", "vol", "Fig", "fig", "Art",
-        "art", "ca", "cf", "vs", "pp", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep",
-        "Sept", "Oct", "Nov", "Dec", "Sr", "Sra", "Srta", "Hr", "Fr", "Mme", "Mlle", "Nº", "nº",
-        "bzw", "ggf", "sog", "Str",
+        "Mr", "Mrs", "Ms", "Dr", "Prof", "St", "ca", "cf", "vs", "Jan", "Feb", "Mar", "Apr", "Jun",
+        "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Sr", "Sra", "Srta", "Hr", "Fr", "Mme",
+        "Mlle", "bzw", "ggf", "sog", "Str",
     ],
-    enders: &["etc", "usw", "etc", "ecc", "Inc", "Ltd"],
+    numeric: &[
+        "No", "Nº", "nº", "Nr", "Vol", "vol", "Fig", "fig", "Art", "art", "pp", "S", "s", "p",
+    ],
+    enders: &["etc", "usw", "ecc", "Inc", "Ltd"],
     ambiguous: &["U.S", "a.m", "p.m", "z.B", "d.h", "u.a"],
     openers: &[],
 };
@@ -210,6 +250,7 @@ const THAI: Rules = Rules {
     name: "th",
     script: Script::SpaceSeparated,
     prefixes: &[],
+    numeric: &[],
     enders: &[],
     ambiguous: &[],
     openers: &[],

@@ -286,6 +286,9 @@ impl Segmenter {
         if r.prefixes.contains(&prev) {
             return false;
         }
+        if r.numeric.contains(&prev) {
+            return !next.is_numeric();
+        }
         if r.enders.contains(&prev) {
             return true;
         }
@@ -293,9 +296,10 @@ impl Segmenter {
             return opener;
         }
         let letters = prev.chars().filter(|c| c.is_alphabetic()).count();
-        if prev.chars().count() == 1 && letters == 1 {
-            // An initial (`J. R. R. Tolkien`, `Q. 1`) or a one-letter abbreviation.
-            return false;
+        if prev.chars().count() == 1 && prev.chars().all(char::is_uppercase) {
+            // An initial (`J. R. R. Tolkien`, `Joseph S. Nye`), unless a typical sentence
+            // opener follows (`… for B. What about A?`). English `I` is a word.
+            return (r.name == "en" && prev == "I") || r.openers.contains(&cx.next_word);
         }
         if prev.contains('.') && letters > 0 && !prev.ends_with('.') {
             // `U.S`, `e.g`, `a.n`, `PGS.TS`: inner periods mark an abbreviation; it ends
