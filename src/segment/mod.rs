@@ -9,7 +9,7 @@ pub mod rules;
 mod splitter;
 
 pub use input::{decode, read_input, Decoded};
-pub use splitter::{is_space, Segmenter, Spans, MAX_SENTENCE_BYTES};
+pub use splitter::{is_line_break, is_space, Segmenter, Spans, MAX_SENTENCE_BYTES};
 
 use anyhow::Result;
 use std::ops::Range;
@@ -43,7 +43,8 @@ pub fn read_text(name: &str) -> Result<String> {
     Ok(read_input(name, false)?.text)
 }
 
-/// Spans of the non-blank lines of `text`, trimmed; `\n`, `\r\n` and `\r` all end a line.
+/// Spans of the non-blank lines of `text`, trimmed; `\n`, `\r\n`, `\r` (and the
+/// Unicode line separators, as for the segmenter) all end a line.
 pub fn line_spans(text: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
@@ -57,7 +58,7 @@ pub fn line_spans(text: &str) -> Vec<Range<usize>> {
         }
     };
     for (i, c) in text.char_indices() {
-        if matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}') {
+        if is_line_break(c) {
             push(start..i);
             start = i + c.len_utf8();
         }

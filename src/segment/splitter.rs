@@ -37,7 +37,7 @@ pub fn is_space(c: char) -> bool {
 }
 
 /// Hard line breaks: `\n`, `\r` (so CRLF and old-Mac CR both work), and the Unicode ones.
-fn is_line_break(c: char) -> bool {
+pub fn is_line_break(c: char) -> bool {
     matches!(
         c,
         '\n' | '\r' | '\u{0b}' | '\u{0c}' | '\u{85}' | '\u{2028}' | '\u{2029}'
