@@ -393,7 +393,7 @@ fn next_word(s: &str) -> (Option<char>, &str) {
 /// A list marker as the whole sentence so far: `1`, `12`, `a`, `B`, `iv`, `XII`
 /// (followed by the period being judged), as in "1. First item".
 fn is_list_marker(s: &str) -> bool {
-    let s = s.trim_start_matches(|c: char| matches!(c, '(' | '[' | '-' | '–' | '•' | '*'));
+    let s = s.trim_start_matches(['(', '[', '-', '–', '•', '*']);
     if s.is_empty() || s.contains(is_space) {
         return false;
     }
