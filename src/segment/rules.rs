@@ -164,9 +164,10 @@ const ID: Rules = Rules {
     prefixes: &[
         "Prof", "Dr", "dr", "drg", "Ir", "Drs", "Dra", "Hj", "H", "KH", "Bpk", "Bp", "Sdr", "Sdri",
         "Yth", "Tn", "Ny", "Nn", "Jl", "Jln", "Gg", "Kab", "Kec", "Kel", "Ds", "Prov", "Kol",
-        "Letjen", "Mayjen", "Brigjen", "Jend", "Laksda", "Marsda", "Kapt", "Lettu", "Serka",
-        "Kompol", "AKBP", "Mr", "Mrs", "Ms", "St", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Agu",
-        "Agt", "Sep", "Okt", "Nov", "Des", "a.n", "u.p", "d.a", "s.d",
+        "Letjen", "Mayjen", "Brigjen", "Jend", "Pol", "Irjen", "Kombes", "AKBP", "AKP", "Iptu",
+        "Ipda", "Laksda", "Marsda", "Kapt", "Lettu", "Serka", "Kompol", "Mr", "Mrs", "Ms", "St",
+        "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Agu", "Agt", "Sep", "Okt", "Nov", "Des", "a.n",
+        "u.p", "d.a", "s.d",
     ],
     numeric: &[
         "No", "no", "Nomor", "Rp", "hlm", "Hlm", "tgl", "Tgl", "Vol", "vol", "Psl",

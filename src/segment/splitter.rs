@@ -301,9 +301,15 @@ impl Segmenter {
             // opener follows (`… for B. What about A?`). English `I` is a word.
             return (r.name == "en" && prev == "I") || r.openers.contains(&cx.next_word);
         }
-        if prev.contains('.') && letters > 0 && !prev.ends_with('.') {
-            // `U.S`, `e.g`, `a.n`, `PGS.TS`: inner periods mark an abbreviation; it ends
-            // the sentence only before a typical sentence opener.
+        if prev.contains('.')
+            && letters > 0
+            && prev
+                .split('.')
+                .all(|p| (1..=4).contains(&p.chars().count()))
+        {
+            // `U.S`, `e.g`, `a.n`, `PGS.TS`, `TP.HCM`: short parts between periods mark an
+            // abbreviation; it ends the sentence only before a typical sentence opener.
+            // (`example.com` or `1.000` are not abbreviations.)
             return r.openers.contains(&cx.next_word);
         }
         true
@@ -455,6 +461,24 @@ mod tests {
             ["He moved to the U.S.", "The move was hard."]
         );
         assert_eq!(
+            split("en", "Visit example.com. Tom did. It costs 1.000. Ok."),
+            ["Visit example.com.", "Tom did.", "It costs 1.000.", "Ok."]
+        );
+        assert_eq!(
+            split(
+                "en",
+                "No. You have to buy it. See No. 5 here. I am I. Is it art. Those."
+            ),
+            [
+                "No.",
+                "You have to buy it.",
+                "See No. 5 here.",
+                "I am I.",
+                "Is it art.",
+                "Those."
+            ]
+        );
+        assert_eq!(
             split("en", "Apples, pears, etc. We bought all. See No. 5 here."),
             ["Apples, pears, etc.", "We bought all.", "See No. 5 here."]
         );
@@ -567,6 +591,17 @@ mod tests {
                 "ThS. Lê B ở Q. 1, v.v.",
                 "Tôi đi gặp ông.",
                 "Ông ấy vui."
+            ]
+        );
+        assert_eq!(
+            split("vi", "Ở TP.HCM. Ngày mai mưa. Bạn đừng quen mang ô. Tối nay đi. Nước sôi ở 100 độ C. Mọi người vui."),
+            [
+                "Ở TP.HCM.",
+                "Ngày mai mưa.",
+                "Bạn đừng quen mang ô.",
+                "Tối nay đi.",
+                "Nước sôi ở 100 độ C.",
+                "Mọi người vui."
             ]
         );
     }
