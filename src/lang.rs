@@ -147,7 +147,9 @@ impl fmt::Display for LangSource {
                 f,
                 "detected outside the run's languages, confidence {confidence:.2}; pass --lang if wrong"
             ),
-            LangSource::Unknown => write!(f, "could not be detected; pass --lang"),
+            LangSource::Unknown => {
+                write!(f, "could not be detected, generic rules; pass --lang")
+            }
         }
     }
 }

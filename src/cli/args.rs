@@ -105,6 +105,7 @@ impl InputArgs {
             }
             progress.say(note);
             if !self.presplit
+                && code != lang::UNDETERMINED
                 && !Segmenter::new(&code).has_own_rules()
                 && !generic_noted.contains(&code)
             {

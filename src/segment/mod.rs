@@ -9,7 +9,7 @@ pub mod rules;
 mod splitter;
 
 pub use input::{decode, read_input, Decoded};
-pub use splitter::{is_line_break, is_space, Segmenter, Spans, MAX_SENTENCE_BYTES};
+pub use splitter::{is_line_break, is_space, push_capped, Segmenter, Spans, MAX_SENTENCE_BYTES};
 
 use anyhow::Result;
 use std::ops::Range;
@@ -92,7 +92,8 @@ pub fn to_sentences(
 }
 
 /// Splits a decoded document into sentences: one per line when `presplit`, else with the
-/// language's segmenter. Also returns how many over-long sentences were cut.
+/// language's segmenter. Also returns how many cuts were made in over-long sentences
+/// (longer than [`MAX_SENTENCE_BYTES`]), in both modes.
 pub fn split_document(
     decoded: &Decoded,
     doc: usize,
@@ -100,10 +101,12 @@ pub fn split_document(
     presplit: bool,
 ) -> (Vec<Sentence>, usize) {
     let spans = if presplit {
-        Spans {
-            spans: line_spans(&decoded.text),
-            forced: 0,
+        // The user's lines are kept, except runaway ones, cut like any sentence.
+        let mut out = Spans::default();
+        for line in line_spans(&decoded.text) {
+            push_capped(&decoded.text, line, MAX_SENTENCE_BYTES, &mut out);
         }
+        out
     } else {
         Segmenter::new(lang).spans(&decoded.text)
     };
@@ -125,6 +128,16 @@ mod tests {
             assert_eq!(&text[s.span.clone()], s.text);
             assert_eq!(s.doc, 3);
         }
+    }
+
+    #[test]
+    fn presplit_caps_runaway_lines() {
+        let text = format!("short\n{}\n", "x".repeat(MAX_SENTENCE_BYTES * 2 + 10));
+        let d = decode("x", text.into_bytes(), false).unwrap();
+        let (s, forced) = split_document(&d, 0, "en", true);
+        assert_eq!(forced, 2);
+        assert_eq!(s.len(), 4);
+        assert!(s.iter().all(|s| s.text.len() <= MAX_SENTENCE_BYTES));
     }
 
     #[test]

@@ -317,21 +317,27 @@ impl Segmenter {
 
     /// Records a sentence, trimmed of spaces, cutting it if it is over-long.
     fn push(&self, text: &str, span: Range<usize>, out: &mut Spans) {
-        let Some(span) = trim(text, span) else {
-            return;
-        };
-        let mut start = span.start;
-        while span.end - start > self.max_bytes {
-            let cut = safe_cut(&text[start..span.end], self.max_bytes);
-            if let Some(piece) = trim(text, start..start + cut) {
-                out.spans.push(piece);
-            }
-            out.forced += 1;
-            start += cut;
-        }
-        if let Some(piece) = trim(text, start..span.end) {
+        push_capped(text, span, self.max_bytes, out);
+    }
+}
+
+/// Pushes `span` (trimmed) onto `out`, cut into pieces of at most `max` bytes at safe
+/// places; each cut is counted in `out.forced`.
+pub fn push_capped(text: &str, span: Range<usize>, max: usize, out: &mut Spans) {
+    let Some(span) = trim(text, span) else {
+        return;
+    };
+    let mut start = span.start;
+    while span.end - start > max {
+        let cut = safe_cut(&text[start..span.end], max);
+        if let Some(piece) = trim(text, start..start + cut) {
             out.spans.push(piece);
         }
+        out.forced += 1;
+        start += cut;
+    }
+    if let Some(piece) = trim(text, start..span.end) {
+        out.spans.push(piece);
     }
 }
 
