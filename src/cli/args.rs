@@ -85,7 +85,9 @@ impl InputArgs {
                 !sentences.is_empty(),
                 "{name}: no sentences (the document is empty)"
             );
-            let mut note = format!("{name}: {code} ({how}), {} sentences", sentences.len());
+            let n = sentences.len();
+            let plural = if n == 1 { "" } else { "s" };
+            let mut note = format!("{name}: {code} ({how}), {n} sentence{plural}");
             if self.presplit {
                 note.push_str(" (one per line)");
             }
