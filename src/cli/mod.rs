@@ -3,6 +3,7 @@
 
 mod args;
 mod embed;
+mod split;
 
 pub use crate::progress::Progress;
 pub use args::{InputArgs, ModelArgs};
@@ -34,6 +35,9 @@ pub struct Cli {
 pub enum Command {
     /// Embed every sentence of each input and write the matrices (.npy and raw float32).
     Embed(embed::EmbedArgs),
+    /// Split documents into sentences and print one per line (--json: with language,
+    /// index and byte span), e.g. to feed other aligners.
+    Split(split::SplitArgs),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -68,5 +72,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let progress = Progress::new(cli.quiet);
     match cli.command {
         Command::Embed(a) => embed::run(a, &progress),
+        Command::Split(a) => split::run(a, &progress),
     }
 }
