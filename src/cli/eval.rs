@@ -112,9 +112,6 @@ fn run_mining(a: MiningArgs, progress: &Progress) -> Result<()> {
     Ok(())
 }
 
-fn embed_with_model(model: &ModelArgs, texts: &[&str], _progress: &Progress) -> Result<Embeddings> {
-    let _ = (model, texts);
-    anyhow::bail!(
-        "running the model needs the embedder, which is not on this branch yet; pass .npy files"
-    )
+fn embed_with_model(model: &ModelArgs, texts: &[&str], progress: &Progress) -> Result<Embeddings> {
+    model.embedder(progress)?.embed(texts, progress)
 }

@@ -5,6 +5,7 @@ mod args;
 mod embed;
 mod eval;
 mod run;
+mod split;
 
 pub use crate::progress::Progress;
 pub use args::{InputArgs, ModelArgs};
@@ -41,6 +42,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// Measure quality against others' gold data.
     Eval(eval::EvalArgs),
+    /// Split documents into sentences and print one per line (--json: with language,
+    /// index and byte span), e.g. to feed other aligners.
+    Split(split::SplitArgs),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -57,17 +61,26 @@ pub fn main() -> i32 {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(n) = cli.threads {
-        anyhow::ensure!(n > 0, "--threads must be at least 1");
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| anyhow::anyhow!("cannot start {n} threads: {e}"))?;
-    }
+    let threads = match cli.threads {
+        Some(0) => anyhow::bail!("--threads must be at least 1"),
+        Some(n) => n,
+        None => std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    // candle sizes its matmul parallelism from this variable, not from rayon's pool.
+    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .map_err(|e| anyhow::anyhow!("cannot start {threads} threads: {e}"))?;
     let progress = Progress::new(cli.quiet);
     match cli.command {
         Command::Embed(a) => embed::run(a, &progress),
         Command::Run(a) => run::run(a, &progress),
         Command::Eval(a) => eval::run(a, &progress),
+        Command::Split(a) => split::run(a, &progress),
     }
 }

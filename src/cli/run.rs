@@ -147,7 +147,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     }
 
     // 1. Read and split.
-    let docs = args.input.load()?;
+    let docs = args.input.load(progress)?;
     let t_load = t0.elapsed().as_secs_f64();
     check_languages(&docs)?;
 
@@ -292,12 +292,32 @@ fn check_languages(docs: &[(Document, Vec<Sentence>)]) -> Result<()> {
 fn embed_with_model(
     model: &ModelArgs,
     texts: &[&str],
-    _progress: &Progress,
+    progress: &Progress,
 ) -> Result<(Embeddings, EmbedInfo)> {
-    let _ = (model, texts);
-    bail!(
-        "running the model needs the embedder, which is not on this branch yet; pass --embeddings"
-    )
+    let embedder = model.embedder(progress)?;
+    let (emb, stats) = embedder.embed_with_stats(texts, progress)?;
+    if stats.truncated > 0 {
+        progress.say(format!(
+            "note: {} of {} sentences were longer than {} tokens and were truncated",
+            stats.truncated,
+            stats.unique,
+            embedder.model().max_len
+        ));
+    }
+    let m = embedder.model();
+    let info = EmbedInfo {
+        model: json!({
+            "id": m.id(),
+            "path": m.name,
+            "revision": m.revision,
+            "prefix": embedder.prefix(),
+            "dim": embedder.dim(),
+            "max_tokens": m.max_len,
+            "stats": stats,
+        }),
+        seconds: stats.seconds,
+    };
+    Ok((emb, info))
 }
 
 fn read_embeddings(
