@@ -47,8 +47,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "max")]
     pub mode: Mode,
 
-    /// Keep pairs scoring at least this (default: 1.06 for margin, 0.82 for cosine, 0.05
-    /// for distance; see docs/mining-threshold.md).
+    /// Keep pairs scoring at least this (default: 1.02 for margin, 0.90 for cosine, 0.02
+    /// for distance, calibrated for e5-small; see docs/mining-threshold.md).
     #[arg(long, value_name = "SCORE")]
     pub threshold: Option<f32>,
 
