@@ -346,3 +346,73 @@ fn two_documents_in_one_language_are_pooled() {
     let docs: std::collections::BTreeSet<&str> = recs.iter().map(|r| r.src.doc.as_str()).collect();
     assert_eq!(docs.len(), 2, "pairs from both English files: {docs:?}");
 }
+
+#[test]
+fn same_corpus_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("t1"), dir.path().join("t2"));
+    run_demo(
+        &a,
+        &[
+            "--threads",
+            "1",
+            "--threshold",
+            "1.0",
+            "--format",
+            "jsonl,tmx",
+        ],
+    );
+    run_demo(
+        &b,
+        &[
+            "--threads",
+            "2",
+            "--threshold",
+            "1.0",
+            "--format",
+            "jsonl,tmx",
+        ],
+    );
+    for f in [
+        "en-vi.jsonl",
+        "en-id.jsonl",
+        "vi-id.jsonl",
+        "vi-id.tmx",
+        "multi.jsonl",
+    ] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f} differs between 1 and 2 threads"
+        );
+    }
+}
+
+#[test]
+fn eval_mining_cli_on_a_few_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let take = |file: &str, n: usize| {
+        let p = dir.path().join(file);
+        let lines = common::lines(&tatoeba(file));
+        std::fs::write(&p, lines[..n].join("\n") + "\n").unwrap();
+        p.display().to_string()
+    };
+    let (vi, en) = (
+        take("tatoeba.vie-eng.vie", 20),
+        take("tatoeba.vie-eng.eng", 20),
+    );
+    let o = bitalign(&["eval", "mining", &vi, &en, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["n"], 20);
+    // 20 unrelated everyday sentences: nearly all are found both ways.
+    for k in ["cosine", "margin"] {
+        for d in ["src_to_tgt", "tgt_to_src"] {
+            assert!(v[k][d].as_f64().unwrap() >= 90.0, "{v}");
+        }
+    }
+    let short = take("tatoeba.vie-eng.eng", 19);
+    let o = bitalign(&["eval", "mining", &vi, &short]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("has 20 lines but"), "{}", stderr(&o));
+}
