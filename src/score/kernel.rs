@@ -1,7 +1,9 @@
 //! The similarity kernel: dot products of every row of one block against every row of
 //! another. Each dot product is computed the same way wherever its pair sits in a block
 //! (same lanes, same order, same reduction), so block sizes and thread counts never
-//! change a result bit. The CPU path is picked once per process (AVX2+FMA or portable).
+//! change a result bit. The CPU path is picked once per process (AVX-512, AVX2+FMA or
+//! portable), so results are reproducible on one machine but may differ in the last bits
+//! between CPUs.
 
 use std::sync::OnceLock;
 
@@ -18,6 +20,9 @@ pub fn block(x: &[f32], y: &[f32], d: usize, out: &mut [f32]) {
 fn pick() -> BlockFn {
     #[cfg(target_arch = "x86_64")]
     {
+        if std::is_x86_feature_detected!("avx512f") {
+            return |x, y, d, out| unsafe { avx512::block(x, y, d, out) };
+        }
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             return |x, y, d, out| unsafe { avx2::block(x, y, d, out) };
         }
@@ -149,6 +154,84 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// Rows of `x` in fours against rows of `y` in sixes: 24 accumulators, 4 row
+    /// registers and one streamed register out of the 32 AVX-512 registers.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn block(x: &[f32], y: &[f32], d: usize, out: &mut [f32]) {
+        let nx = x.len() / d;
+        let ny = y.len() / d;
+        let mut i = 0;
+        while i + 4 <= nx {
+            let mut j = 0;
+            while j + 6 <= ny {
+                tile::<4, 6>(x, y, d, i, j, ny, out);
+                j += 6;
+            }
+            while j < ny {
+                tile::<4, 1>(x, y, d, i, j, ny, out);
+                j += 1;
+            }
+            i += 4;
+        }
+        while i < nx {
+            let mut j = 0;
+            while j + 6 <= ny {
+                tile::<1, 6>(x, y, d, i, j, ny, out);
+                j += 6;
+            }
+            while j < ny {
+                tile::<1, 1>(x, y, d, i, j, ny, out);
+                j += 1;
+            }
+            i += 1;
+        }
+    }
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+    unsafe fn tile<const R: usize, const C: usize>(
+        x: &[f32],
+        y: &[f32],
+        d: usize,
+        i0: usize,
+        j0: usize,
+        ny: usize,
+        out: &mut [f32],
+    ) {
+        let xp = x.as_ptr().add(i0 * d);
+        let yp = y.as_ptr().add(j0 * d);
+        let mut acc = [[_mm512_setzero_ps(); C]; R];
+        let full = d - d % 16;
+        let mut t = 0;
+        while t < full {
+            let mut xv = [_mm512_setzero_ps(); R];
+            for r in 0..R {
+                xv[r] = _mm512_loadu_ps(xp.add(r * d + t));
+            }
+            for c in 0..C {
+                let yv = _mm512_loadu_ps(yp.add(c * d + t));
+                for r in 0..R {
+                    acc[r][c] = _mm512_fmadd_ps(xv[r], yv, acc[r][c]);
+                }
+            }
+            t += 16;
+        }
+        for r in 0..R {
+            for c in 0..C {
+                let mut s = _mm512_reduce_add_ps(acc[r][c]);
+                for u in full..d {
+                    s = (*xp.add(r * d + u)).mul_add(*yp.add(c * d + u), s);
+                }
+                *out.get_unchecked_mut((i0 + r) * ny + j0 + c) = s;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +264,35 @@ mod tests {
                         (out[i * ny + j] as f64 - r).abs() < 1e-5,
                         "{nx}x{ny}x{d} ({i},{j})"
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_cpu_path_matches_the_reference() {
+        let (nx, ny, d) = (9, 13, 389);
+        let x = rows(nx, d, 5);
+        let y = rows(ny, d, 6);
+        let mut paths: Vec<(&str, BlockFn)> = vec![("portable", portable::block)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                paths.push(("avx2", |x, y, d, o| unsafe { avx2::block(x, y, d, o) }));
+            }
+            if std::is_x86_feature_detected!("avx512f") {
+                paths.push(("avx512", |x, y, d, o| unsafe { avx512::block(x, y, d, o) }));
+            }
+        }
+        for (name, f) in paths {
+            let mut out = vec![0.0; nx * ny];
+            f(&x, &y, d, &mut out);
+            for i in 0..nx {
+                for j in 0..ny {
+                    let r: f64 = (0..d)
+                        .map(|t| x[i * d + t] as f64 * y[j * d + t] as f64)
+                        .sum();
+                    assert!((out[i * ny + j] as f64 - r).abs() < 1e-5, "{name} ({i},{j})");
                 }
             }
         }
