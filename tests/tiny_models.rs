@@ -21,16 +21,34 @@ fn every_tiny_model_matches_sentence_transformers() {
         let tokens = token_fixture(&dir.join("expected-tokens.jsonl"));
         for (s, want) in sentences.iter().zip(&tokens) {
             let enc = embedder.model().tokenizer.encode(s.as_str(), true).unwrap();
-            assert_eq!(enc.get_ids(), &want[..], "{}: token ids differ for {s:?}", dir.display());
+            assert_eq!(
+                enc.get_ids(),
+                &want[..],
+                "{}: token ids differ for {s:?}",
+                dir.display()
+            );
         }
 
         let got = embedder.embed(&sentences, &quiet()).unwrap();
         let diff = max_abs_diff(&got, &expected);
-        assert!(diff <= 1e-4, "{}: max abs difference {diff} > 1e-4", dir.display());
+        assert!(
+            diff <= 1e-4,
+            "{}: max abs difference {diff} > 1e-4",
+            dir.display()
+        );
         checked.push(dir.file_name().unwrap().to_string_lossy().into_owned());
     }
     checked.sort();
-    for must in ["bert-mean", "bert-cls-dense", "bert-max", "xlmr-mean", "xlmr-cls-dense"] {
-        assert!(checked.iter().any(|c| c == must), "fixture {must} missing; checked {checked:?}");
+    for must in [
+        "bert-mean",
+        "bert-cls-dense",
+        "bert-max",
+        "xlmr-mean",
+        "xlmr-cls-dense",
+    ] {
+        assert!(
+            checked.iter().any(|c| c == must),
+            "fixture {must} missing; checked {checked:?}"
+        );
     }
 }

@@ -262,7 +262,10 @@ mod tests {
 
 impl ModelArgs {
     /// Loads the model (downloading it on first use unless offline) and wraps it for embedding.
-    pub fn embedder(&self, progress: &crate::progress::Progress) -> anyhow::Result<crate::embed::Embedder> {
+    pub fn embedder(
+        &self,
+        progress: &crate::progress::Progress,
+    ) -> anyhow::Result<crate::embed::Embedder> {
         let src = crate::model::ModelSource {
             model: self.model.clone(),
             revision: self.revision.clone(),

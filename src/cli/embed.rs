@@ -27,16 +27,22 @@ pub struct EmbedArgs {
 }
 
 pub fn run(args: EmbedArgs, progress: &Progress) -> Result<()> {
-    let docs = args.input.load()?;
+    let docs = args.input.load(progress)?;
     let stems: Vec<String> = docs.iter().map(|(d, _)| stem(&d.name)).collect();
     for (i, s) in stems.iter().enumerate() {
         if let Some(j) = stems[..i].iter().position(|t| t == s) {
-            bail!("{} and {}: both would be written as {s}.*; rename one", docs[j].0.name, docs[i].0.name);
+            bail!(
+                "{} and {}: both would be written as {s}.*; rename one",
+                docs[j].0.name,
+                docs[i].0.name
+            );
         }
     }
     let targets: Vec<PathBuf> = stems
         .iter()
-        .flat_map(|s| ["sentences.txt", "npy", "f32"].map(|ext| args.out.join(format!("{s}.{ext}"))))
+        .flat_map(|s| {
+            ["sentences.txt", "npy", "f32"].map(|ext| args.out.join(format!("{s}.{ext}")))
+        })
         .chain([args.out.join("embed.json")])
         .collect();
     if !args.force {
@@ -44,10 +50,14 @@ pub fn run(args: EmbedArgs, progress: &Progress) -> Result<()> {
             bail!("{}: already exists (use --force to overwrite)", t.display());
         }
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create", args.out.display()))?;
 
     let embedder = args.model.embedder(progress)?;
-    let texts: Vec<&str> = docs.iter().flat_map(|(_, s)| s.iter().map(|s| s.text.as_str())).collect();
+    let texts: Vec<&str> = docs
+        .iter()
+        .flat_map(|(_, s)| s.iter().map(|s| s.text.as_str()))
+        .collect();
     let (all, stats) = embedder.embed_with_stats(&texts, progress)?;
 
     let mut row = 0;
@@ -58,7 +68,11 @@ pub fn run(args: EmbedArgs, progress: &Progress) -> Result<()> {
         let m = all.select(&idx);
         let mut txt = AtomicFile::create(args.out.join(format!("{stem}.sentences.txt")))?;
         for s in sentences {
-            writeln!(txt, "{}", s.text.split_whitespace().collect::<Vec<_>>().join(" "))?;
+            writeln!(
+                txt,
+                "{}",
+                s.text.split_whitespace().collect::<Vec<_>>().join(" ")
+            )?;
         }
         let mut npy = AtomicFile::create(args.out.join(format!("{stem}.npy")))?;
         m.write_npy(&mut npy)?;
@@ -80,7 +94,10 @@ pub fn run(args: EmbedArgs, progress: &Progress) -> Result<()> {
         "files": files,
         "stats": stats,
     });
-    AtomicFile::write_all(args.out.join("embed.json"), serde_json::to_string_pretty(&meta)?.as_bytes())?;
+    AtomicFile::write_all(
+        args.out.join("embed.json"),
+        serde_json::to_string_pretty(&meta)?.as_bytes(),
+    )?;
     progress.say(format!(
         "embedded {} sentences ({} distinct, {} tokens, {} truncated) in {:.1} s: {:.0} sentences/s, {:.0} tokens/s → {}",
         stats.sentences,
@@ -101,7 +118,10 @@ fn stem(name: &str) -> String {
         return "stdin".into();
     }
     let p = Path::new(name);
-    let file = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| name.to_string());
+    let file = p
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_string());
     match file.strip_suffix(".txt") {
         Some(s) if !s.is_empty() => s.to_string(),
         _ => file,

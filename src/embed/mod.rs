@@ -52,7 +52,11 @@ impl Embedder {
     pub fn new(model: Model, prefix: Option<String>, batch: usize) -> Result<Self> {
         anyhow::ensure!(batch > 0, "--batch must be at least 1");
         let prefix = prefix.unwrap_or_else(|| model.default_prefix.clone());
-        Ok(Self { model, prefix, batch })
+        Ok(Self {
+            model,
+            prefix,
+            batch,
+        })
     }
 
     pub fn model(&self) -> &Model {
@@ -68,7 +72,11 @@ impl Embedder {
     }
 
     /// Embeds `texts` (rows in the same order). Truncation is reported on stderr.
-    pub fn embed<S: AsRef<str> + Sync>(&self, texts: &[S], progress: &Progress) -> Result<Embeddings> {
+    pub fn embed<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        progress: &Progress,
+    ) -> Result<Embeddings> {
         let (e, stats) = self.embed_with_stats(texts, progress)?;
         if stats.truncated > 0 {
             progress.say(format!(
@@ -109,7 +117,10 @@ impl Embedder {
         let mut order: Vec<usize> = (0..unique.len()).collect();
         order.sort_by_key(|&i| (std::cmp::Reverse(encodings[i].ids.len()), i));
         let batches: Vec<&[usize]> = order.chunks(self.batch).collect();
-        stats.padded_tokens = batches.iter().map(|b| b.len() * encodings[b[0]].ids.len()).sum();
+        stats.padded_tokens = batches
+            .iter()
+            .map(|b| b.len() * encodings[b[0]].ids.len())
+            .sum();
 
         let bar = progress.bar(unique.len() as u64, "embedding");
         let dim = self.dim();
@@ -137,7 +148,10 @@ impl Embedder {
     }
 
     fn tokenize(&self, texts: &[&str]) -> Result<Vec<Encoded>> {
-        let inputs: Vec<String> = texts.iter().map(|t| format!("{}{t}", self.prefix)).collect();
+        let inputs: Vec<String> = texts
+            .iter()
+            .map(|t| format!("{}{t}", self.prefix))
+            .collect();
         let encs = self
             .model
             .tokenizer
@@ -145,7 +159,10 @@ impl Embedder {
             .map_err(|e| anyhow!("tokenizer failed: {e}"))?;
         Ok(encs
             .into_iter()
-            .map(|e| Encoded { truncated: !e.get_overflowing().is_empty(), ids: e.get_ids().to_vec() })
+            .map(|e| Encoded {
+                truncated: !e.get_overflowing().is_empty(),
+                ids: e.get_ids().to_vec(),
+            })
             .collect())
     }
 
@@ -167,7 +184,11 @@ impl Embedder {
             let mask = Tensor::from_vec(mask, (rows.len(), len), dev)?;
             let types = ids.zeros_like()?;
             let hidden = self.model.encoder.forward(&ids, &types, &mask)?;
-            self.model.pipeline.apply(&hidden, &mask)?.flatten_all()?.to_vec1::<f32>()
+            self.model
+                .pipeline
+                .apply(&hidden, &mask)?
+                .flatten_all()?
+                .to_vec1::<f32>()
         };
         run().context("model forward pass failed")
     }

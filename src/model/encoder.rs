@@ -34,10 +34,16 @@ struct Header {
 }
 
 impl Encoder {
-    pub fn load(config_path: &Path, weights_path: &Path, device: &Device) -> Result<(Self, EncoderInfo)> {
-        let cfg_text =
-            std::fs::read_to_string(config_path).with_context(|| format!("{}: cannot read", config_path.display()))?;
-        let bad = |e: serde_json::Error| anyhow!("{}: not a valid model config: {e}", config_path.display());
+    pub fn load(
+        config_path: &Path,
+        weights_path: &Path,
+        device: &Device,
+    ) -> Result<(Self, EncoderInfo)> {
+        let cfg_text = std::fs::read_to_string(config_path)
+            .with_context(|| format!("{}: cannot read", config_path.display()))?;
+        let bad = |e: serde_json::Error| {
+            anyhow!("{}: not a valid model config: {e}", config_path.display())
+        };
         let mut value: serde_json::Value = serde_json::from_str(&cfg_text).map_err(bad)?;
         // Training-only fields that newer transformers versions no longer write but
         // candle's configs require; they do not change inference.
@@ -58,22 +64,43 @@ impl Encoder {
             .or_else(|| header.architectures.first().map(|a| a.to_lowercase()))
             .ok_or_else(|| anyhow!("{}: no model_type", config_path.display()))?;
         // SAFETY: the file is mapped read-only and not modified while the model lives.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights_path], DType::F32, device) }
-            .map_err(|e| anyhow!("{}: not a readable safetensors file: {e}", weights_path.display()))?;
+        let vb =
+            unsafe { VarBuilder::from_mmaped_safetensors(&[weights_path], DType::F32, device) }
+                .map_err(|e| {
+                    anyhow!(
+                        "{}: not a readable safetensors file: {e}",
+                        weights_path.display()
+                    )
+                })?;
         let weights_err = |e: candle_core::Error| {
-            anyhow!("{}: weights do not match {}: {e}", weights_path.display(), config_path.display())
+            anyhow!(
+                "{}: weights do not match {}: {e}",
+                weights_path.display(),
+                config_path.display()
+            )
         };
         let (encoder, hidden_size, pad, max_positions) = match model_type.as_str() {
             "bert" | "bertmodel" => {
                 let cfg: bert::Config = serde_json::from_value(value).map_err(bad)?;
                 let m = bert::BertModel::load(vb, &cfg).map_err(weights_err)?;
-                (Self::Bert(m), cfg.hidden_size, cfg.pad_token_id as u32, cfg.max_position_embeddings)
+                (
+                    Self::Bert(m),
+                    cfg.hidden_size,
+                    cfg.pad_token_id as u32,
+                    cfg.max_position_embeddings,
+                )
             }
             "xlm-roberta" | "roberta" | "xlmrobertamodel" => {
                 let cfg: xlm_roberta::Config = serde_json::from_value(value).map_err(bad)?;
-                let vb = if vb.contains_tensor("roberta.embeddings.word_embeddings.weight") { vb.pp("roberta") } else { vb };
+                let vb = if vb.contains_tensor("roberta.embeddings.word_embeddings.weight") {
+                    vb.pp("roberta")
+                } else {
+                    vb
+                };
                 let m = xlm_roberta::XLMRobertaModel::new(&cfg, vb).map_err(weights_err)?;
-                let max = cfg.max_position_embeddings.saturating_sub(cfg.pad_token_id as usize + 1);
+                let max = cfg
+                    .max_position_embeddings
+                    .saturating_sub(cfg.pad_token_id as usize + 1);
                 (Self::XlmRoberta(m), cfg.hidden_size, cfg.pad_token_id, max)
             }
             other => bail!(
@@ -92,7 +119,12 @@ impl Encoder {
     }
 
     /// Token states `[batch, len, hidden]` for right-padded `ids` with `mask` (1 = token).
-    pub fn forward(&self, ids: &Tensor, type_ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    pub fn forward(
+        &self,
+        ids: &Tensor,
+        type_ids: &Tensor,
+        mask: &Tensor,
+    ) -> candle_core::Result<Tensor> {
         match self {
             Self::Bert(m) => m.forward(ids, type_ids, Some(mask)),
             Self::XlmRoberta(m) => m.forward(ids, mask, type_ids, None, None, None),

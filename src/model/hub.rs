@@ -19,12 +19,17 @@ pub struct ModelSource {
 
 impl ModelSource {
     pub fn new(model: impl Into<String>) -> Self {
-        Self { model: model.into(), revision: "main".into(), offline: false }
+        Self {
+            model: model.into(),
+            revision: "main".into(),
+            offline: false,
+        }
     }
 
     /// `--offline`, or `HF_HUB_OFFLINE` set to anything but `0`/empty, as the Python hub client reads it.
     pub fn offline_requested(flag: bool) -> bool {
-        flag || std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| !v.is_empty() && v != "0" && v.to_lowercase() != "false")
+        flag || std::env::var("HF_HUB_OFFLINE")
+            .is_ok_and(|v| !v.is_empty() && v != "0" && v.to_lowercase() != "false")
     }
 }
 
@@ -34,7 +39,13 @@ const WAY_OUT: &str = "pass a local model directory with --model DIR, or make th
 /// Finds a model's files, downloading them from the hub on first use.
 pub enum ModelFiles {
     Local(PathBuf),
-    Hub { id: String, revision: String, cache: Cache, api: Option<hf_hub::api::sync::ApiRepo>, progress: Progress },
+    Hub {
+        id: String,
+        revision: String,
+        cache: Cache,
+        api: Option<hf_hub::api::sync::ApiRepo>,
+        progress: Progress,
+    },
 }
 
 impl ModelFiles {
@@ -43,10 +54,14 @@ impl ModelFiles {
         if path.is_dir() {
             return Ok(Self::Local(path.to_path_buf()));
         }
-        let looks_like_path = src.model.starts_with(['.', '/', '~']) || src.model.ends_with('/') || path.exists();
+        let looks_like_path =
+            src.model.starts_with(['.', '/', '~']) || src.model.ends_with('/') || path.exists();
         if looks_like_path || src.model.split('/').count() > 2 || src.model.is_empty() {
             if path.exists() {
-                bail!("{}: is not a directory (--model takes a repo id or a model directory)", src.model);
+                bail!(
+                    "{}: is not a directory (--model takes a repo id or a model directory)",
+                    src.model
+                );
             }
             bail!("{}: no such model directory", src.model);
         }
@@ -61,7 +76,13 @@ impl ModelFiles {
                 .map_err(|e| anyhow!("cannot set up the Hugging Face hub client: {e}"))?;
             Some(api.repo(repo))
         };
-        Ok(Self::Hub { id: src.model.clone(), revision: src.revision.clone(), cache, api, progress: *progress })
+        Ok(Self::Hub {
+            id: src.model.clone(),
+            revision: src.revision.clone(),
+            cache,
+            api,
+            progress: *progress,
+        })
     }
 
     /// The repo id, or the directory as given.
@@ -95,7 +116,13 @@ impl ModelFiles {
                 let p = dir.join(file);
                 Ok(p.is_file().then_some(p))
             }
-            Self::Hub { id, revision, cache, api, progress } => {
+            Self::Hub {
+                id,
+                revision,
+                cache,
+                api,
+                progress,
+            } => {
                 if let Some(p) = cached(cache, id, revision, file) {
                     return Ok(Some(p));
                 }
@@ -124,7 +151,12 @@ fn cached(cache: &Cache, id: &str, revision: &str, file: &str) -> Option<PathBuf
     if let Some(p) = cache.repo(repo.clone()).get(file) {
         return Some(p);
     }
-    let direct = cache.path().join(repo.folder_name()).join("snapshots").join(revision).join(file);
+    let direct = cache
+        .path()
+        .join(repo.folder_name())
+        .join("snapshots")
+        .join(revision)
+        .join(file);
     direct.is_file().then_some(direct)
 }
 
@@ -146,6 +178,7 @@ impl hf_hub::api::Progress for DownloadBar {
 
 /// Reads and parses a JSON file, naming it in any error.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     serde_json::from_str(&text).map_err(|e| anyhow!("{}: not valid: {e}", path.display()))
 }

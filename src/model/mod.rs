@@ -55,7 +55,11 @@ impl Model {
         let device = Device::Cpu;
         let files = ModelFiles::open(src, progress)?;
         // Registry entry by repo id now; by `_name_or_path` once config.json is read.
-        let mut entry = if files.is_local() { None } else { registry::lookup(&src.model)? };
+        let mut entry = if files.is_local() {
+            None
+        } else {
+            registry::lookup(&src.model)?
+        };
         let fallback = match entry.as_ref().map(|e| e.pooling.as_str()) {
             Some(p) if p.starts_with("cls") => Pooling::Cls,
             _ => Pooling::Mean,
@@ -79,23 +83,43 @@ impl Model {
         }
         // sentence-transformers 6 keeps the limit in tokenizer_config.json instead.
         let tok_limit = match files.optional(&dir("tokenizer_config.json"))? {
-            Some(p) => hub::read_json::<TokConfig>(&p)?.model_max_length.filter(|&n| n < 1e9).map(|n| n as usize),
+            Some(p) => hub::read_json::<TokConfig>(&p)?
+                .model_max_length
+                .filter(|&n| n < 1e9)
+                .map(|n| n as usize),
             None => None,
         };
-        let max_len = pipeline.max_seq_length.or(tok_limit).unwrap_or(info.max_positions).min(info.max_positions);
+        let max_len = pipeline
+            .max_seq_length
+            .or(tok_limit)
+            .unwrap_or(info.max_positions)
+            .min(info.max_positions);
         let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
             .map_err(|e| anyhow!("{}: not a valid tokenizer: {e}", tokenizer_path.display()))?;
         tokenizer.with_padding(None);
         tokenizer
-            .with_truncation(Some(tokenizers::TruncationParams { max_length: max_len, ..Default::default() }))
-            .map_err(|e| anyhow!("{}: cannot truncate to {max_len}: {e}", tokenizer_path.display()))?;
+            .with_truncation(Some(tokenizers::TruncationParams {
+                max_length: max_len,
+                ..Default::default()
+            }))
+            .map_err(|e| {
+                anyhow!(
+                    "{}: cannot truncate to {max_len}: {e}",
+                    tokenizer_path.display()
+                )
+            })?;
         let st: StConfig = match files.optional("config_sentence_transformers.json")? {
             Some(p) => hub::read_json(&p)?,
             None => StConfig::default(),
         };
         let default_prefix = match &entry {
             Some(e) => e.prefix.clone(),
-            None => st.prompts.get("passage").or_else(|| st.prompts.get("document")).cloned().unwrap_or_default(),
+            None => st
+                .prompts
+                .get("passage")
+                .or_else(|| st.prompts.get("document"))
+                .cloned()
+                .unwrap_or_default(),
         };
         Ok(Self {
             name: files.name(),
@@ -118,6 +142,9 @@ impl Model {
 
     /// The registry's id for this model, or its name.
     pub fn id(&self) -> &str {
-        self.entry.as_ref().map(|e| e.id.as_str()).unwrap_or(&self.name)
+        self.entry
+            .as_ref()
+            .map(|e| e.id.as_str())
+            .unwrap_or(&self.name)
     }
 }

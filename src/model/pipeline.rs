@@ -201,7 +201,10 @@ impl Pipeline {
             }
         }
         if !seen_transformer || !seen_pooling {
-            bail!("{}: expected a Transformer and a Pooling module", modules_path.display());
+            bail!(
+                "{}: expected a Transformer and a Pooling module",
+                modules_path.display()
+            );
         }
         Ok(p)
     }
@@ -232,7 +235,11 @@ impl Pipeline {
         }
         if self.normalize {
             // torch.nn.functional.normalize: x / max(‖x‖, 1e-12).
-            let norm = x.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+            let norm = x
+                .sqr()?
+                .sum_keepdim(D::Minus1)?
+                .sqrt()?
+                .clamp(1e-12, f64::MAX)?;
             x = x.broadcast_div(&norm)?;
         }
         Ok(x)
@@ -249,7 +256,9 @@ fn join(dir: &str, file: &str) -> String {
 
 fn read_sbert(files: &ModelFiles, dir: &str) -> Result<Option<usize>> {
     match files.optional(&join(dir, "sentence_bert_config.json"))? {
-        Some(p) => Ok(read_json::<SbertConfig>(&p).with_context(|| "sentence_bert_config.json".to_string())?.max_seq_length),
+        Some(p) => Ok(read_json::<SbertConfig>(&p)
+            .with_context(|| "sentence_bert_config.json".to_string())?
+            .max_seq_length),
         None => Ok(None),
     }
 }

@@ -25,7 +25,8 @@ const BUILT_IN: &str = include_str!("../../models/registry.json");
 
 /// All entries: built-in first, then `BITALIGN_REGISTRY`'s, later ids replacing earlier ones.
 pub fn entries() -> Result<Vec<Entry>> {
-    let mut all: Vec<Entry> = serde_json::from_str(BUILT_IN).context("models/registry.json (built in): not valid")?;
+    let mut all: Vec<Entry> =
+        serde_json::from_str(BUILT_IN).context("models/registry.json (built in): not valid")?;
     if let Ok(path) = std::env::var("BITALIGN_REGISTRY") {
         let extra: Vec<Entry> = super::hub::read_json(std::path::Path::new(&path))
             .with_context(|| "BITALIGN_REGISTRY".to_string())?;
@@ -48,13 +49,19 @@ mod tests {
 
     #[test]
     fn built_in_registry_parses_and_knows_e5() {
-        let e = lookup(crate::model::DEFAULT_MODEL).unwrap().expect("default model registered");
+        let e = lookup(crate::model::DEFAULT_MODEL)
+            .unwrap()
+            .expect("default model registered");
         assert_eq!(e.prefix, "passage: ");
         assert_eq!(e.dim, 384);
         let all = entries().unwrap();
         let mut ids: Vec<_> = all.iter().map(|e| &e.id).collect();
         ids.sort();
         ids.dedup();
-        assert_eq!(ids.len(), all.len(), "duplicate ids in models/registry.json");
+        assert_eq!(
+            ids.len(),
+            all.len(),
+            "duplicate ids in models/registry.json"
+        );
     }
 }

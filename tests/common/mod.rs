@@ -55,7 +55,11 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 pub fn max_abs_diff(a: &Embeddings, b: &Embeddings) -> f32 {
     assert_eq!((a.len(), a.dim()), (b.len(), b.dim()), "shapes differ");
-    a.as_slice().iter().zip(b.as_slice()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.as_slice()
+        .iter()
+        .zip(b.as_slice())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// Token ids per line of a `*tokens.jsonl` fixture (`{"ids": [...]}` objects).
@@ -64,7 +68,12 @@ pub fn token_fixture(path: &Path) -> Vec<Vec<u32>> {
         .iter()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+            v["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as u32)
+                .collect()
         })
         .collect()
 }
