@@ -292,7 +292,10 @@ mod tests {
                     let r: f64 = (0..d)
                         .map(|t| x[i * d + t] as f64 * y[j * d + t] as f64)
                         .sum();
-                    assert!((out[i * ny + j] as f64 - r).abs() < 1e-5, "{name} ({i},{j})");
+                    assert!(
+                        (out[i * ny + j] as f64 - r).abs() < 1e-5,
+                        "{name} ({i},{j})"
+                    );
                 }
             }
         }
