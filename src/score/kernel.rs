@@ -11,7 +11,7 @@ type BlockFn = fn(&[f32], &[f32], usize, &mut [f32]);
 
 /// `out[i * ny + j] = x_i · y_j` for the `nx` rows of `x` and `ny` rows of `y` (width `d`).
 pub fn block(x: &[f32], y: &[f32], d: usize, out: &mut [f32]) {
-    debug_assert!(d > 0 && x.len() % d == 0 && y.len() % d == 0);
+    debug_assert!(d > 0 && x.len().is_multiple_of(d) && y.len().is_multiple_of(d));
     debug_assert_eq!(out.len(), (x.len() / d) * (y.len() / d));
     static PICK: OnceLock<BlockFn> = OnceLock::new();
     (PICK.get_or_init(pick))(x, y, d, out)
