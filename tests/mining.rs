@@ -389,6 +389,85 @@ fn same_corpus_whatever_the_thread_count() {
 }
 
 #[test]
+fn multi_way_tuples_from_three_translations() {
+    // Eight sentences translated into en, vi and id, plus one unrelated sentence in each.
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("o");
+    let f = |l: &str| {
+        common::repo()
+            .join(format!("tests/data/multi/story.{l}.txt"))
+            .display()
+            .to_string()
+    };
+    let (en, vi, id) = (f("en"), f("vi"), f("id"));
+    let o = bitalign(&[
+        "run",
+        "--presplit",
+        &en,
+        &vi,
+        &id,
+        "--out",
+        a.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("multi-way: 8 tuples"), "{}", stderr(&o));
+    // Every two members of a multi-way tuple were mined as a pair.
+    let key = |l: &serde_json::Value| {
+        (
+            l["lang"].as_str().unwrap().to_string(),
+            l["indices"][0].as_u64().unwrap() as usize,
+        )
+    };
+    let mut mined = std::collections::HashSet::new();
+    for f in ["en-vi.jsonl", "en-id.jsonl", "vi-id.jsonl"] {
+        for r in read_jsonl(a.join(f)).unwrap() {
+            mined.insert((
+                (r.src.lang.clone(), r.src.indices[0]),
+                (r.tgt.lang.clone(), r.tgt.indices[0]),
+            ));
+        }
+    }
+    let multi = std::fs::read_to_string(a.join("multi.jsonl")).unwrap();
+    for line in multi.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let members: Vec<_> = v["sentences"].as_array().unwrap().iter().map(key).collect();
+        assert!(members.len() >= 3, "{line}");
+        for i in 0..members.len() {
+            for j in i + 1..members.len() {
+                assert!(
+                    mined.contains(&(members[i].clone(), members[j].clone())),
+                    "{:?} and {:?} not mined as a pair",
+                    members[i],
+                    members[j]
+                );
+            }
+        }
+    }
+    // Line i of en is line i of the others, but for the unrelated line in each file.
+    let tuples: Vec<Vec<(String, usize)>> = multi
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["sentences"].as_array().unwrap().iter().map(key).collect()
+        })
+        .collect();
+    let want: Vec<Vec<(String, usize)>> = [
+        (0, 0, 0),
+        (1, 1, 1),
+        (2, 2, 2),
+        (3, 3, 3),
+        (4, 5, 4),
+        (6, 6, 5),
+        (7, 7, 7),
+        (8, 8, 8),
+    ]
+    .iter()
+    .map(|&(e, v, i)| vec![("en".into(), e), ("vi".into(), v), ("id".into(), i)])
+    .collect();
+    assert_eq!(tuples, want);
+}
+
+#[test]
 fn eval_mining_cli_on_a_few_lines() {
     let dir = tempfile::tempdir().unwrap();
     let take = |file: &str, n: usize| {
