@@ -11,6 +11,7 @@ pub use filter::{Filter, Filters};
 
 use crate::embed::Embeddings;
 use crate::score::{Score, Scorer};
+use indicatif::ProgressBar;
 use std::collections::HashSet;
 
 /// Default ratio-margin threshold. A margin of 1.02 means the pair is 2 % more similar
@@ -85,11 +86,29 @@ fn rank(a: &Pair, b: &Pair) -> std::cmp::Ordering {
 
 /// All candidates the retrieval mode proposes, best first, before the threshold.
 pub fn candidates(x: &Embeddings, y: &Embeddings, k: usize, score: Score, mode: Mode) -> Vec<Pair> {
+    candidates_with_progress(x, y, k, score, mode, &ProgressBar::hidden())
+}
+
+/// Rows of `x` the bar of [`candidates_with_progress`] counts: one pass over the
+/// similarity matrix for the neighbours, a second for a margin's best partners.
+pub fn progress_len(x: &Embeddings, score: Score) -> u64 {
+    x.len() as u64 * if score == Score::Cosine { 1 } else { 2 }
+}
+
+/// [`candidates`], advancing `bar` per row of `x` and pass (see [`progress_len`]).
+pub fn candidates_with_progress(
+    x: &Embeddings,
+    y: &Embeddings,
+    k: usize,
+    score: Score,
+    mode: Mode,
+    bar: &ProgressBar,
+) -> Vec<Pair> {
     if x.is_empty() || y.is_empty() {
         return Vec::new();
     }
-    let scorer = Scorer::new(x, y, k, score);
-    let (fwd, bwd) = scorer.best(x, y);
+    let scorer = Scorer::with_progress(x, y, k, score, bar);
+    let (fwd, bwd) = scorer.best_with_progress(x, y, bar);
     let pair = |src: usize, tgt: usize, score: f32, cos: f32| Pair {
         src,
         tgt,

@@ -177,16 +177,10 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
 
     // 3. Mine every pair.
     let t_mine = Instant::now();
-    let bar = progress.bar(pairs.len() as u64, "mining");
     let results: Vec<PairResult> = pairs
         .iter()
-        .map(|&pair| {
-            let r = mc::mine_pair(&docs, &pools, pair, &params, &filters);
-            bar.inc(1);
-            r
-        })
+        .map(|&pair| mc::mine_pair(&docs, &pools, pair, &params, &filters, progress))
         .collect();
-    bar.finish_and_clear();
     let tuples = if pools.len() >= 3 {
         mc::tuples(&pools, &results, pivot)
     } else {

@@ -2,9 +2,10 @@
 //! form one side), every requested language pair mined and filtered, and the records the
 //! writers consume.
 
-use super::{candidates, multi, Filter, Filters, Pair, Params};
+use super::{candidates_with_progress, multi, Filter, Filters, Pair, Params};
 use crate::corpus::{Record, Side};
 use crate::embed::Embeddings;
+use crate::progress::Progress;
 use crate::segment::{Document, Sentence};
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
@@ -128,10 +129,16 @@ pub fn mine_pair(
     (src, tgt): (usize, usize),
     params: &Params,
     filters: &Filters,
+    progress: &Progress,
 ) -> PairResult {
     let start = Instant::now();
     let (x, y) = (&pools[src], &pools[tgt]);
-    let cands = candidates(&x.emb, &y.emb, params.k, params.score, params.mode);
+    let bar = progress.bar(
+        super::progress_len(&x.emb, params.score),
+        &format!("mining {}-{}", x.lang, y.lang),
+    );
+    let cands = candidates_with_progress(&x.emb, &y.emb, params.k, params.score, params.mode, &bar);
+    bar.finish_and_clear();
     let mut kept = Vec::new();
     let mut below = 0;
     let mut filtered: BTreeMap<Filter, usize> = BTreeMap::new();

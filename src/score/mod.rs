@@ -11,6 +11,7 @@ mod kernel;
 pub use kernel::dot as cosine;
 
 use crate::embed::Embeddings;
+use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 /// Default neighbourhood size for the margin (LASER, WikiMatrix and stopes use 4).
@@ -115,7 +116,13 @@ impl TopK {
 /// Visits every (i, j) pair once, blockwise and in parallel, keeping the best `k` per row
 /// of `x` and per row of `y` under `score(i, j, cos)`. Rows are split into one contiguous
 /// group per thread; column results are merged exactly, so the grouping does not matter.
-fn scan<F>(x: &Embeddings, y: &Embeddings, k: usize, score: F) -> (Vec<TopK>, Vec<TopK>)
+fn scan<F>(
+    x: &Embeddings,
+    y: &Embeddings,
+    k: usize,
+    score: F,
+    bar: &ProgressBar,
+) -> (Vec<TopK>, Vec<TopK>)
 where
     F: Fn(usize, usize, f32) -> f32 + Sync,
 {
@@ -164,6 +171,7 @@ where
                         }
                     }
                 }
+                bar.inc((x1 - x0) as u64);
             }
             (rows, cols)
         })
@@ -259,10 +267,20 @@ impl Neighbours {
 
 /// k nearest neighbours by cosine in both directions (x→y, y→x), in one blocked pass.
 pub fn knn(x: &Embeddings, y: &Embeddings, k: usize) -> (Neighbours, Neighbours) {
+    knn_with_progress(x, y, k, &ProgressBar::hidden())
+}
+
+/// [`knn`], advancing `bar` by one per row of `x`.
+pub fn knn_with_progress(
+    x: &Embeddings,
+    y: &Embeddings,
+    k: usize,
+    bar: &ProgressBar,
+) -> (Neighbours, Neighbours) {
     let kx = k.min(y.len());
     let ky = k.min(x.len());
     let keep = kx.max(ky);
-    let (rows, cols) = scan(x, y, keep, |_, _, cos| cos);
+    let (rows, cols) = scan(x, y, keep, |_, _, cos| cos, bar);
     let trim = |mut v: Vec<TopK>, k: usize| {
         v.iter_mut().for_each(|t| t.items.truncate(k));
         v
@@ -289,7 +307,18 @@ pub struct Scorer {
 impl Scorer {
     /// Finds the k nearest neighbours both ways and their averages.
     pub fn new(x: &Embeddings, y: &Embeddings, k: usize, score: Score) -> Self {
-        let (fwd, bwd) = knn(x, y, k);
+        Self::with_progress(x, y, k, score, &ProgressBar::hidden())
+    }
+
+    /// [`Scorer::new`], advancing `bar` by one per row of `x`.
+    pub fn with_progress(
+        x: &Embeddings,
+        y: &Embeddings,
+        k: usize,
+        score: Score,
+        bar: &ProgressBar,
+    ) -> Self {
+        let (fwd, bwd) = knn_with_progress(x, y, k, bar);
         Self {
             score,
             x_mean: fwd.means(),
@@ -315,6 +344,16 @@ impl Scorer {
     /// a second blocked pass, because the margin's best partner is not always among the
     /// cosine's k nearest (on Tatoeba vie-eng, searching all rows gains two points).
     pub fn best(&self, x: &Embeddings, y: &Embeddings) -> (Vec<Option<Hit>>, Vec<Option<Hit>>) {
+        self.best_with_progress(x, y, &ProgressBar::hidden())
+    }
+
+    /// [`Scorer::best`], advancing `bar` by one per row of `x` when it takes a pass.
+    pub fn best_with_progress(
+        &self,
+        x: &Embeddings,
+        y: &Embeddings,
+        bar: &ProgressBar,
+    ) -> (Vec<Option<Hit>>, Vec<Option<Hit>>) {
         let first = |n: &Neighbours, len: usize| -> Vec<Option<Hit>> {
             (0..len)
                 .map(|i| {
@@ -329,7 +368,7 @@ impl Scorer {
         if self.score == Score::Cosine {
             return (first(&self.fwd, x.len()), first(&self.bwd, y.len()));
         }
-        let (rows, cols) = scan(x, y, 1, |i, j, cos| self.pair(i, j, cos));
+        let (rows, cols) = scan(x, y, 1, |i, j, cos| self.pair(i, j, cos), bar);
         let hits = |v: Vec<TopK>| -> Vec<Option<Hit>> {
             v.into_iter()
                 .map(|t| {
