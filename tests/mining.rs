@@ -495,3 +495,53 @@ fn eval_mining_cli_on_a_few_lines() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("has 20 lines but"), "{}", stderr(&o));
 }
+
+#[test]
+fn mining_saved_embeddings_gives_the_same_corpus() {
+    // `bitalign embed` once, then `run --embeddings`: no model run, same pairs.
+    let dir = tempfile::tempdir().unwrap();
+    let (emb, a, b) = (
+        dir.path().join("e"),
+        dir.path().join("a"),
+        dir.path().join("b"),
+    );
+    let (en, vi, id) = (demo("en"), demo("vi"), demo("id"));
+    let o = bitalign(&["embed", &en, &vi, &id, "--out", emb.to_str().unwrap(), "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    run_demo(&a, &["--threshold", "1.0"]);
+    let npy = |l: &str| emb.join(format!("karabakh.{l}.npy")).display().to_string();
+    let (ne, nv, ni) = (npy("en"), npy("vi"), npy("id"));
+    run_demo(&b, &["--threshold", "1.0", "--embeddings", &ne, &nv, &ni]);
+    for f in ["en-vi.jsonl", "en-id.jsonl", "vi-id.jsonl"] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let o = bitalign(&[
+        "run",
+        &en,
+        &vi,
+        "--out",
+        dir.path().join("c").to_str().unwrap(),
+        "--embeddings",
+        &ne,
+    ]);
+    assert!(
+        stderr(&o).contains("1 files for 2 inputs"),
+        "{}",
+        stderr(&o)
+    );
+    let o = bitalign(&[
+        "run",
+        &en,
+        &vi,
+        "--out",
+        dir.path().join("c").to_str().unwrap(),
+        "--embeddings",
+        &nv,
+        &ne,
+    ]);
+    assert!(stderr(&o).contains("rows, but"), "{}", stderr(&o));
+}

@@ -111,6 +111,8 @@ fn parse_filters(list: &[String], max_length_ratio: f32) -> Result<Filters> {
 /// What embedded the sentences, for `run.json`.
 struct EmbedInfo {
     model: serde_json::Value,
+    /// Loading the model (0 for precomputed embeddings).
+    load_seconds: f64,
     seconds: f64,
 }
 
@@ -211,6 +213,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
 
     let timings = json!({
         "load_split_s": t_load,
+        "model_load_s": info.load_seconds,
         "embed_s": info.seconds,
         "mine_s": t_mine,
         "write_s": t_write,
@@ -288,7 +291,9 @@ fn embed_with_model(
     texts: &[&str],
     progress: &Progress,
 ) -> Result<(Embeddings, EmbedInfo)> {
+    let start = Instant::now();
     let embedder = model.embedder(progress)?;
+    let load_seconds = start.elapsed().as_secs_f64();
     let (emb, stats) = embedder.embed_with_stats(texts, progress)?;
     if stats.truncated > 0 {
         progress.say(format!(
@@ -309,6 +314,7 @@ fn embed_with_model(
             "max_tokens": m.max_len,
             "stats": stats,
         }),
+        load_seconds,
         seconds: stats.seconds,
     };
     Ok((emb, info))
@@ -349,6 +355,7 @@ fn read_embeddings(
     let emb = Embeddings::new(dim.max(1), data)?;
     let info = EmbedInfo {
         model: json!({"embeddings": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>()}),
+        load_seconds: 0.0,
         seconds: start.elapsed().as_secs_f64(),
     };
     Ok((emb, info))
@@ -448,7 +455,8 @@ fn summary(
         format!("embeddings read {:.2} s", t("embed_s"))
     } else {
         format!(
-            "embed {:.2} s ({:.1} sentences/s)",
+            "model load {:.2} s, embed {:.2} s ({:.1} sentences/s)",
+            t("model_load_s"),
             t("embed_s"),
             sentences as f64 / t("embed_s").max(1e-9)
         )
