@@ -249,7 +249,6 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         eprint!(
             "{}",
             summary(
-                &docs,
                 &pools,
                 &results,
                 &params,
@@ -384,9 +383,10 @@ fn write_tuples(
     Ok(path)
 }
 
+/// The summary on stderr: sentences per language, pairs per language pair (with what the
+/// threshold and each filter removed), the score histogram and the time per stage.
 #[allow(clippy::too_many_arguments)]
 fn summary(
-    docs: &[(Document, Vec<Sentence>)],
     pools: &[Pool],
     results: &[PairResult],
     params: &Params,
@@ -468,7 +468,6 @@ fn summary(
         t("write_s"),
         t("total_s")
     );
-    let _ = docs;
     s += &format!("wrote {}\n", out.display());
     s
 }
