@@ -254,6 +254,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
                 &params,
                 &filters,
                 tuples.len(),
+                pivot,
                 &timings,
                 emb.len(),
                 !args.embeddings.is_empty(),
@@ -392,6 +393,7 @@ fn summary(
     params: &Params,
     filters: &Filters,
     tuples: usize,
+    pivot: usize,
     timings: &serde_json::Value,
     sentences: usize,
     precomputed: bool,
@@ -446,7 +448,7 @@ fn summary(
     if pools.len() >= 3 {
         s += &format!(
             "multi-way: {tuples} tuples across ≥ 3 languages (pivot {})\n",
-            pools[0].lang
+            pools[pivot].lang
         );
     }
     s += &histogram(results, params);
