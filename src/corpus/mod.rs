@@ -2,6 +2,7 @@
 //! ("sink") per format, and atomic file output shared by all of them.
 
 mod atomic;
+pub mod vecalign;
 
 pub use atomic::AtomicFile;
 
