@@ -101,11 +101,13 @@ mod tests {
     fn band_around_diagonal() {
         let path: Vec<_> = (0..=10).map(|i| (i, i)).collect();
         let b = Band::around(&path, 10, 10, 1);
-        assert_eq!(b.window(0), (0, 2));
-        assert_eq!(b.window(5), (3, 7));
-        assert_eq!(b.window(10), (8, 10));
-        assert_eq!(b.cell(5, 2), None);
-        assert_eq!(b.cell(5, 3), Some(b.row_offset(5)));
+        // Row i is covered by the boxes (i-1, i-1)..(i, i) and (i, i)..(i+1, i+1): columns
+        // i-1..=i+1, widened by one row and one column on each side.
+        assert_eq!(b.window(0), (0, 3));
+        assert_eq!(b.window(5), (2, 8));
+        assert_eq!(b.window(10), (7, 10));
+        assert_eq!(b.cell(5, 1), None);
+        assert_eq!(b.cell(5, 2), Some(b.row_offset(5)));
     }
 
     #[test]

@@ -36,7 +36,9 @@ fn mean_vector(emb: &Embeddings, index: &OverlapIndex, k: usize) -> Vec<f32> {
             count += 1;
         }
     }
-    sum.iter().map(|s| (s / count.max(1) as f64) as f32).collect()
+    sum.iter()
+        .map(|s| (s / count.max(1) as f64) as f32)
+        .collect()
 }
 
 /// `x · mean(Y_k)` equals the mean cosine of `x` to every size-`k` overlap of the other
@@ -76,6 +78,8 @@ pub struct FineScorer<'a> {
     types: Vec<(usize, usize)>,
     threshold: f32,
     merge_penalty: f32,
+    deletion: f32,
+
     length_penalty: f32,
     /// ln(source chars / target chars) over the whole documents.
     log_ratio: f32,
@@ -126,6 +130,8 @@ impl<'a> FineScorer<'a> {
             types: link_types(p.max_size, max_overlap),
             threshold: p.threshold,
             merge_penalty: p.merge_penalty,
+            deletion: p.deletion,
+
             length_penalty: p.length_penalty,
             log_ratio,
         }
@@ -160,7 +166,7 @@ impl<'a> FineScorer<'a> {
             0.0
         };
         let size = (a + b) as f32;
-        size * (sim - self.threshold - lp) - self.merge_penalty * (size - 2.0)
+        sim - self.threshold - lp - self.merge_penalty * (size - 2.0)
     }
 
     pub fn threshold(&self) -> f32 {
@@ -176,7 +182,7 @@ impl LinkScorer for FineScorer<'_> {
     fn value(&self, t: usize, i: usize, j: usize) -> f32 {
         let (a, b) = self.types[t];
         if a == 0 || b == 0 {
-            return 0.0;
+            return -self.deletion;
         }
         self.link_value(i - a, a, j - b, b)
     }

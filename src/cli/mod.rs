@@ -3,6 +3,7 @@
 
 mod args;
 mod embed;
+mod eval;
 
 pub use crate::progress::Progress;
 pub use args::{InputArgs, ModelArgs};
@@ -34,6 +35,9 @@ pub struct Cli {
 pub enum Command {
     /// Embed every sentence of each input and write the matrices (.npy and raw float32).
     Embed(embed::EmbedArgs),
+    /// Score output against gold data.
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -60,5 +64,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let progress = Progress::new(cli.quiet);
     match cli.command {
         Command::Embed(a) => embed::run(a, &progress),
+        Command::Eval(c) => eval::run(c, &progress),
     }
 }

@@ -31,7 +31,7 @@ pub type GoldLink = (Vec<usize>, Vec<usize>);
 pub fn read_links(path: &Path) -> Result<Vec<GoldLink>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read", path.display()))?;
-    parse_links(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    parse_links(&text).map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))
 }
 
 /// Parses vecalign's format; errors are `line N: what is wrong`.
@@ -122,7 +122,10 @@ fn precision_counts(gold: &LinkSet, test: &LinkSet) -> Counts {
     let mut src_to_gold_tgts: HashMap<usize, HashSet<usize>> = HashMap::new();
     for (gs, gt) in gold {
         for &s in gs {
-            src_to_gold_tgts.entry(s).or_default().extend(gt.iter().copied());
+            src_to_gold_tgts
+                .entry(s)
+                .or_default()
+                .extend(gt.iter().copied());
         }
     }
     let mut c = Counts::default();
