@@ -196,13 +196,18 @@ pub fn align_sentences<S: AsRef<str>>(
     )
 }
 
-/// Sentence vectors of one document (its 1-sentence overlaps), in order.
-fn sentence_level(emb: &Embeddings, index: &OverlapIndex) -> Level {
-    let mut v = Vec::with_capacity(index.len() * emb.dim());
-    for i in 0..index.len() {
-        v.extend_from_slice(emb.row(index.row(i, 1).expect("every sentence is indexed")));
+/// Sentence vectors of one document (its 1-sentence overlaps), in order, halved when
+/// `halve` (so that the full-resolution copy of a long document is never made).
+fn first_level(emb: &Embeddings, index: &OverlapIndex, halve: bool) -> Level {
+    let rows =
+        (0..index.len()).map(|i| emb.row(index.row(i, 1).expect("every sentence is indexed")));
+    if halve {
+        Level::halved(emb.dim(), rows, index.len())
+    } else {
+        let mut v = Vec::with_capacity(index.len() * emb.dim());
+        rows.for_each(|r| v.extend_from_slice(r));
+        Level::new(emb.dim(), v)
     }
-    Level::new(emb.dim(), v)
 }
 
 /// The path on the sentence grid found by the coarse passes, for the final band.
@@ -212,26 +217,43 @@ fn coarse_path(
     tgt: &OverlapIndex,
     p: &AlignParams,
 ) -> Vec<(usize, usize)> {
+    use std::rc::Rc;
     let limit = p.coarse_size.max(2);
-    // levels[0] is the sentence level; each next level halves the sides still too long.
-    let mut levels = vec![(sentence_level(emb, src), sentence_level(emb, tgt), 1, 1)];
-    loop {
-        let (x, y, _, _) = levels.last().unwrap();
-        if x.len().max(y.len()) <= limit {
-            break;
-        }
-        let (fx, fy) = (
-            if x.len() > limit { 2 } else { 1 },
-            if y.len() > limit { 2 } else { 1 },
-        );
-        let nx = if fx == 2 { x.halve() } else { clone_level(x) };
-        let ny = if fy == 2 { y.halve() } else { clone_level(y) };
-        levels.push((nx, ny, fx, fy));
+    let factor = |len: usize| if len > limit { 2 } else { 1 };
+    // Level l > 0 halves the sides still longer than `limit` at level l - 1; `sizes[l]` is
+    // the sides' lengths, `factors[l]` how level l maps onto level l - 1.
+    let mut sizes = vec![(src.len(), tgt.len())];
+    let mut factors = vec![(1, 1)];
+    let mut levels: Vec<(Rc<Level>, Rc<Level>)> = Vec::new();
+    while sizes.last().map_or(false, |&(n, m)| n.max(m) > limit) {
+        let (n, m) = *sizes.last().unwrap();
+        let (fx, fy) = (factor(n), factor(m));
+        let (x, y) = match levels.last() {
+            None => (
+                Rc::new(first_level(emb, src, fx == 2)),
+                Rc::new(first_level(emb, tgt, fy == 2)),
+            ),
+            Some((x, y)) => (
+                if fx == 2 {
+                    Rc::new(x.halve())
+                } else {
+                    Rc::clone(x)
+                },
+                if fy == 2 {
+                    Rc::new(y.halve())
+                } else {
+                    Rc::clone(y)
+                },
+            ),
+        };
+        sizes.push((x.len(), y.len()));
+        factors.push((fx, fy));
+        levels.push((x, y));
     }
     let mut path: Option<Vec<(usize, usize)>> = None;
     // Solve from the coarsest level down to level 1; level 0 is the fine pass's job.
-    for l in (1..levels.len()).rev() {
-        let (x, y, _, _) = &levels[l];
+    for l in (1..sizes.len()).rev() {
+        let (x, y) = &levels[l - 1];
         let band = match &path {
             None => Band::full(x.len(), y.len()),
             Some(pp) => Band::around(pp, x.len(), y.len(), p.band),
@@ -239,8 +261,7 @@ fn coarse_path(
         let scorer = CoarseScorer::new(x, y, 0.0);
         let (points, _) = best_path(&scorer, &band, y.len()).expect("deletions always connect");
         // Project onto the next finer level.
-        let (_, _, fx, fy) = levels[l];
-        let (fnx, fny) = (levels[l - 1].0.len(), levels[l - 1].1.len());
+        let ((fx, fy), (fnx, fny)) = (factors[l], sizes[l - 1]);
         path = Some(
             points
                 .into_iter()
@@ -249,10 +270,6 @@ fn coarse_path(
         );
     }
     path.unwrap_or_else(|| vec![(0, 0), (src.len(), tgt.len())])
-}
-
-fn clone_level(l: &Level) -> Level {
-    Level::new(l.dim, l.vecs.clone())
 }
 
 #[cfg(test)]

@@ -190,8 +190,8 @@ impl LinkScorer for FineScorer<'_> {
 
 /// Unit vectors of one side at one resolution.
 pub struct Level {
-    pub dim: usize,
-    pub vecs: Vec<f32>,
+    dim: usize,
+    vecs: Vec<f32>,
     /// `adj[i]`: cosine of elements `i` and `i + 1` (for 2-element merges).
     adj: Vec<f32>,
 }
@@ -231,19 +231,23 @@ impl Level {
 
     /// Neighbouring pairs averaged (the last element alone when the length is odd).
     pub fn halve(&self) -> Self {
-        let len = self.len();
-        let mut out = Vec::with_capacity(len.div_ceil(2) * self.dim);
-        for c in 0..len.div_ceil(2) {
+        Self::halved(self.dim, (0..self.len()).map(|i| self.row(i)), self.len())
+    }
+
+    /// `len` rows, neighbouring pairs averaged and normalised.
+    pub fn halved<'r>(dim: usize, mut rows: impl Iterator<Item = &'r [f32]>, len: usize) -> Self {
+        let mut out = Vec::with_capacity(len.div_ceil(2) * dim);
+        while let Some(first) = rows.next() {
             let start = out.len();
-            out.extend_from_slice(self.row(2 * c));
-            if 2 * c + 1 < len {
-                for (o, v) in out[start..].iter_mut().zip(self.row(2 * c + 1)) {
+            out.extend_from_slice(first);
+            if let Some(second) = rows.next() {
+                for (o, v) in out[start..].iter_mut().zip(second) {
                     *o += v;
                 }
             }
             normalise(&mut out[start..]);
         }
-        Self::new(self.dim, out)
+        Self::new(dim, out)
     }
 
     fn mean(&self) -> Vec<f32> {
