@@ -79,6 +79,78 @@ fn load_side(
     Ok((by_size.into_iter().flatten().collect(), dim, chars))
 }
 
+/// One long document: all documents in order, `times` over (the long-document test of
+/// the anchors). Overlaps that cross a document boundary are composed from the pieces'
+/// embeddings, weighted by characters.
+fn concat(docs: &[Doc], times: usize, k: usize) -> Result<Doc> {
+    let dim = docs[0].emb.dim();
+    let side = |pick: &dyn Fn(&Doc) -> (&OverlapIndex, &Vec<usize>)| {
+        // (document, local index) of each sentence of the long document.
+        let mut sents = Vec::new();
+        for _ in 0..times {
+            for (d, doc) in docs.iter().enumerate() {
+                sents.extend((0..pick(doc).0.len()).map(|i| (d, i)));
+            }
+        }
+        let chars: Vec<usize> = sents.iter().map(|&(d, i)| pick(&docs[d]).1[i]).collect();
+        let mut rows = Vec::new();
+        for size in 1..=k {
+            for g in 0..sents.len().saturating_sub(size - 1) {
+                let mut v = vec![0f32; dim];
+                let mut at = g;
+                while at < g + size {
+                    let (d, i) = sents[at];
+                    let (index, ch) = pick(&docs[d]);
+                    let mut len = 1;
+                    while at + len < g + size && sents[at + len] == (d, i + len) {
+                        len += 1;
+                    }
+                    let row = docs[d].emb.row(index.row(i, len).unwrap());
+                    let w = if len == size {
+                        1.0
+                    } else {
+                        (ch[i..i + len].iter().sum::<usize>() + len - 1) as f32
+                    };
+                    v.iter_mut().zip(row).for_each(|(a, b)| *a += w * b);
+                    at += len;
+                }
+                let nn = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.iter_mut().for_each(|x| *x /= nn);
+                rows.push(v);
+            }
+        }
+        (rows, chars)
+    };
+    let (sr, src_chars) = side(&|d: &Doc| (&d.src, &d.src_chars));
+    let (tr, tgt_chars) = side(&|d: &Doc| (&d.tgt, &d.tgt_chars));
+    let src = OverlapIndex::stacked(src_chars.len(), k, 0);
+    let tgt = OverlapIndex::stacked(tgt_chars.len(), k, sr.len());
+    let emb = Embeddings::from_rows(dim, &sr.into_iter().chain(tr).collect::<Vec<_>>())?;
+    let mut gold = Vec::new();
+    let (mut oi, mut oj) = (0, 0);
+    for _ in 0..times {
+        for doc in docs {
+            for (a, b) in &doc.gold {
+                gold.push((
+                    a.iter().map(|x| x + oi).collect(),
+                    b.iter().map(|x| x + oj).collect(),
+                ));
+            }
+            oi += doc.src.len();
+            oj += doc.tgt.len();
+        }
+    }
+    Ok(Doc {
+        name: format!("concat{times}"),
+        emb,
+        src,
+        tgt,
+        src_chars,
+        tgt_chars,
+        gold,
+    })
+}
+
 fn list<T: std::str::FromStr>(args: &HashMap<String, String>, key: &str, default: &str) -> Vec<T>
 where
     T::Err: std::fmt::Debug,
@@ -127,6 +199,10 @@ fn main() -> Result<()> {
             tgt_chars,
             gold,
         });
+    }
+    if let Some(times) = args.get("concat") {
+        let times: usize = times.parse()?;
+        loaded = vec![concat(&loaded, times, k)?];
     }
     for max_overlap in list::<usize>(&args, "max-overlap", &d.max_overlap.to_string()) {
         for threshold in list::<f32>(&args, "threshold", &d.threshold.to_string()) {
