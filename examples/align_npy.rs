@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use bitalign::align::{align, AlignParams, DocView, OverlapIndex};
 use bitalign::embed::Embeddings;
 use bitalign::eval::align::{read_links, GoldLink, Tally};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 struct Doc {
@@ -204,76 +204,79 @@ fn main() -> Result<()> {
         let times: usize = times.parse()?;
         loaded = vec![concat(&loaded, times, k)?];
     }
-    for max_overlap in list::<usize>(&args, "max-overlap", &d.max_overlap.to_string()) {
-        for threshold in list::<f32>(&args, "threshold", &d.threshold.to_string()) {
-            for merge_penalty in list::<f32>(&args, "merge", &d.merge_penalty.to_string()) {
-                for deletion in list::<f32>(&args, "deletion", &d.deletion.to_string()) {
-                    for length_penalty in
-                        list::<f32>(&args, "length", &d.length_penalty.to_string())
-                    {
-                        for coarse_size in
-                            list::<usize>(&args, "coarse", &d.coarse_size.to_string())
-                        {
-                            for band in list::<usize>(&args, "band", &d.band.to_string()) {
-                                let p = AlignParams {
-                                    max_overlap,
-                                    threshold,
-                                    merge_penalty,
-                                    deletion,
-                                    length_penalty,
-                                    coarse_size,
-                                    band,
-                                    ..d.clone()
-                                };
-                                let mut tally = Tally::default();
-                                let mut per = Vec::new();
-                                let t0 = std::time::Instant::now();
-                                for doc in &loaded {
-                                    let links = align(
-                                        &doc.emb,
-                                        DocView {
-                                            index: &doc.src,
-                                            chars: &doc.src_chars,
-                                        },
-                                        DocView {
-                                            index: &doc.tgt,
-                                            chars: &doc.tgt_chars,
-                                        },
-                                        &p,
-                                    )?;
-                                    let test: Vec<GoldLink> = links
-                                        .iter()
-                                        .map(|l| (l.src.clone().collect(), l.tgt.clone().collect()))
-                                        .collect();
-                                    if verbose {
-                                        let g: std::collections::HashSet<_> =
-                                            doc.gold.iter().cloned().collect();
-                                        let t: std::collections::HashSet<_> =
-                                            test.iter().cloned().collect();
-                                        for x in &doc.gold {
-                                            if !t.contains(x) {
-                                                println!("  {} missed {:?}", doc.name, x);
-                                            }
-                                        }
-                                        for x in &test {
-                                            if !g.contains(x) {
-                                                println!("  {} wrong  {:?}", doc.name, x);
-                                            }
-                                        }
-                                    }
-                                    per.push((doc.name.clone(), tally.add(&doc.gold, &test)));
-                                }
-                                let s = tally.scores();
-                                println!("overlap {max_overlap} thr {threshold} merge {merge_penalty} del {deletion} len {length_penalty} coarse {coarse_size} band {band}: {s}  ({:.2}s)", t0.elapsed().as_secs_f32());
-                                if args.contains_key("per-doc") {
-                                    for (n, s) in per {
-                                        println!("    {n:6} {s}");
-                                    }
-                                }
-                            }
-                        }
-                    }
+    // Every combination of the listed values.
+    let mut grid = vec![d.clone()];
+    macro_rules! axis {
+        ($key:literal, $field:ident, $t:ty) => {
+            let values: Vec<$t> = list(&args, $key, &d.$field.to_string());
+            grid = grid
+                .into_iter()
+                .flat_map(|p| {
+                    values.iter().map(move |&v| AlignParams {
+                        $field: v,
+                        ..p.clone()
+                    })
+                })
+                .collect();
+        };
+    }
+    axis!("max-size", max_size, usize);
+    axis!("max-overlap", max_overlap, usize);
+    axis!("threshold", threshold, f32);
+    axis!("merge", merge_penalty, f32);
+    axis!("deletion", deletion, f32);
+    axis!("length", length_penalty, f32);
+    axis!("coarse", coarse_size, usize);
+    axis!("band", band, usize);
+    for p in grid {
+        let mut tally = Tally::default();
+        let mut per = Vec::new();
+        let t0 = std::time::Instant::now();
+        for doc in &loaded {
+            let links = align(
+                &doc.emb,
+                DocView {
+                    index: &doc.src,
+                    chars: &doc.src_chars,
+                },
+                DocView {
+                    index: &doc.tgt,
+                    chars: &doc.tgt_chars,
+                },
+                &p,
+            )?;
+            let test: Vec<GoldLink> = links
+                .iter()
+                .map(|l| (l.src.clone().collect(), l.tgt.clone().collect()))
+                .collect();
+            if verbose {
+                let g: HashSet<_> = doc.gold.iter().cloned().collect();
+                let t: HashSet<_> = test.iter().cloned().collect();
+                for x in doc.gold.iter().filter(|x| !t.contains(*x)) {
+                    println!("  {} missed {:?}", doc.name, x);
                 }
+                for x in test.iter().filter(|x| !g.contains(*x)) {
+                    println!("  {} wrong  {:?}", doc.name, x);
+                }
+            }
+            per.push((doc.name.clone(), tally.add(&doc.gold, &test)));
+        }
+        println!(
+            "size {} overlap {} thr {} merge {} del {} len {} coarse {} band {}: {}  ({:.2}s)",
+            p.max_size,
+            p.max_overlap,
+            p.threshold,
+            p.merge_penalty,
+            p.deletion,
+            p.length_penalty,
+            p.coarse_size,
+            p.band,
+            tally.scores(),
+            t0.elapsed().as_secs_f32()
+        );
+        if args.contains_key("per-doc") {
+            for (n, s) in per {
+                println!("    {n:6} {s}");
             }
         }
     }
