@@ -41,3 +41,22 @@ impl Progress {
         }
     }
 }
+
+impl Progress {
+    /// A byte-count bar for downloads.
+    pub fn bytes_bar(&self, what: &str) -> ProgressBar {
+        if !self.draws() {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(what.to_string());
+        bar
+    }
+}

@@ -51,7 +51,10 @@ pub fn records(
                 .map(|x| x.text.as_str())
                 .collect::<Vec<_>>()
                 .join(" "),
-            span: s.first().zip(s.last()).map(|(a, b)| (a.span.start, b.span.end)),
+            span: s
+                .first()
+                .zip(s.last())
+                .map(|(a, b)| (a.span.start, b.span.end)),
         }
     };
     links
@@ -66,6 +69,65 @@ pub fn records(
         .collect()
 }
 
+/// Both documents; a file that holds no text is an empty side (every sentence of the other
+/// document unaligned), not an error as it is for the other commands.
+fn load_pair(
+    input: &InputArgs,
+    progress: &Progress,
+) -> anyhow::Result<Vec<(Document, Vec<Sentence>)>> {
+    let blank = |f: &PathBuf| {
+        f.as_os_str() != "-"
+            && std::fs::read(f).is_ok_and(|b| b.iter().all(u8::is_ascii_whitespace))
+    };
+    let empty: Vec<bool> = input.files.iter().map(blank).collect();
+    if !empty.contains(&true) {
+        return input.load(progress);
+    }
+    fn keep<T: Clone>(v: &[T], empty: &[bool]) -> Vec<T> {
+        v.iter()
+            .zip(empty)
+            .filter(|(_, e)| !**e)
+            .map(|(x, _)| x.clone())
+            .collect()
+    }
+    let mut rest = input.clone();
+    rest.files = keep(&input.files, &empty);
+    if input.lang.len() == input.files.len() {
+        rest.lang = keep(&input.lang, &empty);
+    }
+    let mut loaded = if rest.files.is_empty() {
+        Vec::new()
+    } else {
+        rest.load(progress)?
+    }
+    .into_iter();
+    Ok(input
+        .files
+        .iter()
+        .zip(&empty)
+        .map(|(f, &e)| {
+            if e {
+                let name = f.display().to_string();
+                progress.say(format!(
+                    "{name}: empty; all sentences of the other side stay unaligned"
+                ));
+                (
+                    Document {
+                        name,
+                        lang: "und".into(),
+                        text: String::new(),
+                    },
+                    Vec::new(),
+                )
+            } else {
+                loaded
+                    .next()
+                    .expect("one loaded document per non-empty file")
+            }
+        })
+        .collect())
+}
+
 pub fn run(a: AlignArgs, progress: &Progress) -> anyhow::Result<()> {
     anyhow::ensure!(
         a.input.files.len() == 2,
@@ -78,7 +140,7 @@ pub fn run(a: AlignArgs, progress: &Progress) -> anyhow::Result<()> {
         threshold: a.threshold,
         ..AlignParams::default()
     };
-    let docs = a.input.load()?;
+    let docs = load_pair(&a.input, progress)?;
     let (src, tgt) = (&docs[0], &docs[1]);
     let texts = |s: &[Sentence]| s.iter().map(|x| x.text.clone()).collect::<Vec<_>>();
     let links = align_sentences(

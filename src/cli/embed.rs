@@ -1,18 +1,129 @@
+//! `bitalign embed`: sentences and their vectors, per input, for other tools.
+
 use super::{InputArgs, ModelArgs, Progress};
+use crate::corpus::AtomicFile;
+use anyhow::{bail, Context, Result};
 use clap::Args;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
+#[command(after_help = "For each input NAME.txt, writes to DIR:\n  \
+    NAME.sentences.txt  one sentence per line (newlines inside a sentence become spaces)\n  \
+    NAME.npy            float32 matrix [sentences × dim], NumPy format\n  \
+    NAME.f32            the same rows as raw little-endian float32 (LASER/vecalign layout)\n\
+    and embed.json with the model, prefix, dimension and counts.")]
 pub struct EmbedArgs {
     #[command(flatten)]
     pub input: InputArgs,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Output directory.
+    /// Output directory (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Overwrite files already in the output directory.
+    #[arg(long)]
+    pub force: bool,
 }
 
-pub fn run(_args: EmbedArgs, _progress: &Progress) -> anyhow::Result<()> {
-    anyhow::bail!("embed: not wired yet (skeleton)")
+pub fn run(args: EmbedArgs, progress: &Progress) -> Result<()> {
+    let docs = args.input.load(progress)?;
+    let stems: Vec<String> = docs.iter().map(|(d, _)| stem(&d.name)).collect();
+    for (i, s) in stems.iter().enumerate() {
+        if let Some(j) = stems[..i].iter().position(|t| t == s) {
+            bail!(
+                "{} and {}: both would be written as {s}.*; rename one",
+                docs[j].0.name,
+                docs[i].0.name
+            );
+        }
+    }
+    let targets: Vec<PathBuf> = stems
+        .iter()
+        .flat_map(|s| {
+            ["sentences.txt", "npy", "f32"].map(|ext| args.out.join(format!("{s}.{ext}")))
+        })
+        .chain([args.out.join("embed.json")])
+        .collect();
+    if !args.force {
+        if let Some(t) = targets.iter().find(|t| t.exists()) {
+            bail!("{}: already exists (use --force to overwrite)", t.display());
+        }
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create", args.out.display()))?;
+
+    let embedder = args.model.embedder(progress)?;
+    let texts: Vec<&str> = docs
+        .iter()
+        .flat_map(|(_, s)| s.iter().map(|s| s.text.as_str()))
+        .collect();
+    let (all, stats) = embedder.embed_with_stats(&texts, progress)?;
+
+    let mut row = 0;
+    let mut files = Vec::new();
+    for ((doc, sentences), stem) in docs.iter().zip(&stems) {
+        let idx: Vec<usize> = (row..row + sentences.len()).collect();
+        row += sentences.len();
+        let m = all.select(&idx);
+        let mut txt = AtomicFile::create(args.out.join(format!("{stem}.sentences.txt")))?;
+        for s in sentences {
+            writeln!(
+                txt,
+                "{}",
+                s.text.split_whitespace().collect::<Vec<_>>().join(" ")
+            )?;
+        }
+        let mut npy = AtomicFile::create(args.out.join(format!("{stem}.npy")))?;
+        m.write_npy(&mut npy)?;
+        let mut raw = AtomicFile::create(args.out.join(format!("{stem}.f32")))?;
+        m.write_raw(&mut raw)?;
+        txt.commit()?;
+        npy.commit()?;
+        raw.commit()?;
+        files.push(serde_json::json!({"input": doc.name, "lang": doc.lang, "name": stem, "sentences": sentences.len()}));
+    }
+    let meta = serde_json::json!({
+        "model": embedder.model().id(),
+        "model_path": embedder.model().name,
+        "revision": embedder.model().revision,
+        "prefix": embedder.prefix(),
+        "dim": embedder.dim(),
+        "pooling": embedder.model().pipeline.pooling.to_string(),
+        "max_tokens": embedder.model().max_len,
+        "files": files,
+        "stats": stats,
+    });
+    AtomicFile::write_all(
+        args.out.join("embed.json"),
+        serde_json::to_string_pretty(&meta)?.as_bytes(),
+    )?;
+    progress.say(format!(
+        "embedded {} sentences ({} distinct, {} tokens, {} truncated) in {:.1} s: {:.0} sentences/s, {:.0} tokens/s → {}",
+        stats.sentences,
+        stats.unique,
+        stats.tokens,
+        stats.truncated,
+        stats.seconds,
+        stats.sentences_per_second(),
+        stats.tokens as f64 / stats.seconds.max(1e-9),
+        args.out.display()
+    ));
+    Ok(())
+}
+
+/// `news/story.en.txt` → `story.en`; stdin → `stdin`.
+fn stem(name: &str) -> String {
+    if name == "-" {
+        return "stdin".into();
+    }
+    let p = Path::new(name);
+    let file = p
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_string());
+    match file.strip_suffix(".txt") {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => file,
+    }
 }

@@ -1,9 +1,11 @@
 //! Command-line interface: flags are parsed here, the work is done by the library.
 //! One file per subcommand; shared flag groups live in `args`.
 
+mod align;
 mod args;
 mod embed;
 mod eval;
+mod split;
 
 pub use crate::progress::Progress;
 pub use args::{InputArgs, ModelArgs};
@@ -35,6 +37,12 @@ pub struct Cli {
 pub enum Command {
     /// Embed every sentence of each input and write the matrices (.npy and raw float32).
     Embed(embed::EmbedArgs),
+    /// Split documents into sentences and print one per line (--json: with language,
+    /// index and byte span), e.g. to feed other aligners.
+    Split(split::SplitArgs),
+    /// Align a document with its translation: monotone 1-1 … n-m links with
+    /// insertions/deletions, in vecalign's format.
+    Align(align::AlignArgs),
     /// Score output against gold data.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
@@ -54,16 +62,26 @@ pub fn main() -> i32 {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(n) = cli.threads {
-        anyhow::ensure!(n > 0, "--threads must be at least 1");
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| anyhow::anyhow!("cannot start {n} threads: {e}"))?;
-    }
+    let threads = match cli.threads {
+        Some(0) => anyhow::bail!("--threads must be at least 1"),
+        Some(n) => n,
+        None => std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    // candle sizes its matmul parallelism from this variable, not from rayon's pool.
+    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .map_err(|e| anyhow::anyhow!("cannot start {threads} threads: {e}"))?;
     let progress = Progress::new(cli.quiet);
     match cli.command {
         Command::Embed(a) => embed::run(a, &progress),
+        Command::Split(a) => split::run(a, &progress),
+        Command::Align(a) => align::run(a, &progress),
         Command::Eval(c) => eval::run(c, &progress),
     }
 }

@@ -1,16 +1,27 @@
 //! Reading documents and splitting them into sentences that remember where they came from.
+//!
+//! Every sentence keeps its byte span in the original file so that any output pair can be
+//! traced back to its source; that is why the text is kept as read (BOM, CRLF and all)
+//! and the segmenter skips what is not text instead of normalising it away.
 
-use anyhow::{bail, Context, Result};
+mod input;
+pub mod rules;
+mod splitter;
+
+pub use input::{decode, read_input, Decoded};
+pub use splitter::{is_line_break, is_space, push_capped, Segmenter, Spans, MAX_SENTENCE_BYTES};
+
+use anyhow::Result;
 use std::ops::Range;
-use std::path::Path;
 
 /// A document as read from disk (or stdin), decoded but otherwise untouched, so that
-/// sentence spans are byte offsets into the original file.
+/// sentence spans are byte offsets into the original file. (With `--lossy` and bad bytes,
+/// `text` holds U+FFFD where the file had them; spans still point into the file.)
 #[derive(Clone, Debug)]
 pub struct Document {
     /// The name the user gave (`-` for stdin).
     pub name: String,
-    /// ISO 639-1 code where one exists (`en`, `vi`, `id`).
+    /// ISO 639-1 code where one exists (`en`, `vi`, `id`); `und` if unknown.
     pub lang: String,
     pub text: String,
 }
@@ -27,46 +38,115 @@ pub struct Sentence {
     pub span: Range<usize>,
 }
 
-/// Reads a UTF-8 document. `-` reads stdin.
+/// Reads a UTF-8 document strictly (no `--lossy`). `-` reads stdin.
 pub fn read_text(name: &str) -> Result<String> {
-    let bytes = if name == "-" {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).context("stdin: cannot read")?;
-        b
-    } else {
-        let p = Path::new(name);
-        if p.is_dir() {
-            bail!("{name}: is a directory, expected a text file");
+    Ok(read_input(name, false)?.text)
+}
+
+/// Spans of the non-blank lines of `text`, trimmed; `\n`, `\r\n`, `\r` (and the
+/// Unicode line separators, as for the segmenter) all end a line.
+pub fn line_spans(text: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut push = |r: Range<usize>| {
+        let s = &text[r.clone()];
+        let t = s.trim_start_matches(is_space);
+        let lead = s.len() - t.len();
+        let t = t.trim_end_matches(is_space);
+        if !t.is_empty() {
+            out.push(r.start + lead..r.start + lead + t.len());
         }
-        std::fs::read(p).with_context(|| format!("{name}: cannot read"))?
     };
-    match String::from_utf8(bytes) {
-        Ok(s) => Ok(s),
-        Err(e) => bail!(
-            "{name}: not valid UTF-8 (first bad byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ),
+    for (i, c) in text.char_indices() {
+        if is_line_break(c) {
+            push(start..i);
+            start = i + c.len_utf8();
+        }
     }
+    push(start..text.len());
+    out
 }
 
 /// One sentence per non-empty line (`--presplit`), spans excluding the line break.
 pub fn split_lines(text: &str, doc: usize) -> Vec<Sentence> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for line in text.split_inclusive('\n') {
-        let body = line.trim_end_matches(['\n', '\r']);
-        let lead = body.len() - body.trim_start().len();
-        let trimmed = body.trim();
-        if !trimmed.is_empty() {
-            let s = start + lead;
-            out.push(Sentence {
-                doc,
-                index: out.len(),
-                text: trimmed.to_string(),
-                span: s..s + trimmed.len(),
-            });
+    to_sentences(text, &line_spans(text), doc, |o| o)
+}
+
+/// Builds sentences from spans into `text`; `file_offset` maps text offsets to file offsets.
+pub fn to_sentences(
+    text: &str,
+    spans: &[Range<usize>],
+    doc: usize,
+    file_offset: impl Fn(usize) -> usize,
+) -> Vec<Sentence> {
+    spans
+        .iter()
+        .enumerate()
+        .map(|(index, r)| Sentence {
+            doc,
+            index,
+            text: text[r.clone()].to_string(),
+            span: file_offset(r.start)..file_offset(r.end),
+        })
+        .collect()
+}
+
+/// Splits a decoded document into sentences: one per line when `presplit`, else with the
+/// language's segmenter. Also returns how many cuts were made in over-long sentences
+/// (longer than [`MAX_SENTENCE_BYTES`]), in both modes.
+pub fn split_document(
+    decoded: &Decoded,
+    doc: usize,
+    lang: &str,
+    presplit: bool,
+) -> (Vec<Sentence>, usize) {
+    let spans = if presplit {
+        // The user's lines are kept, except runaway ones, cut like any sentence.
+        let mut out = Spans::default();
+        for line in line_spans(&decoded.text) {
+            push_capped(&decoded.text, line, MAX_SENTENCE_BYTES, &mut out);
         }
-        start += line.len();
+        out
+    } else {
+        Segmenter::new(lang).spans(&decoded.text)
+    };
+    let sentences = to_sentences(&decoded.text, &spans.spans, doc, |o| decoded.file_offset(o));
+    (sentences, spans.forced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presplit_lines() {
+        let text = "\u{feff}one\r\n\r\n  two  \rthree\n";
+        let s = split_lines(text, 3);
+        let got: Vec<&str> = s.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(got, ["one", "two", "three"]);
+        for s in &s {
+            assert_eq!(&text[s.span.clone()], s.text);
+            assert_eq!(s.doc, 3);
+        }
     }
-    out
+
+    #[test]
+    fn presplit_caps_runaway_lines() {
+        let text = format!("short\n{}\n", "x".repeat(MAX_SENTENCE_BYTES * 2 + 10));
+        let d = decode("x", text.into_bytes(), false).unwrap();
+        let (s, forced) = split_document(&d, 0, "en", true);
+        assert_eq!(forced, 2);
+        assert_eq!(s.len(), 4);
+        assert!(s.iter().all(|s| s.text.len() <= MAX_SENTENCE_BYTES));
+    }
+
+    #[test]
+    fn lossy_spans_point_into_the_file() {
+        let bytes = b"Bad \xff byte here. Next one.".to_vec();
+        let d = decode("x", bytes.clone(), true).unwrap();
+        let (s, _) = split_document(&d, 0, "en", false);
+        assert_eq!(s.len(), 2);
+        assert_eq!(&bytes[s[1].span.clone()], b"Next one.");
+        assert_eq!(&bytes[s[0].span.clone()], b"Bad \xff byte here.");
+    }
 }

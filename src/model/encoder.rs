@@ -1,0 +1,133 @@
+//! The transformer encoders, as candle-transformers implements them, chosen from
+//! `config.json`'s `model_type`.
+
+use anyhow::{anyhow, bail, Context, Result};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::{bert, xlm_roberta};
+use std::path::Path;
+
+pub enum Encoder {
+    Bert(bert::BertModel),
+    XlmRoberta(xlm_roberta::XLMRobertaModel),
+}
+
+/// What the rest of the pipeline needs to know about an encoder.
+#[derive(Clone, Debug)]
+pub struct EncoderInfo {
+    pub model_type: String,
+    pub hidden_size: usize,
+    pub pad_token_id: u32,
+    /// Longest input the position embeddings allow (XLM-R spends two rows on its offset).
+    pub max_positions: usize,
+    /// `_name_or_path`, which hub exports and our converter fill with the repo id.
+    pub name_or_path: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Header {
+    model_type: Option<String>,
+    #[serde(default)]
+    architectures: Vec<String>,
+    #[serde(rename = "_name_or_path")]
+    name_or_path: Option<String>,
+}
+
+impl Encoder {
+    pub fn load(
+        config_path: &Path,
+        weights_path: &Path,
+        device: &Device,
+    ) -> Result<(Self, EncoderInfo)> {
+        let cfg_text = std::fs::read_to_string(config_path)
+            .with_context(|| format!("{}: cannot read", config_path.display()))?;
+        let bad = |e: serde_json::Error| {
+            anyhow!("{}: not a valid model config: {e}", config_path.display())
+        };
+        let mut value: serde_json::Value = serde_json::from_str(&cfg_text).map_err(bad)?;
+        // Training-only fields that newer transformers versions no longer write but
+        // candle's configs require; they do not change inference.
+        if let Some(obj) = value.as_object_mut() {
+            for (k, v) in [
+                ("position_embedding_type", serde_json::json!("absolute")),
+                ("hidden_dropout_prob", serde_json::json!(0.1)),
+                ("attention_probs_dropout_prob", serde_json::json!(0.1)),
+                ("initializer_range", serde_json::json!(0.02)),
+            ] {
+                obj.entry(k).or_insert(v);
+            }
+        }
+        let header: Header = serde_json::from_value(value.clone()).map_err(bad)?;
+        let model_type = header
+            .model_type
+            .clone()
+            .or_else(|| header.architectures.first().map(|a| a.to_lowercase()))
+            .ok_or_else(|| anyhow!("{}: no model_type", config_path.display()))?;
+        // SAFETY: the file is mapped read-only and not modified while the model lives.
+        let vb =
+            unsafe { VarBuilder::from_mmaped_safetensors(&[weights_path], DType::F32, device) }
+                .map_err(|e| {
+                    anyhow!(
+                        "{}: not a readable safetensors file: {e}",
+                        weights_path.display()
+                    )
+                })?;
+        let weights_err = |e: candle_core::Error| {
+            anyhow!(
+                "{}: weights do not match {}: {e}",
+                weights_path.display(),
+                config_path.display()
+            )
+        };
+        let (encoder, hidden_size, pad, max_positions) = match model_type.as_str() {
+            "bert" | "bertmodel" => {
+                let cfg: bert::Config = serde_json::from_value(value).map_err(bad)?;
+                let m = bert::BertModel::load(vb, &cfg).map_err(weights_err)?;
+                (
+                    Self::Bert(m),
+                    cfg.hidden_size,
+                    cfg.pad_token_id as u32,
+                    cfg.max_position_embeddings,
+                )
+            }
+            "xlm-roberta" | "roberta" | "xlmrobertamodel" => {
+                let cfg: xlm_roberta::Config = serde_json::from_value(value).map_err(bad)?;
+                let vb = if vb.contains_tensor("roberta.embeddings.word_embeddings.weight") {
+                    vb.pp("roberta")
+                } else {
+                    vb
+                };
+                let m = xlm_roberta::XLMRobertaModel::new(&cfg, vb).map_err(weights_err)?;
+                let max = cfg
+                    .max_position_embeddings
+                    .saturating_sub(cfg.pad_token_id as usize + 1);
+                (Self::XlmRoberta(m), cfg.hidden_size, cfg.pad_token_id, max)
+            }
+            other => bail!(
+                "{}: model_type '{other}' is not supported (supported: bert, xlm-roberta)",
+                config_path.display()
+            ),
+        };
+        let info = EncoderInfo {
+            model_type,
+            hidden_size,
+            pad_token_id: pad,
+            max_positions,
+            name_or_path: header.name_or_path,
+        };
+        Ok((encoder, info))
+    }
+
+    /// Token states `[batch, len, hidden]` for right-padded `ids` with `mask` (1 = token).
+    pub fn forward(
+        &self,
+        ids: &Tensor,
+        type_ids: &Tensor,
+        mask: &Tensor,
+    ) -> candle_core::Result<Tensor> {
+        match self {
+            Self::Bert(m) => m.forward(ids, type_ids, Some(mask)),
+            Self::XlmRoberta(m) => m.forward(ids, mask, type_ids, None, None, None),
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use bitalign::embed::{Embedder, Embeddings};
+use bitalign::model::{Model, ModelSource};
+use bitalign::progress::Progress;
+use std::path::{Path, PathBuf};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures() -> PathBuf {
+    repo().join("tests/fixtures")
+}
+
+pub fn quiet() -> Progress {
+    Progress::new(true)
+}
+
+/// The converted offline model (`scripts/fetch-offline-model.sh`), or `BITALIGN_TEST_MODEL`.
+/// A missing model fails the test: these tests must never pass by not running.
+pub fn offline_model_dir() -> PathBuf {
+    let dir = std::env::var_os("BITALIGN_TEST_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("models/multilingual-e5-small-q4"));
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "the offline model is missing at {}: run scripts/fetch-offline-model.sh first",
+        dir.display()
+    );
+    dir
+}
+
+pub fn load(dir: &Path, prefix: Option<&str>, batch: usize) -> Embedder {
+    let model = Model::load(&ModelSource::new(dir.display().to_string()), &quiet())
+        .unwrap_or_else(|e| panic!("{}: {e:#}", dir.display()));
+    Embedder::new(model, prefix.map(str::to_string), batch).unwrap()
+}
+
+pub fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (na * nb)
+}
+
+pub fn max_abs_diff(a: &Embeddings, b: &Embeddings) -> f32 {
+    assert_eq!((a.len(), a.dim()), (b.len(), b.dim()), "shapes differ");
+    a.as_slice()
+        .iter()
+        .zip(b.as_slice())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Token ids per line of a `*tokens.jsonl` fixture (`{"ids": [...]}` objects).
+pub fn token_fixture(path: &Path) -> Vec<Vec<u32>> {
+    lines(path)
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as u32)
+                .collect()
+        })
+        .collect()
+}
