@@ -168,59 +168,58 @@ fn repo_ids_resolve_through_the_hub_cache_offline() {
         &model,
         &["modules.json", "1_Pooling/config.json", "config.json"],
     );
-    let o = bitalign(
-        &[
-            "-q",
-            "embed",
-            "--presplit",
-            "--model",
-            "intfloat/multilingual-e5-small",
-            "--out",
-            dir.path().join("x").to_str().unwrap(),
-            input.to_str().unwrap(),
-        ],
+    let o = embed_repo_id(
         &[
             ("HF_HOME", partial.path()),
             ("HF_HUB_OFFLINE", Path::new("1")),
         ],
+        &dir.path().join("x"),
     );
-    assert!(!o.status.success());
-    let err = stderr(&o);
+    let err = one_line_error(&o);
     assert!(
         err.contains("not in the Hugging Face cache") && err.contains("--model DIR"),
         "{err}"
     );
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// `embed` of the tiny sentences with the default repo id, in the given environment.
+fn embed_repo_id(env: &[(&str, &Path)], out: &Path) -> Output {
+    let input = fixtures().join("tiny/sentences.txt");
+    let args = [
+        "-q",
+        "embed",
+        "--presplit",
+        "--model",
+        "intfloat/multilingual-e5-small",
+        "--out",
+    ];
+    let mut args: Vec<&str> = args.to_vec();
+    args.extend([out.to_str().unwrap(), input.to_str().unwrap()]);
+    bitalign(&args, env)
+}
+
+/// The run failed with exit code 1 and one line on stderr, which is returned.
+fn one_line_error(o: &Output) -> String {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "not one line: {err}");
+    err
 }
 
 #[test]
 fn an_unreachable_hub_is_named_with_the_way_out() {
     let home = tempfile::tempdir().unwrap();
-    let input = fixtures().join("tiny/sentences.txt");
     // Port 9 on loopback: nothing listens, the connection is refused at once.
-    let o = bitalign(
-        &[
-            "-q",
-            "embed",
-            "--presplit",
-            "--model",
-            "intfloat/multilingual-e5-small",
-            "--out",
-            home.path().join("o").to_str().unwrap(),
-            input.to_str().unwrap(),
-        ],
-        &[
-            ("HF_HOME", home.path()),
-            ("HF_ENDPOINT", Path::new("http://127.0.0.1:9")),
-        ],
-    );
-    assert!(!o.status.success());
-    let err = stderr(&o);
+    let env = [
+        ("HF_HOME", home.path()),
+        ("HF_ENDPOINT", Path::new("http://127.0.0.1:9")),
+    ];
+    let err = one_line_error(&embed_repo_id(&env, &home.path().join("o")));
     assert!(
         err.contains("unreachable") && err.contains("fetch-offline-model.sh"),
         "{err}"
     );
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
 /// Copies a tiny model, breaks one thing, and expects one line naming the file.
@@ -295,13 +294,11 @@ fn broken_models_get_one_line_errors_naming_the_file() {
             ],
             &[],
         );
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(1), "{what}: {err}");
+        let err = one_line_error(&o);
         assert!(
-            err.starts_with("error: ") && err.contains(expect),
+            err.contains(expect),
             "{what}: expected {expect:?} in {err:?}"
         );
-        assert_eq!(err.trim().lines().count(), 1, "{what}: not one line: {err}");
         assert!(
             !tmp.path().join("o").join("sentences.npy").exists(),
             "{what}: output written despite the error"

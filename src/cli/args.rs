@@ -202,6 +202,22 @@ fn same_file(input: &str, file: &str) -> bool {
             .is_some_and(|n| n.to_str() == Some(file))
 }
 
+impl ModelArgs {
+    /// Loads the model (downloading it on first use unless offline) and wraps it for embedding.
+    pub fn embedder(
+        &self,
+        progress: &crate::progress::Progress,
+    ) -> anyhow::Result<crate::embed::Embedder> {
+        let src = crate::model::ModelSource {
+            model: self.model.clone(),
+            revision: self.revision.clone(),
+            offline: crate::model::ModelSource::offline_requested(self.offline),
+        };
+        let model = crate::model::Model::load(&src, progress)?;
+        crate::embed::Embedder::new(model, self.prefix.clone(), self.batch)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,21 +273,5 @@ mod tests {
         assert!(e(&["en", "vi"]).contains("2 languages for 3 files"));
         assert!(e(&["english"]).contains("not a language code"));
         assert!(e(&["x.txt:en"]).contains("not one of the input files"));
-    }
-}
-
-impl ModelArgs {
-    /// Loads the model (downloading it on first use unless offline) and wraps it for embedding.
-    pub fn embedder(
-        &self,
-        progress: &crate::progress::Progress,
-    ) -> anyhow::Result<crate::embed::Embedder> {
-        let src = crate::model::ModelSource {
-            model: self.model.clone(),
-            revision: self.revision.clone(),
-            offline: crate::model::ModelSource::offline_requested(self.offline),
-        };
-        let model = crate::model::Model::load(&src, progress)?;
-        crate::embed::Embedder::new(model, self.prefix.clone(), self.batch)
     }
 }

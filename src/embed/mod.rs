@@ -124,15 +124,20 @@ impl Embedder {
 
         let bar = progress.bar(unique.len() as u64, "embedding");
         let dim = self.dim();
-        let results: Vec<Result<Vec<f32>>> = batches
-            .par_iter()
-            .map(|b| {
-                let rows: Vec<&Encoded> = b.iter().map(|&i| &encodings[i]).collect();
-                let out = self.forward(&rows);
-                bar.inc(b.len() as u64);
-                out
-            })
-            .collect();
+        let one = |b: &&[usize]| {
+            let rows: Vec<&Encoded> = b.iter().map(|&i| &encodings[i]).collect();
+            let out = self.forward(&rows);
+            bar.inc(b.len() as u64);
+            out
+        };
+        let results: Vec<Result<Vec<f32>>> =
+            if std::env::var("BITALIGN_PARALLEL").as_deref() == Ok("ops") {
+                self.model
+                    .device
+                    .with_context(|| batches.iter().map(one).collect())
+            } else {
+                batches.par_iter().map(one).collect()
+            };
         bar.finish_and_clear();
 
         let mut data = vec![0f32; unique.len() * dim];

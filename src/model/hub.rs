@@ -43,7 +43,7 @@ pub enum ModelFiles {
         id: String,
         revision: String,
         cache: Cache,
-        api: Option<hf_hub::api::sync::ApiRepo>,
+        api: Option<Box<hf_hub::api::sync::ApiRepo>>,
         progress: Progress,
     },
 }
@@ -74,7 +74,7 @@ impl ModelFiles {
                 .with_progress(false)
                 .build()
                 .map_err(|e| anyhow!("cannot set up the Hugging Face hub client: {e}"))?;
-            Some(api.repo(repo))
+            Some(Box::new(api.repo(repo)))
         };
         Ok(Self::Hub {
             id: src.model.clone(),
