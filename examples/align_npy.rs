@@ -13,7 +13,7 @@ use bitalign::align::{align, AlignParams, DocView, OverlapIndex};
 use bitalign::embed::Embeddings;
 use bitalign::eval::align::{read_links, GoldLink, Tally};
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 struct Doc {
     name: String,
@@ -26,8 +26,8 @@ struct Doc {
 }
 
 fn load_side(
-    emb_dir: &PathBuf,
-    data: &PathBuf,
+    emb_dir: &Path,
+    data: &Path,
     doc: &str,
     lang: &str,
     k: usize,

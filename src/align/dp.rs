@@ -20,13 +20,12 @@ pub trait LinkScorer: Sync {
 /// consumes them; bounds the extra memory to a few rows of the band.
 const ROWS_PER_BLOCK: usize = 64;
 
-/// Returns the grid points of the best path from `(0, 0)` to `(n, m)` and the type index
-/// of the link that ends at each point after the first. `None` when the band holds no path.
-pub fn best_path<S: LinkScorer>(
-    scorer: &S,
-    band: &Band,
-    m: usize,
-) -> Option<(Vec<(usize, usize)>, Vec<u8>)> {
+/// A best path: its grid points from `(0, 0)` to `(n, m)`, and for each point after the
+/// first the index of the link type that ends there.
+pub type Path = (Vec<(usize, usize)>, Vec<u8>);
+
+/// The best path through `band`, or `None` when the band holds no path.
+pub fn best_path<S: LinkScorer>(scorer: &S, band: &Band, m: usize) -> Option<Path> {
     let types = scorer.types();
     assert!(types.len() < u8::MAX as usize);
     let nt = types.len();

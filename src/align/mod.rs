@@ -225,7 +225,7 @@ fn coarse_path(
     let mut sizes = vec![(src.len(), tgt.len())];
     let mut factors = vec![(1, 1)];
     let mut levels: Vec<(Rc<Level>, Rc<Level>)> = Vec::new();
-    while sizes.last().map_or(false, |&(n, m)| n.max(m) > limit) {
+    while sizes.last().is_some_and(|&(n, m)| n.max(m) > limit) {
         let (n, m) = *sizes.last().unwrap();
         let (fx, fy) = (factor(n), factor(m));
         let (x, y) = match levels.last() {
