@@ -86,6 +86,21 @@ fn overlaps(sents: &[Vec<f32>], k: usize, out: &mut Vec<f32>) {
     }
 }
 
+/// User + system CPU seconds of this process so far (all threads), from /proc/self/stat:
+/// on a shared machine wall time says more about the neighbours than about us.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
 fn rss_mib(key: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -134,6 +149,7 @@ fn main() -> anyhow::Result<()> {
         let before = rss_mib("VmRSS:");
         // Reset the peak so that it measures the aligner (Linux: "5" clears VmHWM).
         let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let c0 = cpu_seconds();
         let t0 = Instant::now();
         let links = align(
             &emb,
@@ -148,6 +164,7 @@ fn main() -> anyhow::Result<()> {
             &p,
         )?;
         let secs = t0.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - c0;
         let peak = rss_mib("VmHWM:");
         let test: Vec<GoldLink> = links
             .iter()
@@ -155,7 +172,7 @@ fn main() -> anyhow::Result<()> {
             .collect();
         let sc = score(&gold, &test);
         println!(
-            "{n:>6} x {:>6} sentences: align {secs:.2} s; peak RSS {peak:.0} MiB \
+            "{n:>6} x {:>6} sentences: align {secs:.2} s wall, {cpu:.2} s CPU; peak RSS {peak:.0} MiB \
              (embeddings and inputs {before:.0} MiB); strict F1 {:.3}",
             tgt.len(),
             sc.f1_strict
