@@ -52,11 +52,13 @@ pub struct AlignParams {
     pub max_size: usize,
     /// Most sentences on one side of a link (the longest overlap embedded).
     pub max_overlap: usize,
-    /// Similarity a sentence's link must beat for the sentence not to be left unaligned.
+    /// Price of one link in similarity units: a 1-1 link beats leaving both sentences
+    /// unaligned when its similarity exceeds `threshold − 2·deletion`; higher values merge
+    /// more, lower values split more.
     pub threshold: f32,
     /// Penalty per sentence beyond two in a link.
     pub merge_penalty: f32,
-    /// Penalty for leaving one sentence unaligned.
+    /// Price of leaving one sentence unaligned.
     pub deletion: f32,
 
     /// Weight of the length-ratio mismatch (γ).

@@ -29,7 +29,7 @@ pub struct AlignArgs {
     /// Most sentences on one side of a link (each size is one more embedding pass).
     #[arg(long, value_name = "N", default_value_t = AlignParams::default().max_overlap)]
     pub max_overlap: usize,
-    /// Similarity a link must beat per sentence, else the sentence stays unaligned.
+    /// Price of one more link, in similarity units: higher merges more, lower splits more.
     #[arg(long, value_name = "X", default_value_t = AlignParams::default().threshold)]
     pub threshold: f32,
 }

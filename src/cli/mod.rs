@@ -40,8 +40,8 @@ pub enum Command {
     /// Split documents into sentences and print one per line (--json: with language,
     /// index and byte span), e.g. to feed other aligners.
     Split(split::SplitArgs),
-    /// Align a document with its translation: monotone 1-1 … n-m links with
-    /// insertions/deletions, in vecalign's format.
+    /// Align a document with its translation (two FILEs: source, then target): monotone
+    /// 1-1 … n-m links with insertions/deletions, in vecalign's format.
     Align(align::AlignArgs),
     /// Score output against gold data.
     #[command(subcommand)]
