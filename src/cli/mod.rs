@@ -1,6 +1,7 @@
 //! Command-line interface: flags are parsed here, the work is done by the library.
 //! One file per subcommand; shared flag groups live in `args`.
 
+mod align;
 mod args;
 mod embed;
 mod eval;
@@ -45,6 +46,9 @@ pub enum Command {
     /// Split documents into sentences and print one per line (--json: with language,
     /// index and byte span), e.g. to feed other aligners.
     Split(split::SplitArgs),
+    /// Align a document with its translation (two FILEs: source, then target): monotone
+    /// 1-1 … n-m links with insertions/deletions, in vecalign's format.
+    Align(align::AlignArgs),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -82,5 +86,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(a) => run::run(a, &progress),
         Command::Eval(a) => eval::run(a, &progress),
         Command::Split(a) => split::run(a, &progress),
+        Command::Align(a) => align::run(a, &progress),
     }
 }

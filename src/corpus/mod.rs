@@ -6,6 +6,7 @@ mod jsonl;
 mod moses;
 mod tmx;
 mod tsv;
+pub mod vecalign;
 
 pub use atomic::AtomicFile;
 pub use jsonl::{read_jsonl, JsonlSink};

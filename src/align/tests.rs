@@ -1,0 +1,269 @@
+//! Alignments of hand-built documents whose "sentences" are bags of concepts: a sentence's
+//! (and an overlap's) vector is the normalised sum of random concept vectors, so a
+//! concatenation behaves like the sum of its parts, as with a mean-pooled encoder.
+
+use super::*;
+
+const DIM: usize = 64;
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn concept(c: usize) -> Vec<f32> {
+    (0..DIM)
+        .map(|k| {
+            let r = splitmix((c as u64) << 20 | k as u64);
+            (r >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn embed(text: &str) -> Vec<f32> {
+    let mut v = vec![0f32; DIM];
+    for tok in text.split_whitespace() {
+        let c: usize = tok[1..].parse().unwrap();
+        let cv = concept(c);
+        let n = dot(&cv, &cv).sqrt();
+        v.iter_mut().zip(cv).for_each(|(a, b)| *a += b / n);
+    }
+    let n = dot(&v, &v).sqrt();
+    v.iter_mut().for_each(|a| *a /= n);
+    v
+}
+
+fn doc(sents: &[&[usize]]) -> Vec<String> {
+    sents
+        .iter()
+        .map(|s| {
+            s.iter()
+                .map(|c| format!("c{c}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+type Pairs = Vec<(Vec<usize>, Vec<usize>)>;
+
+/// In this geometry unrelated sentences have cosine ≈ 0 and a half match ≈ 0.7, so the
+/// price of a link must be about half a match for 2-2 links to beat two half-matching 1-1s.
+fn params() -> AlignParams {
+    AlignParams {
+        threshold: 0.5,
+        deletion: 0.0,
+        length_penalty: 0.0,
+        ..AlignParams::default()
+    }
+}
+
+fn run(src: &[String], tgt: &[String], p: &AlignParams) -> Pairs {
+    let plan = OverlapPlan::new(src, tgt, p.max_overlap);
+    let rows: Vec<Vec<f32>> = plan.texts.iter().map(|t| embed(t)).collect();
+    let emb = Embeddings::from_rows(DIM, &rows).unwrap();
+    let sc: Vec<usize> = src.iter().map(|s| s.len()).collect();
+    let tc: Vec<usize> = tgt.iter().map(|s| s.len()).collect();
+    let links = align(
+        &emb,
+        DocView {
+            index: &plan.src,
+            chars: &sc,
+        },
+        DocView {
+            index: &plan.tgt,
+            chars: &tc,
+        },
+        p,
+    )
+    .unwrap();
+    check_partition(&links, src.len(), tgt.len());
+    links
+        .into_iter()
+        .map(|l| (l.src.collect(), l.tgt.collect()))
+        .collect()
+}
+
+/// Every sentence in exactly one link, in order.
+fn check_partition(links: &[Link], n: usize, m: usize) {
+    let (mut i, mut j) = (0, 0);
+    for l in links {
+        assert_eq!((l.src.start, l.tgt.start), (i, j), "{links:?}");
+        assert!(!(l.src.is_empty() && l.tgt.is_empty()));
+        i = l.src.end;
+        j = l.tgt.end;
+    }
+    assert_eq!((i, j), (n, m));
+}
+
+fn pairs(s: &[(&[usize], &[usize])]) -> Pairs {
+    s.iter().map(|(a, b)| (a.to_vec(), b.to_vec())).collect()
+}
+
+#[test]
+fn one_to_one() {
+    let s: Vec<&[usize]> = vec![&[0], &[1], &[2], &[3], &[4], &[5]];
+    let d = doc(&s);
+    let got = run(&d, &d, &params());
+    let want: Pairs = (0..6).map(|i| (vec![i], vec![i])).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn merges_and_insertions() {
+    let src = doc(&[&[0], &[1], &[2, 3], &[4], &[5], &[7], &[8], &[9, 10, 11]]);
+    let tgt = doc(&[
+        &[0],
+        &[1],
+        &[2],
+        &[3],
+        &[4, 5],
+        &[6],
+        &[7],
+        &[8],
+        &[9],
+        &[10],
+        &[11],
+    ]);
+    let got = run(&src, &tgt, &params());
+    let want = pairs(&[
+        (&[0], &[0]),
+        (&[1], &[1]),
+        (&[2], &[2, 3]),
+        (&[3, 4], &[4]),
+        (&[], &[5]),
+        (&[5], &[6]),
+        (&[6], &[7]),
+        (&[7], &[8, 9, 10]),
+    ]);
+    assert_eq!(got, want);
+}
+
+#[test]
+fn two_to_two_and_deletions() {
+    // A 2-2 link whose halves do not match one by one, and a source sentence with no
+    // translation, followed by plain 1-1 text (so that the hubness means are realistic).
+    let mut src: Vec<Vec<usize>> = vec![vec![0], vec![1, 2], vec![3], vec![50], vec![4]];
+    let mut tgt: Vec<Vec<usize>> = vec![vec![0], vec![1], vec![2, 3], vec![4]];
+    let mut want = pairs(&[(&[0], &[0]), (&[1, 2], &[1, 2]), (&[3], &[]), (&[4], &[3])]);
+    for k in 0..8 {
+        want.push((vec![src.len()], vec![tgt.len()]));
+        src.push(vec![100 + k]);
+        tgt.push(vec![100 + k]);
+    }
+    let s: Vec<&[usize]> = src.iter().map(Vec::as_slice).collect();
+    let t: Vec<&[usize]> = tgt.iter().map(Vec::as_slice).collect();
+    assert_eq!(run(&doc(&s), &doc(&t), &params()), want);
+}
+
+#[test]
+fn empty_side_is_all_deletions() {
+    let src = doc(&[&[0], &[1], &[2]]);
+    let none: Vec<String> = Vec::new();
+    let got = run(&src, &none, &params());
+    assert_eq!(got, pairs(&[(&[0], &[]), (&[1], &[]), (&[2], &[])]));
+    let got = run(&none, &src, &params());
+    assert_eq!(got, pairs(&[(&[], &[0]), (&[], &[1]), (&[], &[2])]));
+    assert!(run(&none, &none, &params()).is_empty());
+}
+
+/// A source of 5 sentences inside a target 100 times longer, aligned coarse-to-fine.
+#[test]
+fn one_side_hundred_times_longer() {
+    let hits = [(0usize, 40usize), (1, 170), (2, 171), (3, 300), (4, 470)];
+    let src: Vec<Vec<usize>> = (0..5).map(|i| vec![i]).collect();
+    let mut tgt: Vec<Vec<usize>> = (0..500).map(|j| vec![1000 + j]).collect();
+    for &(i, j) in &hits {
+        tgt[j] = vec![i];
+    }
+    let s: Vec<&[usize]> = src.iter().map(Vec::as_slice).collect();
+    let t: Vec<&[usize]> = tgt.iter().map(Vec::as_slice).collect();
+    for coarse_size in [1000, 16] {
+        let p = AlignParams {
+            coarse_size,
+            ..params()
+        };
+        let got = run(&doc(&s), &doc(&t), &p);
+        let linked: Vec<_> = got
+            .iter()
+            .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+            .cloned()
+            .collect();
+        let want: Pairs = hits.iter().map(|&(i, j)| (vec![i], vec![j])).collect();
+        assert_eq!(linked, want, "coarse_size {coarse_size}");
+        assert_eq!(got.len(), 500);
+    }
+}
+
+/// A long document with merges and insertions: the banded coarse-to-fine search finds the
+/// same alignment as the full grid, and the result does not depend on the thread count.
+#[test]
+fn coarse_to_fine_matches_full_search_and_threads() {
+    let mut src: Vec<Vec<usize>> = Vec::new();
+    let mut tgt: Vec<Vec<usize>> = Vec::new();
+    let mut want: Pairs = Vec::new();
+    let mut c = 0;
+    for k in 0..300 {
+        let (i, j) = (src.len(), tgt.len());
+        match splitmix(k) % 10 {
+            0 => {
+                src.push(vec![c, c + 1]);
+                tgt.push(vec![c]);
+                tgt.push(vec![c + 1]);
+                want.push((vec![i], vec![j, j + 1]));
+                c += 2;
+            }
+            1 => {
+                src.push(vec![c]);
+                src.push(vec![c + 1]);
+                tgt.push(vec![c, c + 1]);
+                want.push((vec![i, i + 1], vec![j]));
+                c += 2;
+            }
+            2 => {
+                tgt.push(vec![100_000 + k as usize]);
+                want.push((vec![], vec![j]));
+            }
+            _ => {
+                src.push(vec![c]);
+                tgt.push(vec![c]);
+                want.push((vec![i], vec![j]));
+                c += 1;
+            }
+        }
+    }
+    let s: Vec<&[usize]> = src.iter().map(Vec::as_slice).collect();
+    let t: Vec<&[usize]> = tgt.iter().map(Vec::as_slice).collect();
+    let (s, t) = (doc(&s), doc(&t));
+    let full = run(&s, &t, &params());
+    assert_eq!(full, want);
+    let coarse = AlignParams {
+        coarse_size: 20,
+        band: 4,
+        ..params()
+    };
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| run(&s, &t, &coarse));
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap()
+        .install(|| run(&s, &t, &coarse));
+    assert_eq!(one, want);
+    assert_eq!(two, want);
+}
+
+#[test]
+fn link_types_respect_sizes() {
+    let t = link_types(8, 4);
+    assert_eq!(&t[..3], &[(1, 1), (1, 0), (0, 1)]);
+    assert!(t.iter().all(|&(a, b)| a + b <= 8 && a <= 4 && b <= 4));
+    assert_eq!(t.len(), 3 + 15);
+    let t = link_types(3, 4);
+    assert_eq!(t, vec![(1, 1), (1, 0), (0, 1), (1, 2), (2, 1)]);
+}

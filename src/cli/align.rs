@@ -1,0 +1,182 @@
+//! `bitalign align SRC TGT`: aligns a document with its translation.
+//! (`bitalign run --mode align` for many document pairs belongs with `run`; it should call
+//! [`crate::align::align_sentences`] and [`records`] the same way.)
+
+use super::{InputArgs, ModelArgs, Progress};
+use crate::align::{align_sentences, AlignParams, Link};
+use crate::corpus::vecalign::VecalignSink;
+use crate::corpus::{AtomicFile, Record, Side, Sink};
+use crate::segment::{Document, Sentence};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct AlignArgs {
+    /// The source document then its translation (`-` reads stdin for one of them).
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Write here (atomically) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, default_value = "vecalign", value_parser = ["vecalign"])]
+    pub format: String,
+    /// Most sentences in one link, both sides together.
+    #[arg(long, value_name = "N", default_value_t = AlignParams::default().max_size)]
+    pub max_size: usize,
+    /// Most sentences on one side of a link (each size is one more embedding pass).
+    #[arg(long, value_name = "N", default_value_t = AlignParams::default().max_overlap)]
+    pub max_overlap: usize,
+    /// Price of one more link, in similarity units: higher merges more, lower splits more.
+    #[arg(long, value_name = "X", default_value_t = AlignParams::default().threshold)]
+    pub threshold: f32,
+}
+
+/// Links as output records: sentence texts joined by a space, byte spans into the files.
+pub fn records(
+    links: &[Link],
+    src: (&Document, &[Sentence]),
+    tgt: (&Document, &[Sentence]),
+) -> Vec<Record> {
+    let side = |(doc, sents): (&Document, &[Sentence]), r: &std::ops::Range<usize>| {
+        let s = &sents[r.clone()];
+        Side {
+            lang: doc.lang.clone(),
+            doc: doc.name.clone(),
+            indices: r.clone().collect(),
+            text: s
+                .iter()
+                .map(|x| x.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            span: s
+                .first()
+                .zip(s.last())
+                .map(|(a, b)| (a.span.start, b.span.end)),
+        }
+    };
+    links
+        .iter()
+        .map(|l| Record {
+            src: side(src, &l.src),
+            tgt: side(tgt, &l.tgt),
+            cosine: l.cosine,
+            margin: None,
+            cost: Some(l.cost),
+        })
+        .collect()
+}
+
+/// Both documents; a file that holds no text is an empty side (every sentence of the other
+/// document unaligned), not an error as it is for the other commands.
+fn load_pair(
+    input: &InputArgs,
+    progress: &Progress,
+) -> anyhow::Result<Vec<(Document, Vec<Sentence>)>> {
+    let blank = |f: &PathBuf| {
+        f.as_os_str() != "-"
+            && std::fs::read(f).is_ok_and(|b| b.iter().all(u8::is_ascii_whitespace))
+    };
+    let empty: Vec<bool> = input.files.iter().map(blank).collect();
+    if !empty.contains(&true) {
+        return input.load(progress);
+    }
+    fn keep<T: Clone>(v: &[T], empty: &[bool]) -> Vec<T> {
+        v.iter()
+            .zip(empty)
+            .filter(|(_, e)| !**e)
+            .map(|(x, _)| x.clone())
+            .collect()
+    }
+    let mut rest = input.clone();
+    rest.files = keep(&input.files, &empty);
+    if input.lang.len() == input.files.len() {
+        rest.lang = keep(&input.lang, &empty);
+    }
+    let mut loaded = if rest.files.is_empty() {
+        Vec::new()
+    } else {
+        rest.load(progress)?
+    }
+    .into_iter();
+    Ok(input
+        .files
+        .iter()
+        .zip(&empty)
+        .map(|(f, &e)| {
+            if e {
+                let name = f.display().to_string();
+                progress.say(format!(
+                    "{name}: empty; all sentences of the other side stay unaligned"
+                ));
+                (
+                    Document {
+                        name,
+                        lang: "und".into(),
+                        text: String::new(),
+                    },
+                    Vec::new(),
+                )
+            } else {
+                loaded
+                    .next()
+                    .expect("one loaded document per non-empty file")
+            }
+        })
+        .collect())
+}
+
+pub fn run(a: AlignArgs, progress: &Progress) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        a.input.files.len() == 2,
+        "align takes two documents, SRC and TGT (got {})",
+        a.input.files.len()
+    );
+    let params = AlignParams {
+        max_size: a.max_size,
+        max_overlap: a.max_overlap,
+        threshold: a.threshold,
+        ..AlignParams::default()
+    };
+    let docs = load_pair(&a.input, progress)?;
+    let (src, tgt) = (&docs[0], &docs[1]);
+    let texts = |s: &[Sentence]| s.iter().map(|x| x.text.clone()).collect::<Vec<_>>();
+    let links = align_sentences(
+        &texts(&src.1),
+        &texts(&tgt.1),
+        |overlaps| {
+            progress.say(format!(
+                "embedding {} overlaps of {} + {} sentences",
+                overlaps.len(),
+                src.1.len(),
+                tgt.1.len()
+            ));
+            a.model.embedder(progress)?.embed(overlaps, progress)
+        },
+        &params,
+    )?;
+    let recs = records(&links, (&src.0, &src.1), (&tgt.0, &tgt.1));
+    let mut sink: Box<dyn Sink> = match &a.out {
+        Some(path) => Box::new(VecalignSink::new(
+            AtomicFile::create(path)?,
+            Some(Box::new(|f: AtomicFile| f.commit())),
+        )),
+        None => Box::new(VecalignSink::new(std::io::stdout().lock(), None)),
+    };
+    for r in &recs {
+        sink.write(r)?;
+    }
+    sink.finish()?;
+    let aligned = links
+        .iter()
+        .filter(|l| !l.src.is_empty() && !l.tgt.is_empty())
+        .count();
+    progress.say(format!(
+        "{} links ({aligned} with both sides, {} unaligned sentences)",
+        links.len(),
+        links.len() - aligned
+    ));
+    Ok(())
+}
