@@ -36,19 +36,19 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Embed every sentence of each input and write the matrices (.npy and raw float32).
-    Embed(embed::EmbedArgs),
     /// Mine the corresponding sentences of documents in several languages, for every
     /// language pair, and write them as a parallel corpus (the main job).
     Run(run::RunArgs),
-    /// Measure quality against others' gold data.
-    Eval(eval::EvalArgs),
-    /// Split documents into sentences and print one per line (--json: with language,
-    /// index and byte span), e.g. to feed other aligners.
-    Split(split::SplitArgs),
     /// Align a document with its translation (two FILEs: source, then target): monotone
     /// 1-1 … n-m links with insertions/deletions, in vecalign's format.
     Align(align::AlignArgs),
+    /// Embed every sentence of each input and write the matrices (.npy and raw float32).
+    Embed(embed::EmbedArgs),
+    /// Split documents into sentences and print one per line (--json: with language,
+    /// index and byte span), e.g. to feed other aligners.
+    Split(split::SplitArgs),
+    /// Measure quality against others' gold data.
+    Eval(eval::EvalArgs),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
