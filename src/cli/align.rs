@@ -5,7 +5,7 @@
 use super::{InputArgs, ModelArgs, Progress};
 use crate::align::{align_sentences, AlignParams, Link};
 use crate::corpus::vecalign::VecalignSink;
-use crate::corpus::{AtomicFile, Record, Side, Sink};
+use crate::corpus::{AtomicFile, JsonlSink, MosesSink, Record, Side, Sink, TmxSink, TsvSink};
 use crate::segment::{Document, Sentence};
 use clap::Args;
 use std::path::PathBuf;
@@ -17,11 +17,14 @@ pub struct AlignArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Write here (atomically) instead of stdout.
-    #[arg(long, short, value_name = "FILE")]
+    /// Write here (atomically) instead of stdout; required by the file formats (a
+    /// directory for moses, which writes corpus.SRC-TGT.SRC and .TGT there).
+    #[arg(long, short, value_name = "FILE|DIR")]
     pub out: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, default_value = "vecalign", value_parser = ["vecalign"])]
+    /// Output format: vecalign (`[i, j]:[k]:cost`, every link), or the corpus formats of
+    /// `run` (jsonl keeps unaligned sentences as links with an empty side; tsv, moses and
+    /// tmx hold only links with both sides).
+    #[arg(long, default_value = "vecalign", value_parser = ["vecalign", "jsonl", "tsv", "moses", "tmx"])]
     pub format: String,
     /// Most sentences in one link, both sides together.
     #[arg(long, value_name = "N", default_value_t = AlignParams::default().max_size)]
@@ -158,14 +161,31 @@ pub fn run(a: AlignArgs, progress: &Progress) -> anyhow::Result<()> {
         &params,
     )?;
     let recs = records(&links, (&src.0, &src.1), (&tgt.0, &tgt.1));
-    let mut sink: Box<dyn Sink> = match &a.out {
-        Some(path) => Box::new(VecalignSink::new(
+    let (sl, tl) = (src.0.lang.as_str(), tgt.0.lang.as_str());
+    let mut sink: Box<dyn Sink> = match (a.format.as_str(), &a.out) {
+        ("vecalign", Some(path)) => Box::new(VecalignSink::new(
             AtomicFile::create(path)?,
             Some(Box::new(|f: AtomicFile| f.commit())),
         )),
-        None => Box::new(VecalignSink::new(std::io::stdout().lock(), None)),
+        ("vecalign", None) => Box::new(VecalignSink::new(std::io::stdout().lock(), None)),
+        ("jsonl", Some(path)) => Box::new(JsonlSink::create(path)?),
+        ("tsv", Some(path)) => Box::new(TsvSink::create(path)?),
+        ("tmx", Some(path)) => Box::new(TmxSink::create(path, sl)?),
+        ("moses", Some(dir)) => {
+            anyhow::ensure!(
+                dir.is_dir(),
+                "{}: --format moses writes into a directory; this is not one",
+                dir.display()
+            );
+            Box::new(MosesSink::create(dir, sl, tl)?)
+        }
+        (f, _) => anyhow::bail!("--format {f} writes files: give --out (a directory for moses)"),
     };
-    for r in &recs {
+    let every_link = matches!(a.format.as_str(), "vecalign" | "jsonl");
+    for r in recs
+        .iter()
+        .filter(|r| every_link || (!r.src.indices.is_empty() && !r.tgt.indices.is_empty()))
+    {
         sink.write(r)?;
     }
     sink.finish()?;
@@ -179,4 +199,52 @@ pub fn run(a: AlignArgs, progress: &Progress) -> anyhow::Result<()> {
         links.len() - aligned
     ));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(name: &str, lang: &str, text: &str) -> (Document, Vec<Sentence>) {
+        let sents = crate::segment::split_lines(text, 0);
+        (
+            Document {
+                name: name.into(),
+                lang: lang.into(),
+                text: text.into(),
+            },
+            sents,
+        )
+    }
+
+    #[test]
+    fn records_carry_texts_spans_and_empty_sides() {
+        let (sd, ss) = doc("a.de", "de", "Eins.\nZwei.\nDrei.\n");
+        let (td, ts) = doc("b.fr", "fr", "Un et deux.\n");
+        let links = vec![
+            Link {
+                src: 0..2,
+                tgt: 0..1,
+                cosine: 0.9,
+                cost: 0.1,
+            },
+            Link {
+                src: 2..3,
+                tgt: 1..1,
+                cosine: 0.0,
+                cost: 0.96,
+            },
+        ];
+        let r = records(&links, (&sd, &ss), (&td, &ts));
+        assert_eq!(r[0].src.text, "Eins. Zwei.");
+        assert_eq!(r[0].src.span, Some((0, 11)));
+        assert_eq!(r[0].src.indices, vec![0, 1]);
+        assert_eq!(r[0].tgt.text, "Un et deux.");
+        assert_eq!(r[0].cost, Some(0.1));
+        assert_eq!(r[1].src.indices, vec![2]);
+        assert!(r[1].tgt.indices.is_empty());
+        assert_eq!(r[1].tgt.span, None);
+        assert_eq!(r[1].tgt.text, "");
+        assert_eq!(r[1].tgt.lang, "fr");
+    }
 }
