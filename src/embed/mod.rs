@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Instant;
 
-use crate::model::Model;
+use crate::model::{Encoder, Model};
 use crate::progress::Progress;
 
 /// Sentences per batch unless `--batch` says otherwise.
@@ -185,10 +185,28 @@ impl Embedder {
         }
         let dev = &self.model.device;
         let run = || -> candle_core::Result<Vec<f32>> {
-            let ids = Tensor::from_vec(ids, (rows.len(), len), dev)?;
             let mask = Tensor::from_vec(mask, (rows.len(), len), dev)?;
-            let types = ids.zeros_like()?;
-            let hidden = self.model.encoder.forward(&ids, &types, &mask)?;
+            let hidden = match &self.model.encoder {
+                Encoder::Ragged(enc) => {
+                    // Unpadded through the encoder; zero-padded only for pooling.
+                    let seqs: Vec<&[u32]> = rows.iter().map(|r| r.ids.as_slice()).collect();
+                    let states = enc.forward(&seqs);
+                    let h = enc.cfg.hidden_size;
+                    let mut padded = vec![0f32; rows.len() * len * h];
+                    let mut t = 0;
+                    for (b, r) in rows.iter().enumerate() {
+                        let n = r.ids.len();
+                        padded[b * len * h..][..n * h].copy_from_slice(&states[t * h..(t + n) * h]);
+                        t += n;
+                    }
+                    Tensor::from_vec(padded, (rows.len(), len, h), dev)?
+                }
+                encoder => {
+                    let ids = Tensor::from_vec(ids, (rows.len(), len), dev)?;
+                    let types = ids.zeros_like()?;
+                    encoder.forward(&ids, &types, &mask)?
+                }
+            };
             self.model
                 .pipeline
                 .apply(&hidden, &mask)?

@@ -1,5 +1,5 @@
-//! The transformer encoders, as candle-transformers implements them, chosen from
-//! `config.json`'s `model_type`.
+//! The transformer encoders, chosen from `config.json`'s `model_type`: our ragged
+//! encoder ([`super::ragged`]) where it reproduces the model, else candle-transformers'.
 
 use anyhow::{anyhow, bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
@@ -7,9 +7,23 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::{bert, xlm_roberta};
 use std::path::Path;
 
+use super::ragged::RaggedEncoder;
+
 pub enum Encoder {
     Bert(bert::BertModel),
     XlmRoberta(xlm_roberta::XLMRobertaModel),
+    Ragged(Box<RaggedEncoder>),
+}
+
+/// Which implementation runs the encoder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// Our ragged encoder with fused kernels (BERT/XLM-R with erf GELU), else candle.
+    #[default]
+    Native,
+    /// candle-transformers' BertModel / XLMRobertaModel on padded batches.
+    Candle,
 }
 
 /// What the rest of the pipeline needs to know about an encoder.
@@ -38,6 +52,7 @@ impl Encoder {
         config_path: &Path,
         weights_path: &Path,
         device: &Device,
+        engine: Engine,
     ) -> Result<(Self, EncoderInfo)> {
         let cfg_text = std::fs::read_to_string(config_path)
             .with_context(|| format!("{}: cannot read", config_path.display()))?;
@@ -63,6 +78,18 @@ impl Encoder {
             .clone()
             .or_else(|| header.architectures.first().map(|a| a.to_lowercase()))
             .ok_or_else(|| anyhow!("{}: no model_type", config_path.display()))?;
+        if engine == Engine::Native && RaggedEncoder::supports(&value, &model_type) {
+            let enc = RaggedEncoder::load(value, &model_type, weights_path)
+                .map_err(|e| anyhow!("{}: {e:#}", config_path.display()))?;
+            let info = EncoderInfo {
+                model_type,
+                hidden_size: enc.cfg.hidden_size,
+                pad_token_id: enc.cfg.pad_token_id as u32,
+                max_positions: enc.max_positions(),
+                name_or_path: header.name_or_path,
+            };
+            return Ok((Self::Ragged(Box::new(enc)), info));
+        }
         // SAFETY: the file is mapped read-only and not modified while the model lives.
         let vb =
             unsafe { VarBuilder::from_mmaped_safetensors(&[weights_path], DType::F32, device) }
@@ -128,6 +155,9 @@ impl Encoder {
         match self {
             Self::Bert(m) => m.forward(ids, type_ids, Some(mask)),
             Self::XlmRoberta(m) => m.forward(ids, mask, type_ids, None, None, None),
+            Self::Ragged(_) => Err(candle_core::Error::Msg(
+                "the ragged encoder takes unpadded sequences (Encoder::forward_ragged)".into(),
+            )),
         }
     }
 }
