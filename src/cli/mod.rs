@@ -2,6 +2,7 @@
 //! One file per subcommand; shared flag groups live in `args`.
 
 mod args;
+mod bench;
 mod embed;
 mod split;
 
@@ -38,6 +39,9 @@ pub enum Command {
     /// Split documents into sentences and print one per line (--json: with language,
     /// index and byte span), e.g. to feed other aligners.
     Split(split::SplitArgs),
+    /// Measure embedding throughput (sentences/s, tokens/s, GFLOP/s against the CPU's FMA
+    /// peak, peak memory) on a fixed corpus.
+    Bench(bench::BenchArgs),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -73,5 +77,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Embed(a) => embed::run(a, &progress),
         Command::Split(a) => split::run(a, &progress),
+        Command::Bench(a) => bench::run(a, threads, &progress),
     }
 }

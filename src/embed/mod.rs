@@ -117,10 +117,13 @@ impl Embedder {
         let mut order: Vec<usize> = (0..unique.len()).collect();
         order.sort_by_key(|&i| (std::cmp::Reverse(encodings[i].ids.len()), i));
         let batches: Vec<&[usize]> = order.chunks(self.batch).collect();
-        stats.padded_tokens = batches
-            .iter()
-            .map(|b| b.len() * encodings[b[0]].ids.len())
-            .sum();
+        stats.padded_tokens = match self.model.encoder {
+            Encoder::Ragged(_) => stats.tokens,
+            _ => batches
+                .iter()
+                .map(|b| b.len() * encodings[b[0]].ids.len())
+                .sum(),
+        };
 
         let bar = progress.bar(unique.len() as u64, "embedding");
         let dim = self.dim();

@@ -31,6 +31,9 @@ pub enum Engine {
 pub struct EncoderInfo {
     pub model_type: String,
     pub hidden_size: usize,
+    /// Feed-forward width and layer count, for FLOP counts.
+    pub intermediate_size: usize,
+    pub layers: usize,
     pub pad_token_id: u32,
     /// Longest input the position embeddings allow (XLM-R spends two rows on its offset).
     pub max_positions: usize,
@@ -84,6 +87,8 @@ impl Encoder {
             let info = EncoderInfo {
                 model_type,
                 hidden_size: enc.cfg.hidden_size,
+                intermediate_size: enc.cfg.intermediate_size,
+                layers: enc.cfg.num_hidden_layers,
                 pad_token_id: enc.cfg.pad_token_id as u32,
                 max_positions: enc.max_positions(),
                 name_or_path: header.name_or_path,
@@ -106,38 +111,54 @@ impl Encoder {
                 config_path.display()
             )
         };
-        let (encoder, hidden_size, pad, max_positions) = match model_type.as_str() {
-            "bert" | "bertmodel" => {
-                let cfg: bert::Config = serde_json::from_value(value).map_err(bad)?;
-                let m = bert::BertModel::load(vb, &cfg).map_err(weights_err)?;
-                (
-                    Self::Bert(m),
-                    cfg.hidden_size,
-                    cfg.pad_token_id as u32,
-                    cfg.max_position_embeddings,
-                )
-            }
-            "xlm-roberta" | "roberta" | "xlmrobertamodel" => {
-                let cfg: xlm_roberta::Config = serde_json::from_value(value).map_err(bad)?;
-                let vb = if vb.contains_tensor("roberta.embeddings.word_embeddings.weight") {
-                    vb.pp("roberta")
-                } else {
-                    vb
-                };
-                let m = xlm_roberta::XLMRobertaModel::new(&cfg, vb).map_err(weights_err)?;
-                let max = cfg
-                    .max_position_embeddings
-                    .saturating_sub(cfg.pad_token_id as usize + 1);
-                (Self::XlmRoberta(m), cfg.hidden_size, cfg.pad_token_id, max)
-            }
-            other => bail!(
-                "{}: model_type '{other}' is not supported (supported: bert, xlm-roberta)",
-                config_path.display()
-            ),
-        };
+        let (encoder, (hidden_size, intermediate_size, layers), pad, max_positions) =
+            match model_type.as_str() {
+                "bert" | "bertmodel" => {
+                    let cfg: bert::Config = serde_json::from_value(value).map_err(bad)?;
+                    let m = bert::BertModel::load(vb, &cfg).map_err(weights_err)?;
+                    (
+                        Self::Bert(m),
+                        (
+                            cfg.hidden_size,
+                            cfg.intermediate_size,
+                            cfg.num_hidden_layers,
+                        ),
+                        cfg.pad_token_id as u32,
+                        cfg.max_position_embeddings,
+                    )
+                }
+                "xlm-roberta" | "roberta" | "xlmrobertamodel" => {
+                    let cfg: xlm_roberta::Config = serde_json::from_value(value).map_err(bad)?;
+                    let vb = if vb.contains_tensor("roberta.embeddings.word_embeddings.weight") {
+                        vb.pp("roberta")
+                    } else {
+                        vb
+                    };
+                    let m = xlm_roberta::XLMRobertaModel::new(&cfg, vb).map_err(weights_err)?;
+                    let max = cfg
+                        .max_position_embeddings
+                        .saturating_sub(cfg.pad_token_id as usize + 1);
+                    (
+                        Self::XlmRoberta(m),
+                        (
+                            cfg.hidden_size,
+                            cfg.intermediate_size,
+                            cfg.num_hidden_layers,
+                        ),
+                        cfg.pad_token_id,
+                        max,
+                    )
+                }
+                other => bail!(
+                    "{}: model_type '{other}' is not supported (supported: bert, xlm-roberta)",
+                    config_path.display()
+                ),
+            };
         let info = EncoderInfo {
             model_type,
             hidden_size,
+            intermediate_size,
+            layers,
             pad_token_id: pad,
             max_positions,
             name_or_path: header.name_or_path,
