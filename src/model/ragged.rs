@@ -62,6 +62,32 @@ enum WordTable {
     Owned(Vec<f32>),
 }
 
+/// Scratch buffers for one batch, reused across layers.
+pub struct Workspace {
+    tokens: usize,
+    qkv: Vec<f32>,
+    ctx: Vec<f32>,
+    tmp: Vec<f32>,
+    up: Vec<f32>,
+    scores: Vec<f32>,
+}
+
+impl Workspace {
+    /// Room for sequences of `lens` tokens.
+    pub fn new(cfg: &RaggedConfig, lens: &[usize]) -> Self {
+        let total: usize = lens.iter().sum();
+        let h = cfg.hidden_size;
+        Self {
+            tokens: total,
+            qkv: vec![0.0; total * 3 * h],
+            ctx: vec![0.0; total * h],
+            tmp: vec![0.0; total * h],
+            up: vec![0.0; total * cfg.intermediate_size],
+            scores: vec![0.0; lens.iter().copied().max().unwrap_or(0)],
+        }
+    }
+}
+
 pub struct RaggedEncoder {
     pub cfg: RaggedConfig,
     /// XLM-R numbers positions from `pad_token_id + 1`; BERT from 0.
@@ -310,13 +336,19 @@ impl RaggedEncoder {
     /// Token states `[Σ len, hidden]` for the sequences `seqs` (token ids, unpadded),
     /// packed end to end in order.
     pub fn forward(&self, seqs: &[&[u32]]) -> Vec<f32> {
-        let h = self.cfg.hidden_size;
-        let inter = self.cfg.intermediate_size;
-        let heads = self.cfg.num_attention_heads;
-        let eps = self.cfg.layer_norm_eps as f32;
-        let total: usize = seqs.iter().map(|s| s.len()).sum();
-        let longest = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
+        let lens: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
+        let mut x = self.embed_tokens(seqs);
+        let mut ws = Workspace::new(&self.cfg, &lens);
+        for i in 0..self.layers.len() {
+            self.layer(i, &mut x, &lens, &mut ws);
+        }
+        x
+    }
 
+    /// The embedding layer: word + position + token type 0, layer-normed.
+    pub fn embed_tokens(&self, seqs: &[&[u32]]) -> Vec<f32> {
+        let h = self.cfg.hidden_size;
+        let total: usize = seqs.iter().map(|s| s.len()).sum();
         let mut x = vec![0f32; total * h];
         let mut row = vec![0f32; h];
         let mut t = 0;
@@ -331,41 +363,58 @@ impl RaggedEncoder {
                 t += 1;
             }
         }
-        kernels::layer_norm(&mut x, &self.emb_ln_g, &self.emb_ln_b, eps);
-
-        let mut qkv = vec![0f32; total * 3 * h];
-        let mut ctx = vec![0f32; total * h];
-        let mut tmp = vec![0f32; total * h];
-        let mut up = vec![0f32; total * inter];
-        let mut scores = vec![0f32; longest];
-        for l in &self.layers {
-            matmul(&x, &l.qkv_w, &mut qkv, total, h, 3 * h);
-            kernels::add_bias(&mut qkv, &l.qkv_b);
-            let mut start = 0;
-            for s in seqs {
-                let n = s.len();
-                kernels::attention(
-                    &qkv[start * 3 * h..(start + n) * 3 * h],
-                    &mut ctx[start * h..(start + n) * h],
-                    n,
-                    h,
-                    heads,
-                    &mut scores,
-                );
-                start += n;
-            }
-            matmul(&ctx, &l.out_w, &mut tmp, total, h, h);
-            kernels::bias_residual_layer_norm(&mut tmp, &l.out_b, &mut x, &l.ln1_g, &l.ln1_b, eps);
-            matmul(&x, &l.up_w, &mut up, total, h, inter);
-            kernels::bias_gelu(&mut up, &l.up_b);
-            matmul(&up, &l.down_w, &mut tmp, total, inter, h);
-            kernels::bias_residual_layer_norm(&mut tmp, &l.down_b, &mut x, &l.ln2_g, &l.ln2_b, eps);
-        }
+        kernels::layer_norm(
+            &mut x,
+            &self.emb_ln_g,
+            &self.emb_ln_b,
+            self.cfg.layer_norm_eps as f32,
+        );
         x
     }
 
-    /// Multiply-adds per token of a sequence of `len` tokens, for GFLOP/s reports
-    /// (dense layers plus attention scores and weighted sums).
+    /// Encoder layer `i` in place on packed token states `x` of sequences of `lens` tokens.
+    pub fn layer(&self, i: usize, x: &mut [f32], lens: &[usize], ws: &mut Workspace) {
+        let l = &self.layers[i];
+        let h = self.cfg.hidden_size;
+        let inter = self.cfg.intermediate_size;
+        let heads = self.cfg.num_attention_heads;
+        let eps = self.cfg.layer_norm_eps as f32;
+        let total: usize = lens.iter().sum();
+        assert!(
+            x.len() == total * h
+                && ws.tokens >= total
+                && ws.scores.len() >= lens.iter().copied().max().unwrap_or(0)
+        );
+        let (qkv, ctx, tmp, up) = (
+            &mut ws.qkv[..total * 3 * h],
+            &mut ws.ctx[..total * h],
+            &mut ws.tmp[..total * h],
+            &mut ws.up[..total * inter],
+        );
+        matmul(x, &l.qkv_w, qkv, total, h, 3 * h);
+        kernels::add_bias(qkv, &l.qkv_b);
+        let mut start = 0;
+        for &n in lens {
+            kernels::attention(
+                &qkv[start * 3 * h..(start + n) * 3 * h],
+                &mut ctx[start * h..(start + n) * h],
+                n,
+                h,
+                heads,
+                &mut ws.scores,
+            );
+            start += n;
+        }
+        matmul(ctx, &l.out_w, tmp, total, h, h);
+        kernels::bias_residual_layer_norm(tmp, &l.out_b, x, &l.ln1_g, &l.ln1_b, eps);
+        matmul(x, &l.up_w, up, total, h, inter);
+        kernels::bias_gelu(up, &l.up_b);
+        matmul(up, &l.down_w, tmp, total, inter, h);
+        kernels::bias_residual_layer_norm(tmp, &l.down_b, x, &l.ln2_g, &l.ln2_b, eps);
+    }
+
+    /// FLOPs per token (2 per multiply-add) of a sequence of `len` tokens, for GFLOP/s
+    /// reports: dense layers plus attention scores and weighted sums.
     pub fn flops(&self, len: usize) -> f64 {
         let (h, i) = (
             self.cfg.hidden_size as f64,
