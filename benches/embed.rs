@@ -88,8 +88,20 @@ fn bench(c: &mut Criterion) {
         .collect();
     let mask = Tensor::from_vec(mask, (batch, len), &Device::Cpu).unwrap();
     g.throughput(Throughput::Elements(batch as u64));
-    g.bench_function("mean_normalize_32x24", |b| {
+    g.bench_function("candle_padded_32x24", |b| {
         b.iter(|| model.pipeline.apply(&hidden, &mask).unwrap())
+    });
+    let lens: Vec<usize> = (0..batch).map(|r| 8 + r % 16).collect();
+    let packed: Vec<f32> = (0..lens.iter().sum::<usize>() * h)
+        .map(|i| (i % 97) as f32 / 97.0)
+        .collect();
+    g.bench_function("packed_32x24", |b| {
+        b.iter(|| {
+            model
+                .pipeline
+                .apply_packed(&packed, &lens, h, &Device::Cpu)
+                .unwrap()
+        })
     });
     g.finish();
 }

@@ -188,28 +188,20 @@ impl Embedder {
         }
         let dev = &self.model.device;
         let run = || -> candle_core::Result<Vec<f32>> {
+            if let Encoder::Ragged(enc) = &self.model.encoder {
+                // Unpadded all the way: packed token states, pooled per sentence.
+                let seqs: Vec<&[u32]> = rows.iter().map(|r| r.ids.as_slice()).collect();
+                let lens: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
+                let states = enc.forward(&seqs);
+                return self
+                    .model
+                    .pipeline
+                    .apply_packed(&states, &lens, enc.cfg.hidden_size, dev);
+            }
             let mask = Tensor::from_vec(mask, (rows.len(), len), dev)?;
-            let hidden = match &self.model.encoder {
-                Encoder::Ragged(enc) => {
-                    // Unpadded through the encoder; zero-padded only for pooling.
-                    let seqs: Vec<&[u32]> = rows.iter().map(|r| r.ids.as_slice()).collect();
-                    let states = enc.forward(&seqs);
-                    let h = enc.cfg.hidden_size;
-                    let mut padded = vec![0f32; rows.len() * len * h];
-                    let mut t = 0;
-                    for (b, r) in rows.iter().enumerate() {
-                        let n = r.ids.len();
-                        padded[b * len * h..][..n * h].copy_from_slice(&states[t * h..(t + n) * h]);
-                        t += n;
-                    }
-                    Tensor::from_vec(padded, (rows.len(), len, h), dev)?
-                }
-                encoder => {
-                    let ids = Tensor::from_vec(ids, (rows.len(), len), dev)?;
-                    let types = ids.zeros_like()?;
-                    encoder.forward(&ids, &types, &mask)?
-                }
-            };
+            let ids = Tensor::from_vec(ids, (rows.len(), len), dev)?;
+            let types = ids.zeros_like()?;
+            let hidden = self.model.encoder.forward(&ids, &types, &mask)?;
             self.model
                 .pipeline
                 .apply(&hidden, &mask)?

@@ -135,24 +135,6 @@ fn sum(x: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + s
 }
 
-/// Dot product in a fixed 16-lane order.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let mut ca = a.chunks_exact(LANES);
-    let mut cb = b.chunks_exact(LANES);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for l in 0..LANES {
-            acc[l] = x[l].mul_add(y[l], acc[l]);
-        }
-    }
-    let mut s = 0f32;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        s = x.mul_add(*y, s);
-    }
-    acc.iter().sum::<f32>() + s
-}
-
 multiversion! {
     /// `x[r][c] = gelu(x[r][c] + bias[c])` for every row of width `bias.len()` (erf GELU,
     /// as BERT's `gelu`).
@@ -237,27 +219,41 @@ fn norm_row(x: &[f32], out: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
 multiversion! {
     /// Self-attention of one sequence of `len` tokens from packed `qkv` rows
     /// (`[len, 3·hidden]`: queries, keys, values, biases added) into `ctx` rows
-    /// (`[len, hidden]`), `heads` heads. `scores` is scratch of at least `len` floats.
-    /// No mask: the sequence is unpadded.
+    /// (`[len, hidden]`), `heads` heads. `scratch` holds at least `len·(hidden/heads + 1)`
+    /// floats. No mask: the sequence is unpadded. Keys are transposed per head so that
+    /// scores and weighted sums are both vector operations along a row (no horizontal
+    /// sums per dot product).
     pub fn attention(
         qkv: &[f32],
         ctx: &mut [f32],
         len: usize,
         hidden: usize,
         heads: usize,
-        scores: &mut [f32],
+        scratch: &mut [f32],
     ) {
         let d = hidden / heads;
         let scale = 1.0 / (d as f32).sqrt();
         let stride = 3 * hidden;
-        let scores = &mut scores[..len];
+        let (kt, rest) = scratch.split_at_mut(d * len);
+        let scores = &mut rest[..len];
         for h in 0..heads {
+            for j in 0..len {
+                let k = &qkv[j * stride + hidden + h * d..][..d];
+                for c in 0..d {
+                    kt[c * len + j] = k[c] * scale;
+                }
+            }
             for i in 0..len {
                 let q = &qkv[i * stride + h * d..][..d];
+                scores.fill(0.0);
+                for c in 0..d {
+                    let qc = q[c];
+                    for (s, k) in scores.iter_mut().zip(&kt[c * len..(c + 1) * len]) {
+                        *s = qc.mul_add(*k, *s);
+                    }
+                }
                 let mut max = f32::NEG_INFINITY;
-                for (j, s) in scores.iter_mut().enumerate() {
-                    let k = &qkv[j * stride + hidden + h * d..][..d];
-                    *s = dot(q, k) * scale;
+                for s in scores.iter() {
                     max = max.max(*s);
                 }
                 for s in scores.iter_mut() {
@@ -342,7 +338,7 @@ mod tests {
             .map(|i| ((i * 53 % 97) as f32 - 48.0) / 30.0)
             .collect();
         let mut ctx = vec![0f32; len * hidden];
-        let mut scratch = vec![0f32; len];
+        let mut scratch = vec![0f32; len * (hidden / heads + 1)];
         attention(&qkv, &mut ctx, len, hidden, heads, &mut scratch);
         let d = hidden / heads;
         for h in 0..heads {

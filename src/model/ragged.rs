@@ -83,7 +83,11 @@ impl Workspace {
             ctx: vec![0.0; total * h],
             tmp: vec![0.0; total * h],
             up: vec![0.0; total * cfg.intermediate_size],
-            scores: vec![0.0; lens.iter().copied().max().unwrap_or(0)],
+            scores: vec![
+                0.0;
+                lens.iter().copied().max().unwrap_or(0)
+                    * (h / cfg.num_attention_heads.max(1) + 1)
+            ],
         }
     }
 }
@@ -383,7 +387,7 @@ impl RaggedEncoder {
         assert!(
             x.len() == total * h
                 && ws.tokens >= total
-                && ws.scores.len() >= lens.iter().copied().max().unwrap_or(0)
+                && ws.scores.len() >= lens.iter().copied().max().unwrap_or(0) * (h / heads + 1)
         );
         let (qkv, ctx, tmp, up) = (
             &mut ws.qkv[..total * 3 * h],
