@@ -216,13 +216,22 @@ fn norm_row(x: &[f32], out: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
     }
 }
 
+/// Query rows handled together in [`attention`]: independent accumulator chains keep the
+/// FMA units busy instead of waiting on one chain's latency.
+const ROWS: usize = 4;
+
+/// Scratch floats [`attention`] needs for a sequence of `len` tokens.
+pub fn attention_scratch(len: usize, hidden: usize, heads: usize) -> usize {
+    len.div_ceil(LANES) * LANES * (hidden / heads + ROWS)
+}
+
 multiversion! {
     /// Self-attention of one sequence of `len` tokens from packed `qkv` rows
     /// (`[len, 3·hidden]`: queries, keys, values, biases added) into `ctx` rows
-    /// (`[len, hidden]`), `heads` heads. `scratch` holds at least `len·(hidden/heads + 1)`
-    /// floats. No mask: the sequence is unpadded. Keys are transposed per head so that
-    /// scores and weighted sums are both vector operations along a row (no horizontal
-    /// sums per dot product).
+    /// (`[len, hidden]`), `heads` heads. `scratch` holds at least [`attention_scratch`]
+    /// floats. No mask: the sequence is unpadded. Keys are transposed per head and rows
+    /// padded to whole vectors so that scores and weighted sums are vector operations,
+    /// four query rows at a time, accumulated in registers.
     pub fn attention(
         qkv: &[f32],
         ctx: &mut [f32],
@@ -234,39 +243,79 @@ multiversion! {
         let d = hidden / heads;
         let scale = 1.0 / (d as f32).sqrt();
         let stride = 3 * hidden;
-        let (kt, rest) = scratch.split_at_mut(d * len);
-        let scores = &mut rest[..len];
+        let lp = len.div_ceil(LANES) * LANES;
+        let (kt, rest) = scratch.split_at_mut(d * lp);
+        let probs = &mut rest[..ROWS * lp];
+        kt.fill(0.0);
         for h in 0..heads {
             for j in 0..len {
                 let k = &qkv[j * stride + hidden + h * d..][..d];
                 for c in 0..d {
-                    kt[c * len + j] = k[c] * scale;
+                    kt[c * lp + j] = k[c] * scale;
                 }
             }
-            for i in 0..len {
-                let q = &qkv[i * stride + h * d..][..d];
-                scores.fill(0.0);
-                for c in 0..d {
-                    let qc = q[c];
-                    for (s, k) in scores.iter_mut().zip(&kt[c * len..(c + 1) * len]) {
-                        *s = qc.mul_add(*k, *s);
+            let q = |i: usize| &qkv[i * stride + h * d..][..d];
+            for i0 in (0..len).step_by(ROWS) {
+                let nr = ROWS.min(len - i0);
+                // Rows past the end repeat the last one; their results are not stored.
+                let qs: [&[f32]; ROWS] = std::array::from_fn(|r| q((i0 + r).min(len - 1)));
+                for jb in (0..lp).step_by(LANES) {
+                    let mut acc = [[0f32; LANES]; ROWS];
+                    for c in 0..d {
+                        let k = &kt[c * lp + jb..][..LANES];
+                        for r in 0..ROWS {
+                            let qv = qs[r][c];
+                            for l in 0..LANES {
+                                acc[r][l] = qv.mul_add(k[l], acc[r][l]);
+                            }
+                        }
+                    }
+                    for r in 0..ROWS {
+                        probs[r * lp + jb..][..LANES].copy_from_slice(&acc[r]);
                     }
                 }
-                let mut max = f32::NEG_INFINITY;
-                for s in scores.iter() {
-                    max = max.max(*s);
+                for row in probs.chunks_exact_mut(lp).take(nr) {
+                    let mut max = f32::NEG_INFINITY;
+                    for s in &row[..len] {
+                        max = max.max(*s);
+                    }
+                    for s in row.iter_mut() {
+                        *s = exp(*s - max);
+                    }
+                    row[len..].fill(0.0);
+                    let inv = 1.0 / sum(row);
+                    for s in row.iter_mut() {
+                        *s *= inv;
+                    }
                 }
-                for s in scores.iter_mut() {
-                    *s = exp(*s - max);
+                let v = |j: usize| &qkv[j * stride + 2 * hidden + h * d..][..d];
+                let mut cb = 0;
+                while cb + LANES <= d {
+                    let mut acc = [[0f32; LANES]; ROWS];
+                    for j in 0..len {
+                        let vj = &v(j)[cb..cb + LANES];
+                        for r in 0..ROWS {
+                            let p = probs[r * lp + j];
+                            for l in 0..LANES {
+                                acc[r][l] = p.mul_add(vj[l], acc[r][l]);
+                            }
+                        }
+                    }
+                    for (r, a) in acc.iter().enumerate().take(nr) {
+                        ctx[(i0 + r) * hidden + h * d + cb..][..LANES].copy_from_slice(a);
+                    }
+                    cb += LANES;
                 }
-                let inv = 1.0 / sum(scores);
-                let out = &mut ctx[i * hidden + h * d..][..d];
-                out.fill(0.0);
-                for (j, p) in scores.iter().enumerate() {
-                    let v = &qkv[j * stride + 2 * hidden + h * d..][..d];
-                    let p = p * inv;
-                    for (o, x) in out.iter_mut().zip(v) {
-                        *o = p.mul_add(*x, *o);
+                if cb < d {
+                    for r in 0..nr {
+                        let out = &mut ctx[(i0 + r) * hidden + h * d + cb..][..d - cb];
+                        out.fill(0.0);
+                        for j in 0..len {
+                            let p = probs[r * lp + j];
+                            for (o, x) in out.iter_mut().zip(&v(j)[cb..]) {
+                                *o = p.mul_add(*x, *o);
+                            }
+                        }
                     }
                 }
             }
@@ -333,35 +382,36 @@ mod tests {
 
     #[test]
     fn attention_matches_a_plain_softmax() {
-        let (len, hidden, heads) = (5, 24, 3);
-        let qkv: Vec<f32> = (0..len * 3 * hidden)
-            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 30.0)
-            .collect();
-        let mut ctx = vec![0f32; len * hidden];
-        let mut scratch = vec![0f32; len * (hidden / heads + 1)];
-        attention(&qkv, &mut ctx, len, hidden, heads, &mut scratch);
-        let d = hidden / heads;
-        for h in 0..heads {
-            for i in 0..len {
-                let q = |c: usize| qkv[i * 3 * hidden + h * d + c] as f64;
-                let s: Vec<f64> = (0..len)
-                    .map(|j| {
-                        (0..d)
-                            .map(|c| q(c) * qkv[j * 3 * hidden + hidden + h * d + c] as f64)
-                            .sum::<f64>()
-                            / (d as f64).sqrt()
-                    })
-                    .collect();
-                let m = s.iter().cloned().fold(f64::MIN, f64::max);
-                let z: f64 = s.iter().map(|v| (v - m).exp()).sum();
-                for c in 0..d {
-                    let want: f64 = (0..len)
+        for (len, hidden, heads) in [(5, 24, 3), (7, 96, 3), (21, 64, 2)] {
+            let qkv: Vec<f32> = (0..len * 3 * hidden)
+                .map(|i| ((i * 53 % 97) as f32 - 48.0) / 30.0)
+                .collect();
+            let mut ctx = vec![0f32; len * hidden];
+            let mut scratch = vec![0f32; attention_scratch(len, hidden, heads)];
+            attention(&qkv, &mut ctx, len, hidden, heads, &mut scratch);
+            let d = hidden / heads;
+            for h in 0..heads {
+                for i in 0..len {
+                    let q = |c: usize| qkv[i * 3 * hidden + h * d + c] as f64;
+                    let s: Vec<f64> = (0..len)
                         .map(|j| {
-                            (s[j] - m).exp() / z
-                                * qkv[j * 3 * hidden + 2 * hidden + h * d + c] as f64
+                            (0..d)
+                                .map(|c| q(c) * qkv[j * 3 * hidden + hidden + h * d + c] as f64)
+                                .sum::<f64>()
+                                / (d as f64).sqrt()
                         })
-                        .sum();
-                    assert!((ctx[i * hidden + h * d + c] as f64 - want).abs() < 1e-5);
+                        .collect();
+                    let m = s.iter().cloned().fold(f64::MIN, f64::max);
+                    let z: f64 = s.iter().map(|v| (v - m).exp()).sum();
+                    for c in 0..d {
+                        let want: f64 = (0..len)
+                            .map(|j| {
+                                (s[j] - m).exp() / z
+                                    * qkv[j * 3 * hidden + 2 * hidden + h * d + c] as f64
+                            })
+                            .sum();
+                        assert!((ctx[i * hidden + h * d + c] as f64 - want).abs() < 1e-5);
+                    }
                 }
             }
         }
