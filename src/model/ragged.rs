@@ -85,8 +85,11 @@ impl Workspace {
             up: vec![0.0; total * cfg.intermediate_size],
             scores: vec![
                 0.0;
-                lens.iter().copied().max().unwrap_or(0)
-                    * (h / cfg.num_attention_heads.max(1) + 1)
+                kernels::attention_scratch(
+                    lens.iter().copied().max().unwrap_or(0),
+                    h,
+                    cfg.num_attention_heads.max(1),
+                )
             ],
         }
     }
