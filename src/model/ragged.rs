@@ -39,8 +39,9 @@ fn default_eps() -> f64 {
     1e-12
 }
 
+/// Weights are stored transposed (`[in, out]`), see [`matmul`].
 struct Layer {
-    /// Query, key and value weights stacked: `[3·hidden, hidden]`.
+    /// Query, key and value weights side by side: `[hidden, 3·hidden]`.
     qkv_w: Vec<f32>,
     qkv_b: Vec<f32>,
     out_w: Vec<f32>,
@@ -269,15 +270,19 @@ impl RaggedEncoder {
                 let (ln1_g, ln1_b) = ln(&format!("encoder.layer.{i}.attention.output.LayerNorm"))?;
                 let (ln2_g, ln2_b) = ln(&format!("encoder.layer.{i}.output.LayerNorm"))?;
                 layers.push(Layer {
-                    qkv_w,
+                    qkv_w: transpose(&qkv_w, 3 * h, h),
                     qkv_b,
-                    out_w: t.get(&p("attention.output.dense.weight"), &[h, h])?,
+                    out_w: transpose(&t.get(&p("attention.output.dense.weight"), &[h, h])?, h, h),
                     out_b: t.get(&p("attention.output.dense.bias"), &[h])?,
                     ln1_g,
                     ln1_b,
-                    up_w: t.get(&p("intermediate.dense.weight"), &[inter, h])?,
+                    up_w: transpose(
+                        &t.get(&p("intermediate.dense.weight"), &[inter, h])?,
+                        inter,
+                        h,
+                    ),
                     up_b: t.get(&p("intermediate.dense.bias"), &[inter])?,
-                    down_w: t.get(&p("output.dense.weight"), &[h, inter])?,
+                    down_w: transpose(&t.get(&p("output.dense.weight"), &[h, inter])?, h, inter),
                     down_b: t.get(&p("output.dense.bias"), &[h])?,
                     ln2_g,
                     ln2_b,
@@ -433,7 +438,9 @@ impl RaggedEncoder {
     }
 }
 
-/// `out[m × n] = a[m × k] · wᵀ`, `w` being a PyTorch `[n × k]` weight; one thread.
+/// `out[m × n] = a[m × k] · w`, `w` being a PyTorch weight stored transposed (`[k × n]`,
+/// see [`transpose`]); one thread. In that layout gemm reads the weight panels as they
+/// are instead of gathering them element by element on every call (10 % of the time).
 pub fn matmul(a: &[f32], w: &[f32], out: &mut [f32], m: usize, k: usize, n: usize) {
     assert!(a.len() >= m * k && w.len() >= n * k && out.len() >= m * n);
     if m == 0 {
@@ -453,8 +460,8 @@ pub fn matmul(a: &[f32], w: &[f32], out: &mut [f32], m: usize, k: usize, n: usiz
             1,
             k as isize,
             w.as_ptr(),
-            k as isize,
             1,
+            n as isize,
             0.0f32,
             1.0f32,
             false,
@@ -463,4 +470,15 @@ pub fn matmul(a: &[f32], w: &[f32], out: &mut [f32], m: usize, k: usize, n: usiz
             gemm::Parallelism::None,
         );
     }
+}
+
+/// `[rows, cols]` → `[cols, rows]`.
+pub fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0f32; w.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = w[r * cols + c];
+        }
+    }
+    out
 }
