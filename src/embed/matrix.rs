@@ -16,7 +16,7 @@ impl Embeddings {
     pub fn new(dim: usize, data: Vec<f32>) -> Result<Self> {
         ensure!(dim > 0, "embedding dimension must be positive");
         ensure!(
-            data.len() % dim == 0,
+            data.len().is_multiple_of(dim),
             "{} values do not make rows of {dim}",
             data.len()
         );

@@ -77,6 +77,7 @@ const LANES: usize = 16;
 /// erf(x) as Eigen/XLA compute it in f32: x·P(x²)/Q(x²) on [-4, 4] (±1 beyond, exact
 /// in f32). Max error against a double-precision erf ≈ 1e-7; no branches, so it vectorises.
 #[inline(always)]
+#[allow(clippy::excessive_precision)] // the published coefficients, as printed
 pub fn erf(x: f32) -> f32 {
     let x = x.clamp(-4.0, 4.0);
     let x2 = x * x;
@@ -98,6 +99,7 @@ pub fn erf(x: f32) -> f32 {
 /// e^x for x in [-87, 88] (clamped), Cephes' expf: Cody-Waite reduction by ln 2 and a
 /// degree-5 polynomial, relative error ≈ 1e-7; branch-free so it vectorises.
 #[inline(always)]
+#[allow(clippy::excessive_precision)] // the published coefficients, as printed
 pub fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
     let n = x.mul_add(std::f32::consts::LOG2_E, 0.5).floor();
