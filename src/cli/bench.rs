@@ -4,7 +4,7 @@
 
 use super::{ModelArgs, Progress};
 use crate::corpus::AtomicFile;
-use crate::model::{Encoder, Engine, Model, ModelSource};
+use crate::model::{Encoder, Engine, Model, ModelSource, Quantize};
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
@@ -50,6 +50,9 @@ pub struct BenchArgs {
     /// Encoder implementation: ours (native) or candle-transformers' (the baseline).
     #[arg(long, value_enum, default_value_t = Engine::Native)]
     pub engine: Engine,
+    /// Matrix products in int8 (q8: AVX-512 VNNI where available) instead of f32.
+    #[arg(long, value_enum, default_value_t = Quantize::None)]
+    pub quantize: Quantize,
     /// Timed runs over the whole corpus.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub runs: usize,
@@ -93,6 +96,7 @@ impl Spread {
 struct Report {
     model: String,
     engine: Engine,
+    quantize: Quantize,
     simd: &'static str,
     threads: usize,
     batch: usize,
@@ -129,7 +133,7 @@ pub fn run(args: BenchArgs, threads: usize, progress: &Progress) -> Result<()> {
         revision: args.model.revision.clone(),
         offline: ModelSource::offline_requested(args.model.offline),
     };
-    let model = Model::load_with(&src, args.engine, progress)?;
+    let model = Model::load_with(&src, args.engine, args.quantize, progress)?;
     let flops_of = flop_counter(&model);
     let embedder = crate::embed::Embedder::new(model, args.model.prefix.clone(), args.model.batch)?;
     let load_seconds = start.elapsed().as_secs_f64();
@@ -167,6 +171,7 @@ pub fn run(args: BenchArgs, threads: usize, progress: &Progress) -> Result<()> {
     let report = Report {
         model: embedder.model().id().to_string(),
         engine: args.engine,
+        quantize: args.quantize,
         simd: crate::model::kernels::simd_level(),
         threads,
         batch: args.model.batch,

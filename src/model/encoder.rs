@@ -15,6 +15,17 @@ pub enum Encoder {
     Ragged(Box<RaggedEncoder>),
 }
 
+/// Precision of the encoder's matrix products.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quantize {
+    /// f32 throughout.
+    #[default]
+    None,
+    /// int8 weights (per output channel) and activations (per token), AVX-512 VNNI.
+    Q8,
+}
+
 /// Which implementation runs the encoder.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -56,6 +67,7 @@ impl Encoder {
         weights_path: &Path,
         device: &Device,
         engine: Engine,
+        quantize: Quantize,
     ) -> Result<(Self, EncoderInfo)> {
         let cfg_text = std::fs::read_to_string(config_path)
             .with_context(|| format!("{}: cannot read", config_path.display()))?;
@@ -81,9 +93,19 @@ impl Encoder {
             .clone()
             .or_else(|| header.architectures.first().map(|a| a.to_lowercase()))
             .ok_or_else(|| anyhow!("{}: no model_type", config_path.display()))?;
-        if engine == Engine::Native && RaggedEncoder::supports(&value, &model_type) {
-            let enc = RaggedEncoder::load(value, &model_type, weights_path)
+        let native = engine == Engine::Native && RaggedEncoder::supports(&value, &model_type);
+        if quantize == Quantize::Q8 && !native {
+            bail!(
+                "{}: --quantize q8 needs the native engine and a BERT/XLM-R model with erf GELU",
+                config_path.display()
+            );
+        }
+        if native {
+            let mut enc = RaggedEncoder::load(value, &model_type, weights_path)
                 .map_err(|e| anyhow!("{}: {e:#}", config_path.display()))?;
+            if quantize == Quantize::Q8 {
+                enc.quantize_q8()?;
+            }
             let info = EncoderInfo {
                 model_type,
                 hidden_size: enc.cfg.hidden_size,

@@ -325,6 +325,33 @@ multiversion! {
     }
 }
 
+multiversion! {
+    /// Rows of `a` (width `k`) as symmetric int8 with one scale per row (max|x| / 127),
+    /// stored offset by 128 as bytes in rows of width `kp` (padding stays 128, i.e. 0),
+    /// for the int8 matrix product.
+    pub fn quantize_rows(a: &[f32], k: usize, kp: usize, q: &mut [u8], scales: &mut [f32]) {
+        for ((row, qr), s) in a.chunks_exact(k).zip(q.chunks_exact_mut(kp)).zip(scales.iter_mut()) {
+            let mut acc = [0f32; LANES];
+            let mut chunks = row.chunks_exact(LANES);
+            for c in &mut chunks {
+                for l in 0..LANES {
+                    acc[l] = acc[l].max(c[l].abs());
+                }
+            }
+            let mut max = 0f32;
+            for v in chunks.remainder().iter().chain(acc.iter()) {
+                max = max.max(v.abs());
+            }
+            let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+            let inv = 1.0 / scale;
+            for (d, v) in qr[..k].iter_mut().zip(row) {
+                *d = ((v * inv).round_ties_even().clamp(-127.0, 127.0) + 128.0) as u8;
+            }
+            *s = scale;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

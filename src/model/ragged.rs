@@ -14,6 +14,7 @@ use memmap2::Mmap;
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::int8::{qmatmul, QWeight};
 use super::kernels;
 
 /// Configuration fields the encoder needs (from `config.json`).
@@ -54,6 +55,8 @@ struct Layer {
     down_b: Vec<f32>,
     ln2_g: Vec<f32>,
     ln2_b: Vec<f32>,
+    /// Int8 copies of the four weights (`--quantize q8`), used instead when present.
+    q8: Option<[QWeight; 4]>,
 }
 
 /// Word embeddings stay in the memory-mapped file when stored as f32: only the rows of
@@ -71,6 +74,7 @@ pub struct Workspace {
     tmp: Vec<f32>,
     up: Vec<f32>,
     scores: Vec<f32>,
+    quantized: (Vec<u8>, Vec<f32>),
 }
 
 impl Workspace {
@@ -92,6 +96,7 @@ impl Workspace {
                     cfg.num_attention_heads.max(1),
                 )
             ],
+            quantized: Default::default(),
         }
     }
 }
@@ -286,6 +291,7 @@ impl RaggedEncoder {
                     down_b: t.get(&p("output.dense.bias"), &[h])?,
                     ln2_g,
                     ln2_b,
+                    q8: None,
                 });
             }
             let words = if wdtype == "F32" {
@@ -316,6 +322,28 @@ impl RaggedEncoder {
             };
         }
         Ok(enc)
+    }
+
+    /// Switches the four matrix products of every layer to int8 (`--quantize q8`).
+    /// Needs widths that are multiples of 16 (all BERT-family models).
+    pub fn quantize_q8(&mut self) -> Result<()> {
+        let (h, inter) = (self.cfg.hidden_size, self.cfg.intermediate_size);
+        if h % 16 != 0 || inter % 16 != 0 {
+            bail!("--quantize q8 needs hidden and intermediate sizes that are multiples of 16 (got {h}, {inter})");
+        }
+        for l in &mut self.layers {
+            // Back to PyTorch's [out, in] layout for the per-output-channel scales.
+            l.q8 = Some([
+                QWeight::new(&transpose(&l.qkv_w, h, 3 * h), 3 * h, h),
+                QWeight::new(&transpose(&l.out_w, h, h), h, h),
+                QWeight::new(&transpose(&l.up_w, h, inter), inter, h),
+                QWeight::new(&transpose(&l.down_w, inter, h), h, inter),
+            ]);
+            for w in [&mut l.qkv_w, &mut l.out_w, &mut l.up_w, &mut l.down_w] {
+                *w = Vec::new();
+            }
+        }
+        Ok(())
     }
 
     /// Longest sequence the position table allows.
@@ -403,7 +431,17 @@ impl RaggedEncoder {
             &mut ws.tmp[..total * h],
             &mut ws.up[..total * inter],
         );
-        matmul(x, &l.qkv_w, qkv, total, h, 3 * h);
+        let mm = |a: &[f32],
+                  w: &[f32],
+                  o: &mut [f32],
+                  k: usize,
+                  n: usize,
+                  which: usize,
+                  qs: &mut (Vec<u8>, Vec<f32>)| match &l.q8 {
+            Some(q) => qmatmul(a, &q[which], o, total, qs),
+            None => matmul(a, w, o, total, k, n),
+        };
+        mm(x, &l.qkv_w, qkv, h, 3 * h, 0, &mut ws.quantized);
         kernels::add_bias(qkv, &l.qkv_b);
         let mut start = 0;
         for &n in lens {
@@ -417,11 +455,11 @@ impl RaggedEncoder {
             );
             start += n;
         }
-        matmul(ctx, &l.out_w, tmp, total, h, h);
+        mm(ctx, &l.out_w, tmp, h, h, 1, &mut ws.quantized);
         kernels::bias_residual_layer_norm(tmp, &l.out_b, x, &l.ln1_g, &l.ln1_b, eps);
-        matmul(x, &l.up_w, up, total, h, inter);
+        mm(x, &l.up_w, up, h, inter, 2, &mut ws.quantized);
         kernels::bias_gelu(up, &l.up_b);
-        matmul(up, &l.down_w, tmp, total, inter, h);
+        mm(up, &l.down_w, tmp, inter, h, 3, &mut ws.quantized);
         kernels::bias_residual_layer_norm(tmp, &l.down_b, x, &l.ln2_g, &l.ln2_b, eps);
     }
 

@@ -41,6 +41,7 @@ pub fn load_with(dir: &Path, prefix: Option<&str>, batch: usize, engine: Engine)
     let model = Model::load_with(
         &ModelSource::new(dir.display().to_string()),
         engine,
+        bitalign::model::Quantize::None,
         &quiet(),
     )
     .unwrap_or_else(|e| panic!("{}: {e:#}", dir.display()));
