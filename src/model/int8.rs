@@ -24,7 +24,7 @@ impl QWeight {
     /// Quantizes `w` (`[n × k]`, row-major as PyTorch stores Linear weights). `n` must be a
     /// multiple of 16.
     pub fn new(w: &[f32], n: usize, k: usize) -> Self {
-        assert!(n % NB == 0 && w.len() == n * k);
+        assert!(n.is_multiple_of(NB) && w.len() == n * k);
         let kp = k.div_ceil(4) * 4;
         let mut packed = vec![0i8; n * kp];
         let mut scale = vec![0f32; n];
@@ -169,11 +169,11 @@ mod vnni {
         let n = w.n;
         for (i, row) in acc.iter().enumerate() {
             let s = _mm512_set1_ps(scales[r0 + i]);
-            for c in 0..C {
+            for (c, v) in row.iter().enumerate() {
                 let col = (b0 + c) * NB;
                 let off = _mm512_loadu_si512(w.offset.as_ptr().add(col) as *const _);
                 let ws = _mm512_loadu_ps(w.scale.as_ptr().add(col));
-                let v = _mm512_cvtepi32_ps(_mm512_sub_epi32(row[c], off));
+                let v = _mm512_cvtepi32_ps(_mm512_sub_epi32(*v, off));
                 let v = _mm512_mul_ps(v, _mm512_mul_ps(s, ws));
                 _mm512_storeu_ps(out.as_mut_ptr().add((r0 + i) * n + col), v);
             }
