@@ -50,9 +50,6 @@ pub struct BenchArgs {
     /// Encoder implementation: ours (native) or candle-transformers' (the baseline).
     #[arg(long, value_enum, default_value_t = Engine::Native)]
     pub engine: Engine,
-    /// Matrix products in int8 (q8: AVX-512 VNNI where available) instead of f32.
-    #[arg(long, value_enum, default_value_t = Quantize::None)]
-    pub quantize: Quantize,
     /// Timed runs over the whole corpus.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub runs: usize,
@@ -133,7 +130,7 @@ pub fn run(args: BenchArgs, threads: usize, progress: &Progress) -> Result<()> {
         revision: args.model.revision.clone(),
         offline: ModelSource::offline_requested(args.model.offline),
     };
-    let model = Model::load_with(&src, args.engine, args.quantize, progress)?;
+    let model = Model::load_with(&src, args.engine, args.model.quantize, progress)?;
     let flops_of = flop_counter(&model);
     let embedder = crate::embed::Embedder::new(model, args.model.prefix.clone(), args.model.batch)?;
     let load_seconds = start.elapsed().as_secs_f64();
@@ -171,7 +168,7 @@ pub fn run(args: BenchArgs, threads: usize, progress: &Progress) -> Result<()> {
     let report = Report {
         model: embedder.model().id().to_string(),
         engine: args.engine,
-        quantize: args.quantize,
+        quantize: args.model.quantize,
         simd: crate::model::kernels::simd_level(),
         threads,
         batch: args.model.batch,
