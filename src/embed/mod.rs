@@ -133,14 +133,17 @@ impl Embedder {
             bar.inc(b.len() as u64);
             out
         };
-        let results: Vec<Result<Vec<f32>>> =
-            if std::env::var("BITALIGN_PARALLEL").as_deref() == Ok("ops") {
-                self.model
-                    .device
-                    .with_context(|| batches.iter().map(one).collect())
-            } else {
-                batches.par_iter().map(one).collect()
-            };
+        // Our encoder runs each batch on one thread: batches go in parallel. candle's runs
+        // its ops on all threads: batches go one after the other inside its pool (measured
+        // on 2 cores, 600 Tatoeba sentences: 2280-2500 tokens/s against 2010-2090 with
+        // rayon over batches).
+        let results: Vec<Result<Vec<f32>>> = match self.model.encoder {
+            Encoder::Ragged(_) => batches.par_iter().map(one).collect(),
+            _ => self
+                .model
+                .device
+                .with_context(|| batches.iter().map(one).collect()),
+        };
         bar.finish_and_clear();
 
         let mut data = vec![0f32; unique.len() * dim];
