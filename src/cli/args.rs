@@ -29,6 +29,11 @@ pub struct ModelArgs {
     /// Sentences per batch (batches are formed from sentences of similar length).
     #[arg(long, value_name = "N", default_value_t = crate::embed::DEFAULT_BATCH)]
     pub batch: usize,
+
+    /// Matrix products in int8 (q8: weights per output channel, activations per token;
+    /// AVX-512 VNNI where available), about twice as fast, cosine ≥ 0.99 to f32.
+    #[arg(long, value_enum, default_value_t = crate::model::Quantize::None)]
+    pub quantize: crate::model::Quantize,
 }
 
 /// Documents to read, their languages, and how to split them.
@@ -213,7 +218,12 @@ impl ModelArgs {
             revision: self.revision.clone(),
             offline: crate::model::ModelSource::offline_requested(self.offline),
         };
-        let model = crate::model::Model::load(&src, progress)?;
+        let model = crate::model::Model::load_with(
+            &src,
+            crate::model::Engine::default(),
+            self.quantize,
+            progress,
+        )?;
         crate::embed::Embedder::new(model, self.prefix.clone(), self.batch)
     }
 }

@@ -3,6 +3,7 @@
 
 mod align;
 mod args;
+mod bench;
 mod embed;
 mod eval;
 mod run;
@@ -49,6 +50,9 @@ pub enum Command {
     Split(split::SplitArgs),
     /// Measure quality against others' gold data.
     Eval(eval::EvalArgs),
+    /// Measure embedding throughput (sentences/s, tokens/s, GFLOP/s against the CPU's FMA
+    /// peak, peak memory) on a fixed corpus.
+    Bench(bench::BenchArgs),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -87,5 +91,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(a, &progress),
         Command::Split(a) => split::run(a, &progress),
         Command::Align(a) => align::run(a, &progress),
+        Command::Bench(a) => bench::run(a, threads, &progress),
     }
 }

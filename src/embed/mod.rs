@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Instant;
 
-use crate::model::Model;
+use crate::model::{Encoder, Model};
 use crate::progress::Progress;
 
 /// Sentences per batch unless `--batch` says otherwise.
@@ -117,10 +117,13 @@ impl Embedder {
         let mut order: Vec<usize> = (0..unique.len()).collect();
         order.sort_by_key(|&i| (std::cmp::Reverse(encodings[i].ids.len()), i));
         let batches: Vec<&[usize]> = order.chunks(self.batch).collect();
-        stats.padded_tokens = batches
-            .iter()
-            .map(|b| b.len() * encodings[b[0]].ids.len())
-            .sum();
+        stats.padded_tokens = match self.model.encoder {
+            Encoder::Ragged(_) => stats.tokens,
+            _ => batches
+                .iter()
+                .map(|b| b.len() * encodings[b[0]].ids.len())
+                .sum(),
+        };
 
         let bar = progress.bar(unique.len() as u64, "embedding");
         let dim = self.dim();
@@ -130,14 +133,17 @@ impl Embedder {
             bar.inc(b.len() as u64);
             out
         };
-        let results: Vec<Result<Vec<f32>>> =
-            if std::env::var("BITALIGN_PARALLEL").as_deref() == Ok("ops") {
-                self.model
-                    .device
-                    .with_context(|| batches.iter().map(one).collect())
-            } else {
-                batches.par_iter().map(one).collect()
-            };
+        // Our encoder runs each batch on one thread: batches go in parallel. candle's runs
+        // its ops on all threads: batches go one after the other inside its pool (measured
+        // on 2 cores, 600 Tatoeba sentences: 2280-2500 tokens/s against 2010-2090 with
+        // rayon over batches).
+        let results: Vec<Result<Vec<f32>>> = match self.model.encoder {
+            Encoder::Ragged(_) => batches.par_iter().map(one).collect(),
+            _ => self
+                .model
+                .device
+                .with_context(|| batches.iter().map(one).collect()),
+        };
         bar.finish_and_clear();
 
         let mut data = vec![0f32; unique.len() * dim];
@@ -185,8 +191,18 @@ impl Embedder {
         }
         let dev = &self.model.device;
         let run = || -> candle_core::Result<Vec<f32>> {
-            let ids = Tensor::from_vec(ids, (rows.len(), len), dev)?;
+            if let Encoder::Ragged(enc) = &self.model.encoder {
+                // Unpadded all the way: packed token states, pooled per sentence.
+                let seqs: Vec<&[u32]> = rows.iter().map(|r| r.ids.as_slice()).collect();
+                let lens: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
+                let states = enc.forward(&seqs);
+                return self
+                    .model
+                    .pipeline
+                    .apply_packed(&states, &lens, enc.cfg.hidden_size, dev);
+            }
             let mask = Tensor::from_vec(mask, (rows.len(), len), dev)?;
+            let ids = Tensor::from_vec(ids, (rows.len(), len), dev)?;
             let types = ids.zeros_like()?;
             let hidden = self.model.encoder.forward(&ids, &types, &mask)?;
             self.model

@@ -3,10 +3,13 @@
 
 mod encoder;
 pub mod hub;
+pub mod int8;
+pub mod kernels;
 mod pipeline;
+pub mod ragged;
 pub mod registry;
 
-pub use encoder::{Encoder, EncoderInfo};
+pub use encoder::{Encoder, EncoderInfo, Engine, Quantize};
 pub use hub::{ModelFiles, ModelSource};
 pub use pipeline::{Pipeline, Pooling};
 
@@ -52,6 +55,16 @@ struct StConfig {
 
 impl Model {
     pub fn load(src: &ModelSource, progress: &Progress) -> Result<Self> {
+        Self::load_with(src, Engine::default(), Quantize::None, progress)
+    }
+
+    /// As [`Model::load`], with the encoder implementation chosen (benchmarks compare them).
+    pub fn load_with(
+        src: &ModelSource,
+        engine: Engine,
+        quantize: Quantize,
+        progress: &Progress,
+    ) -> Result<Self> {
         let device = Device::Cpu;
         let files = ModelFiles::open(src, progress)?;
         // Registry entry by repo id now; by `_name_or_path` once config.json is read.
@@ -75,7 +88,7 @@ impl Model {
         let config = files.required(&dir("config.json"))?;
         let tokenizer_path = files.required(&dir("tokenizer.json"))?;
         let weights = files.required(&dir("model.safetensors"))?;
-        let (encoder, info) = Encoder::load(&config, &weights, &device)?;
+        let (encoder, info) = Encoder::load(&config, &weights, &device, engine, quantize)?;
         if entry.is_none() {
             if let Some(n) = &info.name_or_path {
                 entry = registry::lookup(n)?;

@@ -246,6 +246,73 @@ impl Pipeline {
     }
 }
 
+impl Pipeline {
+    /// As [`Pipeline::apply`], from packed unpadded token states (`[Σ lens, hidden]`, the
+    /// ragged encoder's output): pooling and normalisation without candle's per-op cost,
+    /// Dense layers (LaBSE) through candle. Rows of the output are `lens.len()` vectors.
+    pub fn apply_packed(
+        &self,
+        states: &[f32],
+        lens: &[usize],
+        hidden: usize,
+        device: &Device,
+    ) -> candle_core::Result<Vec<f32>> {
+        let mut pooled = vec![0f32; lens.len() * hidden];
+        let mut t = 0;
+        for (out, &n) in pooled.chunks_exact_mut(hidden).zip(lens) {
+            let rows = &states[t * hidden..(t + n) * hidden];
+            t += n;
+            if n == 0 {
+                continue;
+            }
+            match self.pooling {
+                Pooling::Cls => out.copy_from_slice(&rows[..hidden]),
+                Pooling::Mean => {
+                    for row in rows.chunks_exact(hidden) {
+                        for (o, v) in out.iter_mut().zip(row) {
+                            *o += v;
+                        }
+                    }
+                    let count = n as f32;
+                    for o in out.iter_mut() {
+                        *o /= count;
+                    }
+                }
+                Pooling::Max => {
+                    out.copy_from_slice(&rows[..hidden]);
+                    for row in rows.chunks_exact(hidden).skip(1) {
+                        for (o, v) in out.iter_mut().zip(row) {
+                            *o = o.max(*v);
+                        }
+                    }
+                }
+            }
+        }
+        let (mut x, width) = if self.dense.is_empty() {
+            (pooled, hidden)
+        } else {
+            let mut t = Tensor::from_vec(pooled, (lens.len(), hidden), device)?;
+            for d in &self.dense {
+                t = d.linear.forward(&t)?;
+                if d.activation == Activation::Tanh {
+                    t = t.tanh()?;
+                }
+            }
+            let width = t.dim(1)?;
+            (t.flatten_all()?.to_vec1::<f32>()?, width)
+        };
+        if self.normalize {
+            for row in x.chunks_exact_mut(width) {
+                let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+                for v in row.iter_mut() {
+                    *v /= norm;
+                }
+            }
+        }
+        Ok(x)
+    }
+}
+
 fn join(dir: &str, file: &str) -> String {
     if dir.is_empty() {
         file.to_string()

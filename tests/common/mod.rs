@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use bitalign::embed::{Embedder, Embeddings};
-use bitalign::model::{Model, ModelSource};
+use bitalign::model::{Engine, Model, ModelSource};
 use bitalign::progress::Progress;
 use std::path::{Path, PathBuf};
 
@@ -33,8 +33,18 @@ pub fn offline_model_dir() -> PathBuf {
 }
 
 pub fn load(dir: &Path, prefix: Option<&str>, batch: usize) -> Embedder {
-    let model = Model::load(&ModelSource::new(dir.display().to_string()), &quiet())
-        .unwrap_or_else(|e| panic!("{}: {e:#}", dir.display()));
+    load_with(dir, prefix, batch, Engine::default())
+}
+
+/// As [`load`], with the encoder implementation chosen.
+pub fn load_with(dir: &Path, prefix: Option<&str>, batch: usize, engine: Engine) -> Embedder {
+    let model = Model::load_with(
+        &ModelSource::new(dir.display().to_string()),
+        engine,
+        bitalign::model::Quantize::None,
+        &quiet(),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e:#}", dir.display()));
     Embedder::new(model, prefix.map(str::to_string), batch).unwrap()
 }
 
