@@ -36,11 +36,15 @@ done
 }
 
 VENV=${BITALIGN_BENCH_VENV:-$HOME/.cache/bitalign/bench-venv}
-if [ ! -x "$VENV/bin/python" ]; then
+REQS="torch==2.15.0 sentence-transformers==6.2.0 transformers==5.23.0 tokenizers==0.23.3 numpy==2.4.6 onnxruntime==1.31.1 onnx==1.23.2 onnxscript==0.7.2"
+# The stamp is written only after a complete install, so an interrupted one is redone.
+if [ "$(cat "$VENV/.bitalign-requirements" 2>/dev/null)" != "$REQS" ]; then
     echo "making the benchmark venv in $VENV (torch from PyPI pulls CUDA wheels: several GB)" >&2
+    rm -rf "$VENV"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q torch==2.15.0 sentence-transformers==6.2.0 transformers==5.23.0 \
-        tokenizers==0.23.3 numpy==2.4.6 onnxruntime==1.31.1 onnx==1.23.2 onnxscript==0.7.2
+    # shellcheck disable=SC2086
+    "$VENV/bin/pip" install -q --disable-pip-version-check $REQS
+    echo "$REQS" > "$VENV/.bitalign-requirements"
 fi
 PY="$VENV/bin/python"
 
