@@ -1,6 +1,6 @@
 //! `bitalign align SRC TGT`: aligns a document with its translation.
-//! (`bitalign run --mode align` for many document pairs belongs with `run`; it should call
-//! [`crate::align::align_sentences`] and [`records`] the same way.)
+//! (`bitalign run --mode align`, in `run_align.rs`, does the same for many documents and
+//! every language pair, through [`records`].)
 
 use super::{InputArgs, ModelArgs, Progress};
 use crate::align::{align_sentences, AlignParams, Link};

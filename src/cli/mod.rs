@@ -7,6 +7,7 @@ mod bench;
 mod embed;
 mod eval;
 mod run;
+mod run_align;
 mod split;
 
 pub use crate::progress::Progress;

@@ -43,12 +43,14 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "margin")]
     pub score: Score,
 
-    /// Which candidates compete (LASER's modes).
+    /// Which candidates compete (LASER's modes), or `align` for documents that are
+    /// translations of each other.
     #[arg(long, value_enum, default_value = "max")]
-    pub mode: Mode,
+    pub mode: RunMode,
 
     /// Keep pairs scoring at least this (default: 1.02 for margin, 0.90 for cosine, 0.02
-    /// for distance, calibrated for e5-small; see docs/mining-threshold.md).
+    /// for distance, calibrated for e5-small; see docs/mining-threshold.md). With
+    /// `--mode align`: the price of one more link, as `bitalign align --threshold`.
     #[arg(long, value_name = "SCORE")]
     pub threshold: Option<f32>,
 
@@ -77,6 +79,24 @@ pub struct RunArgs {
     /// `bitalign embed`), instead of running the model: re-mine without re-embedding.
     #[arg(long, value_name = "NPY", num_args = 1..)]
     pub embeddings: Vec<PathBuf>,
+}
+
+/// `--mode`: how pairs are chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunMode {
+    /// Every source sentence with its best target (targets may repeat).
+    Forward,
+    /// Every target sentence with its best source (sources may repeat).
+    Backward,
+    /// Only pairs that are each other's best partner.
+    Intersect,
+    /// Forward and backward candidates together, best first, each sentence used at most
+    /// once (default: the most pairs without reusing a sentence).
+    Max,
+    /// The documents are translations: the i-th document of each language is aligned
+    /// monotonically with the i-th of every other (1-1 … n-m links, as `bitalign align`);
+    /// --k, --score, --filters and --pivot do not apply.
+    Align,
 }
 
 /// The threshold used when `--threshold` is not given, on the scale of `score`.
@@ -117,6 +137,13 @@ struct EmbedInfo {
 }
 
 pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
+    let mode = match args.mode {
+        RunMode::Align => return super::run_align::run(args, progress),
+        RunMode::Forward => Mode::Forward,
+        RunMode::Backward => Mode::Backward,
+        RunMode::Intersect => Mode::Intersect,
+        RunMode::Max => Mode::Max,
+    };
     let t0 = Instant::now();
     ensure!(args.k > 0, "--k must be at least 1");
     ensure!(
@@ -127,7 +154,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     let params = Params {
         k: args.k,
         score: args.score,
-        mode: args.mode,
+        mode,
         threshold: args
             .threshold
             .unwrap_or_else(|| default_threshold(args.score)),
@@ -138,15 +165,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
             formats.push(*f);
         }
     }
-    if args.out.exists() && !args.force {
-        bail!(
-            "{}: already exists; choose another --out or pass --force to write into it",
-            args.out.display()
-        );
-    }
-    if args.out.exists() && !args.out.is_dir() {
-        bail!("{}: exists and is not a directory", args.out.display());
-    }
+    check_out(&args.out, args.force)?;
 
     // 1. Read and split.
     let docs = args.input.load(progress)?;
@@ -165,9 +184,10 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     };
     let pools = mc::pools(&docs, &emb)?;
     let pairs = if args.pairs.is_empty() {
-        mc::all_pairs(&pools)
+        mc::all_pairs(pools.len())
     } else {
-        mc::parse_pairs(&args.pairs, &pools)?
+        let langs: Vec<&str> = pools.iter().map(|p| p.lang.as_str()).collect();
+        mc::parse_pairs(&args.pairs, &langs)?
     };
     let pivot = match &args.pivot {
         None => 0,
@@ -265,8 +285,22 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     Ok(())
 }
 
+/// An existing output directory is refused unless `force`; a file in its place always.
+pub(super) fn check_out(out: &Path, force: bool) -> Result<()> {
+    if out.exists() && !force {
+        bail!(
+            "{}: already exists; choose another --out or pass --force to write into it",
+            out.display()
+        );
+    }
+    if out.exists() && !out.is_dir() {
+        bail!("{}: exists and is not a directory", out.display());
+    }
+    Ok(())
+}
+
 /// Mining needs at least two languages.
-fn check_languages(docs: &[(Document, Vec<Sentence>)]) -> Result<()> {
+pub(super) fn check_languages(docs: &[(Document, Vec<Sentence>)]) -> Result<()> {
     let langs: BTreeSet<&str> = docs.iter().map(|(d, _)| d.lang.as_str()).collect();
     if langs.len() < 2 && !langs.contains("") {
         let names: Vec<&str> = docs.iter().map(|(d, _)| d.name.as_str()).collect();

@@ -69,16 +69,14 @@ pub fn pools(docs: &[(Document, Vec<Sentence>)], emb: &Embeddings) -> Result<Vec
 }
 
 /// Every pair of languages, in input order (en, vi, id → en-vi, en-id, vi-id).
-pub fn all_pairs(pools: &[Pool]) -> Vec<(usize, usize)> {
-    let n = pools.len();
+pub fn all_pairs(n: usize) -> Vec<(usize, usize)> {
     (0..n)
         .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
         .collect()
 }
 
-/// Parses `--pairs en-vi,en-id` against the languages present.
-pub fn parse_pairs(spec: &[String], pools: &[Pool]) -> Result<Vec<(usize, usize)>> {
-    let langs: Vec<&str> = pools.iter().map(|p| p.lang.as_str()).collect();
+/// Parses `--pairs en-vi,en-id` into indices of `langs`, the languages present.
+pub fn parse_pairs(spec: &[String], langs: &[&str]) -> Result<Vec<(usize, usize)>> {
     let find = |l: &str, whole: &str| {
         langs.iter().position(|x| *x == l).ok_or_else(|| {
             anyhow::anyhow!(
@@ -252,15 +250,15 @@ mod tests {
         assert_eq!(langs, ["en", "vi", "id"]);
         assert_eq!(p[0].docs, [0, 2]);
         assert_eq!(p[0].rows, [(0, 0), (0, 1), (2, 0)]);
-        assert_eq!(all_pairs(&p), [(0, 1), (0, 2), (1, 2)]);
+        assert_eq!(all_pairs(p.len()), [(0, 1), (0, 2), (1, 2)]);
         let spec = |s: &str| s.split(',').map(String::from).collect::<Vec<_>>();
         assert_eq!(
-            parse_pairs(&spec("vi-en,en-id"), &p).unwrap(),
+            parse_pairs(&spec("vi-en,en-id"), &langs).unwrap(),
             [(1, 0), (0, 2)]
         );
-        let e = parse_pairs(&spec("en-fr"), &p).unwrap_err().to_string();
+        let e = parse_pairs(&spec("en-fr"), &langs).unwrap_err().to_string();
         assert!(e.contains("no input is in `fr`"), "{e}");
-        assert!(parse_pairs(&spec("en"), &p).is_err());
+        assert!(parse_pairs(&spec("en"), &langs).is_err());
         let s = side(&docs, &p[0], 2);
         assert_eq!(
             (s.doc.as_str(), s.indices.as_slice(), s.text.as_str()),

@@ -1,0 +1,120 @@
+//! `bitalign run --mode align`: documents that are translations of each other, every
+//! language pair aligned monotonically, with the real offline model.
+
+mod common;
+
+use bitalign::corpus::read_jsonl;
+use std::process::{Command, Output};
+
+fn bitalign(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bitalign"))
+        .args(args)
+        .env("BITALIGN_MODEL", common::offline_model_dir())
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .expect("run bitalign")
+}
+
+fn story(lang: &str) -> String {
+    common::repo()
+        .join(format!("tests/data/multi/story.{lang}.txt"))
+        .display()
+        .to_string()
+}
+
+#[test]
+fn every_language_pair_is_aligned_and_untranslated_lines_stay_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("corpus");
+    let (en, vi, id) = (story("en"), story("vi"), story("id"));
+    let o = bitalign(&[
+        "run",
+        "--mode",
+        "align",
+        &en,
+        &vi,
+        &id,
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "jsonl,moses",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("en-vi: 8 links with both sides"), "{err}");
+
+    // Eight sentences are translated in all three files; each file has one line of its own.
+    let en_vi = read_jsonl(out.join("en-vi.jsonl")).unwrap();
+    let pairs: Vec<(Vec<usize>, Vec<usize>)> = en_vi
+        .iter()
+        .map(|r| (r.src.indices.clone(), r.tgt.indices.clone()))
+        .collect();
+    let want: Vec<(Vec<usize>, Vec<usize>)> = [
+        (0, 0),
+        (1, 1),
+        (2, 2),
+        (3, 3),
+        (4, 5),
+        (6, 6),
+        (7, 7),
+        (8, 8),
+    ]
+    .map(|(a, b)| (vec![a], vec![b]))
+    .to_vec();
+    assert_eq!(
+        pairs, want,
+        "en line 5 (mountain road) and vi line 4 (iced coffee) have no counterpart"
+    );
+    for r in &en_vi {
+        assert_eq!((r.src.lang.as_str(), r.tgt.lang.as_str()), ("en", "vi"));
+        assert!(r.cost.is_some() && r.margin.is_none());
+    }
+    for f in [
+        "en-id.jsonl",
+        "vi-id.jsonl",
+        "corpus.en-vi.en",
+        "corpus.en-vi.vi",
+        "run.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    assert_eq!(read_jsonl(out.join("vi-id.jsonl")).unwrap().len(), 8);
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["mode"], "align");
+    assert_eq!(run["pairs"][0]["unaligned_src"], 1);
+}
+
+#[test]
+fn documents_must_pair_up_across_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x");
+    let (en, vi) = (story("en"), story("vi"));
+    let o = bitalign(&[
+        "run",
+        "--mode",
+        "align",
+        &en,
+        &en,
+        &vi,
+        "--lang",
+        "en,en,vi",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("`en` has 2 document(s) and `vi` has 1"),
+        "{err}"
+    );
+    assert_eq!(
+        err.trim()
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing written on bad input");
+}
