@@ -118,3 +118,18 @@ fn documents_must_pair_up_across_languages() {
     );
     assert!(!out.exists(), "nothing written on bad input");
 }
+
+#[test]
+fn two_documents_in_the_same_language_align_like_any_others() {
+    // A revision of a text against the text: allowed, and a document against itself is
+    // the identity alignment.
+    let en = story("en");
+    let o = bitalign(&["-q", "align", &en, &en]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.rsplit_once(':').unwrap().0.to_string())
+        .collect();
+    let want: Vec<String> = (0..9).map(|i| format!("[{i}]:[{i}]")).collect();
+    assert_eq!(got, want);
+}
