@@ -1,6 +1,7 @@
 //! Turning sentences into vectors: identical texts embedded once, batches of similar
-//! length (padding wastes little), right padding with a mask so a sentence's vector
-//! does not depend on its batch-mates, batch size or thread count.
+//! length. Our encoder packs a batch without padding (each sentence attends only to
+//! itself); candle's fallback pads on the right with a mask. Either way a sentence's
+//! vector does not depend on its batch-mates, the batch size or the thread count.
 
 mod matrix;
 
