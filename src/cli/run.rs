@@ -81,6 +81,19 @@ pub struct RunArgs {
     pub embeddings: Vec<PathBuf>,
 }
 
+impl RunArgs {
+    /// `--format` in the order given, each once.
+    pub(super) fn formats(&self) -> Vec<Format> {
+        let mut formats: Vec<Format> = Vec::new();
+        for f in &self.format {
+            if !formats.contains(f) {
+                formats.push(*f);
+            }
+        }
+        formats
+    }
+}
+
 /// `--mode`: how pairs are chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum RunMode {
@@ -159,12 +172,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
             .threshold
             .unwrap_or_else(|| default_threshold(args.score)),
     };
-    let mut formats: Vec<Format> = Vec::new();
-    for f in &args.format {
-        if !formats.contains(f) {
-            formats.push(*f);
-        }
-    }
+    let formats = args.formats();
     check_out(&args.out, args.force)?;
 
     // 1. Read and split.

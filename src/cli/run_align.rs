@@ -10,7 +10,7 @@ use super::align::records;
 use super::run::{check_languages, check_out, RunArgs};
 use super::Progress;
 use crate::align::{align_sentences, AlignParams, Link};
-use crate::corpus::{AtomicFile, Format, MultiSink, Sink};
+use crate::corpus::{AtomicFile, MultiSink, Sink};
 use crate::embed::{Embedder, Embeddings};
 use crate::mine::corpus as mc;
 use crate::segment::{Document, Sentence};
@@ -70,12 +70,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         threshold: args.threshold.unwrap_or(AlignParams::default().threshold),
         ..AlignParams::default()
     };
-    let mut formats: Vec<Format> = Vec::new();
-    for f in &args.format {
-        if !formats.contains(f) {
-            formats.push(*f);
-        }
-    }
+    let formats = args.formats();
     check_out(&args.out, args.force)?;
 
     let docs = args.input.load(progress)?;
