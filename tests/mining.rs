@@ -7,17 +7,9 @@ use bitalign::corpus::{read_jsonl, Record};
 use bitalign::embed::Embeddings;
 use bitalign::eval::mining::accuracy;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn bitalign(args: &[&str]) -> Output {
-    let model = common::offline_model_dir();
-    Command::new(env!("CARGO_BIN_EXE_bitalign"))
-        .args(args)
-        .env("BITALIGN_MODEL", &model)
-        .env("HF_HUB_OFFLINE", "1")
-        .output()
-        .expect("run bitalign")
-}
+use common::bitalign_offline as bitalign;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -4,16 +4,8 @@
 mod common;
 
 use bitalign::corpus::read_jsonl;
-use std::process::{Command, Output};
 
-fn bitalign(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bitalign"))
-        .args(args)
-        .env("BITALIGN_MODEL", common::offline_model_dir())
-        .env("HF_HUB_OFFLINE", "1")
-        .output()
-        .expect("run bitalign")
-}
+use common::bitalign_offline as bitalign;
 
 fn story(lang: &str) -> String {
     common::repo()

@@ -5,6 +5,7 @@ use bitalign::embed::{Embedder, Embeddings};
 use bitalign::model::{Engine, Model, ModelSource};
 use bitalign::progress::Progress;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -86,4 +87,14 @@ pub fn token_fixture(path: &Path) -> Vec<Vec<u32>> {
                 .collect()
         })
         .collect()
+}
+
+/// Runs the binary with the offline model as the default model and the hub switched off.
+pub fn bitalign_offline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bitalign"))
+        .args(args)
+        .env("BITALIGN_MODEL", offline_model_dir())
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .expect("run bitalign")
 }
