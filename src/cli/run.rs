@@ -4,7 +4,7 @@
 use super::{InputArgs, ModelArgs, Progress};
 use crate::corpus::{AtomicFile, Format, MultiSink, Sink};
 use crate::embed::Embeddings;
-use crate::mine::corpus::{self as mc, PairResult, Pool};
+use crate::mine::pool::{self as mc, PairResult, Pool};
 use crate::mine::{self, Filter, Filters, Mode, Params};
 use crate::score::{Score, DEFAULT_K};
 use crate::segment::{Document, Sentence};

@@ -12,7 +12,7 @@ use super::Progress;
 use crate::align::{align_sentences, AlignParams, Link};
 use crate::corpus::{AtomicFile, MultiSink, Sink};
 use crate::embed::{Embedder, Embeddings};
-use crate::mine::corpus as mc;
+use crate::mine::pool as mc;
 use crate::segment::{Document, Sentence};
 use anyhow::{bail, Context, Result};
 use serde_json::json;

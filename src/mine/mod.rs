@@ -3,7 +3,7 @@
 //! sentence's best partner, keep the pairs above a margin threshold, then apply the
 //! filters users of mined corpora expect.
 
-pub mod corpus;
+pub mod pool;
 pub mod filter;
 pub mod multi;
 
