@@ -79,6 +79,63 @@ pub struct RunArgs {
     /// `bitalign embed`), instead of running the model: re-mine without re-embedding.
     #[arg(long, value_name = "NPY", num_args = 1..)]
     pub embeddings: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub knn: KnnArgs,
+}
+
+/// `--knn` and the index parameters of the approximate search.
+#[derive(Args, Debug, Clone)]
+pub struct KnnArgs {
+    /// Nearest-neighbour search: `exact` compares every pair; `approx` an inverted file
+    /// (k-means lists, each source sentence searches the --ivf-probe nearest lists; pairs
+    /// it compares get exact cosines, pairs in lists it skips are missed); `auto` is exact
+    /// up to 4·10⁹ sentence pairs per language pair (≈ 63k × 63k), approximate above.
+    #[arg(long, value_enum, default_value = "exact", value_name = "SEARCH")]
+    pub knn: KnnChoice,
+    /// Lists of the inverted file (default: 2^round(log2(2·√(n·probe))), n the larger side).
+    #[arg(long, value_name = "N")]
+    pub ivf_lists: Option<usize>,
+    /// Lists each source sentence searches (more: higher recall, slower).
+    #[arg(long, value_name = "N", default_value_t = crate::score::IvfParams::default().probe)]
+    pub ivf_probe: usize,
+    /// k-means training sentences per list (sampled evenly from both sides).
+    #[arg(long, value_name = "N", default_value_t = crate::score::IvfParams::default().train_per_list)]
+    pub ivf_train_per_list: usize,
+    /// k-means iterations.
+    #[arg(long, value_name = "N", default_value_t = crate::score::IvfParams::default().iterations)]
+    pub ivf_iterations: usize,
+}
+
+/// `--knn`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum KnnChoice {
+    Exact,
+    Approx,
+    Auto,
+}
+
+impl KnnArgs {
+    pub fn knn(&self) -> Result<crate::score::Knn> {
+        use crate::score::{IvfParams, Knn};
+        ensure!(self.ivf_probe > 0, "--ivf-probe must be at least 1");
+        ensure!(self.ivf_lists != Some(0), "--ivf-lists must be at least 1");
+        ensure!(
+            self.ivf_train_per_list > 0,
+            "--ivf-train-per-list must be at least 1"
+        );
+        let p = IvfParams {
+            lists: self.ivf_lists.unwrap_or(0),
+            probe: self.ivf_probe,
+            train_per_list: self.ivf_train_per_list,
+            iterations: self.ivf_iterations,
+        };
+        Ok(match self.knn {
+            KnnChoice::Exact => Knn::Exact,
+            KnnChoice::Approx => Knn::Ivf(p),
+            KnnChoice::Auto => Knn::Auto(p),
+        })
+    }
 }
 
 impl RunArgs {
@@ -171,6 +228,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         threshold: args
             .threshold
             .unwrap_or_else(|| default_threshold(args.score)),
+        knn: args.knn.knn()?,
     };
     let formats = args.formats();
     check_out(&args.out, args.force)?;
@@ -263,6 +321,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
             "below_threshold": r.below_threshold,
             "filtered": r.filtered.iter().map(|(f, n)| (f.name(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
             "kept": r.kept.len(),
+            "knn": r.knn,
             "seconds": r.seconds,
         })).collect::<Vec<_>>(),
         "tuples": tuples.len(),

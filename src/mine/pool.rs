@@ -113,6 +113,8 @@ pub struct PairResult {
     pub below_threshold: usize,
     pub filtered: BTreeMap<Filter, usize>,
     pub seconds: f64,
+    /// The search used (`auto` decided for this pair's sizes).
+    pub knn: crate::score::Knn,
 }
 
 fn text<'a>(docs: &'a [(Document, Vec<Sentence>)], pool: &Pool, row: usize) -> &'a str {
@@ -132,10 +134,19 @@ pub fn mine_pair(
     let start = Instant::now();
     let (x, y) = (&pools[src], &pools[tgt]);
     let bar = progress.bar(
-        super::progress_len(&x.emb, params.score),
+        super::progress_len(&x.emb, &y.emb, params.score, &params.knn),
         &format!("mining {}-{}", x.lang, y.lang),
     );
-    let cands = candidates_with_progress(&x.emb, &y.emb, params.k, params.score, params.mode, &bar);
+    let search = params.knn.resolve(x.emb.len(), y.emb.len());
+    let cands = candidates_with_progress(
+        &x.emb,
+        &y.emb,
+        params.k,
+        params.score,
+        params.mode,
+        &search,
+        &bar,
+    );
     bar.finish_and_clear();
     let mut kept = Vec::new();
     let mut below = 0;
@@ -159,6 +170,7 @@ pub fn mine_pair(
         below_threshold: below,
         filtered,
         seconds: start.elapsed().as_secs_f64(),
+        knn: search,
     }
 }
 
