@@ -69,6 +69,9 @@ pub struct MineBenchArgs {
     /// Lists each x row searches.
     #[arg(long, value_name = "N", default_value_t = IvfParams::default().probe)]
     pub ivf_probe: usize,
+    /// With --write-npy: write the vectors and measure nothing (to make large inputs once).
+    #[arg(long, requires = "write_npy")]
+    pub write_only: bool,
     /// Only the k-NN pass (skip the whole-mining measurement).
     #[arg(long)]
     pub knn_only: bool,
@@ -173,6 +176,9 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
                 AtomicFile::write_all(dir.join(format!("{name}-{}.npy", e.len())), &buf)?;
             }
         }
+    }
+    if args.write_only {
+        return Ok(());
     }
     let peak_before = fma_peak_gflops(threads);
     let mut sizes = Vec::new();
