@@ -99,7 +99,7 @@ pub struct KnnArgs {
     /// Lists each source sentence searches (more: higher recall, slower).
     #[arg(long, value_name = "N", default_value_t = crate::score::IvfParams::default().probe)]
     pub ivf_probe: usize,
-    /// k-means training sentences per list (sampled evenly from both sides).
+    /// k-means training sentences per list (sampled evenly from the target side).
     #[arg(long, value_name = "N", default_value_t = crate::score::IvfParams::default().train_per_list)]
     pub ivf_train_per_list: usize,
     /// k-means iterations.

@@ -1,5 +1,5 @@
 //! Approximate k-NN by an inverted file (IVF), for sides too large to compare every pair.
-//! Spherical k-means on a sample of both sides gives `lists` centroids; every y row goes to
+//! Spherical k-means on a sample of y gives `lists` centroids; every y row goes to
 //! the list of its nearest centroid, every x row searches the `probe` lists nearest to it.
 //! A list is then one dense block (its x searchers × its y members) through the same
 //! kernel and top-k filter as the exact pass, so every pair that is compared gets the
@@ -19,7 +19,7 @@ pub struct IvfParams {
     pub lists: usize,
     /// Lists each x row searches.
     pub probe: usize,
-    /// k-means training rows per list, sampled evenly from both sides.
+    /// k-means training rows per list, sampled evenly from y.
     pub train_per_list: usize,
     /// k-means iterations.
     pub iterations: usize,
@@ -62,7 +62,7 @@ pub(super) struct Partition {
 impl Partition {
     pub(super) fn build(x: &Embeddings, y: &Embeddings, p: &IvfParams) -> Self {
         let lists = p.lists_for(x.len(), y.len());
-        let centroids = train(x, y, lists, p);
+        let centroids = train(y, lists, p);
         let probe = p.probe.clamp(1, lists);
         let (to_x, _) = knn(x, &centroids, probe);
         let (to_y, _) = knn(y, &centroids, 1);
@@ -82,22 +82,16 @@ impl Partition {
     }
 }
 
-/// Spherical k-means: centroids are normalised means of their members. Starts from evenly
-/// spaced sample rows; a list left empty keeps its centroid.
-fn train(x: &Embeddings, y: &Embeddings, lists: usize, p: &IvfParams) -> Embeddings {
-    let d = x.dim();
-    let want = (lists * p.train_per_list.max(1)).min(x.len() + y.len());
-    let wx = want * x.len() / (x.len() + y.len()).max(1);
-    let wy = want - wx;
-    let pick = |e: &Embeddings, n: usize| -> Vec<usize> {
-        if n == 0 || e.is_empty() {
-            return Vec::new();
-        }
-        (0..n).map(|t| t * e.len() / n).collect()
-    };
-    let mut data = x.select(&pick(x, wx)).into_vec();
-    data.extend(y.select(&pick(y, wy)).into_vec());
-    let sample = Embeddings::new(d, data).expect("rows of width d");
+/// Spherical k-means on evenly spaced rows of `y` (the side that is indexed, as FAISS
+/// trains on the indexed vectors): centroids are normalised means of their members. Trained
+/// on both sides, cross-lingual embeddings form lists per language, and a source sentence's
+/// nearest lists then hold few target sentences. Starts from evenly spaced sample rows; a
+/// list left empty keeps its centroid.
+fn train(y: &Embeddings, lists: usize, p: &IvfParams) -> Embeddings {
+    let d = y.dim();
+    let want = (lists * p.train_per_list.max(1)).min(y.len());
+    let picks: Vec<usize> = (0..want).map(|t| t * y.len() / want.max(1)).collect();
+    let sample = y.select(&picks);
     let n = sample.len();
     let init: Vec<usize> = (0..lists).map(|t| t * n / lists).collect();
     let mut centroids = sample.select(&init);
