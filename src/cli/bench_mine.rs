@@ -5,11 +5,11 @@
 
 use super::bench::{fma_peak_gflops, proc_status_mib, Spread};
 use super::Progress;
-use crate::corpus::AtomicFile;
-use crate::embed::Embeddings;
-use crate::mine::{self, Params};
-use crate::score::{self, IvfParams, Knn, Score, Scorer};
 use anyhow::{ensure, Result};
+use bitalign::corpus::AtomicFile;
+use bitalign::embed::Embeddings;
+use bitalign::mine::{self, Params};
+use bitalign::score::{self, IvfParams, Knn, Score, Scorer};
 use clap::Args;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -195,7 +195,7 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
             progress.say(format!("{nx} × {ny} × {d}, {name}: k-NN both ways"));
             let mut secs = Vec::new();
             let mut lists = None;
-            let bar = indicatif::ProgressBar::hidden();
+            let bar = bitalign::observe::NoStage;
             for _ in 0..args.runs {
                 let t = Instant::now();
                 let s = Scorer::with_search(x, y, args.k, Score::Margin, knn, &bar);
@@ -267,7 +267,7 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
         m.knn_percent_of_peak = peak.zip(m.knn_gflops).map(|(p, g)| 100.0 * g / p);
     }
     let report = Report {
-        simd: crate::model::kernels::simd_level(),
+        simd: bitalign::model::kernels::simd_level(),
         threads,
         runs: args.runs,
         fma_peak_gflops: peak,

@@ -3,15 +3,21 @@
 //! sentence's best partner, keep the pairs above a margin threshold, then apply the
 //! filters users of mined corpora expect.
 
+mod documents;
 pub mod filter;
 pub mod multi;
 pub mod pool;
 
+pub use documents::{
+    check_languages, default_threshold, languages, mine_documents, mine_embedded, MineConfig,
+    Mined, Plan,
+};
 pub use filter::{Filter, Filters};
+pub use pool::{Fate, PairResult, Pool};
 
 use crate::embed::Embeddings;
+use crate::observe::{NoStage, Stage};
 use crate::score::{Knn, Score, Scorer};
-use indicatif::ProgressBar;
 use std::collections::HashSet;
 
 /// Default ratio-margin threshold. A margin of 1.02 means the pair is 2 % more similar
@@ -28,7 +34,8 @@ pub const DEFAULT_COSINE_THRESHOLD: f32 = 0.90;
 pub const DEFAULT_DISTANCE_THRESHOLD: f32 = 0.02;
 
 /// Which candidates compete (LASER's `--mode`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Every source sentence with its best target (targets may repeat).
@@ -89,7 +96,7 @@ fn rank(a: &Pair, b: &Pair) -> std::cmp::Ordering {
 
 /// All candidates the retrieval mode proposes, best first, before the threshold.
 pub fn candidates(x: &Embeddings, y: &Embeddings, k: usize, score: Score, mode: Mode) -> Vec<Pair> {
-    candidates_with_progress(x, y, k, score, mode, &Knn::Exact, &ProgressBar::hidden())
+    candidates_with_progress(x, y, k, score, mode, &Knn::Exact, &NoStage)
 }
 
 /// Units the bar of [`candidates_with_progress`] counts: one pass over the similarity
@@ -106,7 +113,7 @@ pub fn candidates_with_progress(
     score: Score,
     mode: Mode,
     knn: &Knn,
-    bar: &ProgressBar,
+    bar: &dyn Stage,
 ) -> Vec<Pair> {
     if x.is_empty() || y.is_empty() {
         return Vec::new();
@@ -158,9 +165,15 @@ pub fn candidates_with_progress(
 
 /// The pairs of `x` and `y` the parameters keep (no filters), best first.
 pub fn mine(x: &Embeddings, y: &Embeddings, params: &Params) -> Vec<Pair> {
-    let bar = ProgressBar::hidden();
-    let mut c =
-        candidates_with_progress(x, y, params.k, params.score, params.mode, &params.knn, &bar);
+    let mut c = candidates_with_progress(
+        x,
+        y,
+        params.k,
+        params.score,
+        params.mode,
+        &params.knn,
+        &NoStage,
+    );
     c.retain(|p| p.score >= params.threshold);
     c
 }

@@ -9,7 +9,6 @@
 
 use super::{kernel, knn, offer_block, Lists, Rank, TopK, BLOCK_X, BLOCK_Y};
 use crate::embed::Embeddings;
-use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 /// Index parameters of the approximate search (recorded in `run.json`).
@@ -132,7 +131,7 @@ pub(super) fn scan(
     k: usize,
     rank: Rank<'_>,
     part: &Partition,
-    bar: &ProgressBar,
+    bar: &dyn crate::observe::Stage,
 ) -> (Vec<TopK>, Vec<TopK>) {
     let (nx, ny, d) = (x.len(), y.len(), x.dim());
     if nx == 0 || ny == 0 || k == 0 {
@@ -173,7 +172,7 @@ pub(super) fn scan(
                         offer_block(out, rank, lists, &mut scores);
                     }
                 }
-                bar.inc(who.len() as u64);
+                bar.advance(who.len() as u64);
             }
             (rows, cols)
         })

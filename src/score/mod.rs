@@ -13,7 +13,7 @@ pub use ivf::IvfParams;
 pub use kernel::dot as cosine;
 
 use crate::embed::Embeddings;
-use indicatif::ProgressBar;
+use crate::observe::{NoStage, Stage};
 use rayon::prelude::*;
 
 /// Default neighbourhood size for the margin (LASER, WikiMatrix and stopes use 4).
@@ -61,7 +61,8 @@ impl Knn {
 }
 
 /// How a candidate pair is scored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Score {
     /// cos(x,y) / mean of the two neighbourhood averages (ratio margin; default).
@@ -237,7 +238,7 @@ fn scan(
     y: &Embeddings,
     k: usize,
     rank: Rank<'_>,
-    bar: &ProgressBar,
+    bar: &dyn Stage,
 ) -> (Vec<TopK>, Vec<TopK>) {
     let (nx, ny, d) = (x.len(), y.len(), x.dim());
     assert_eq!(d, y.dim(), "embeddings of different widths");
@@ -279,7 +280,7 @@ fn scan(
                     };
                     offer_block(out, rank, lists, &mut scores);
                 }
-                bar.inc((x1 - x0) as u64);
+                bar.advance((x1 - x0) as u64);
             }
             (rows, cols)
         })
@@ -393,7 +394,7 @@ impl Neighbours {
 
 /// k nearest neighbours by cosine in both directions (x→y, y→x), in one blocked pass.
 pub fn knn(x: &Embeddings, y: &Embeddings, k: usize) -> (Neighbours, Neighbours) {
-    knn_with_progress(x, y, k, &ProgressBar::hidden())
+    knn_with_progress(x, y, k, &NoStage)
 }
 
 /// [`knn`], advancing `bar` by one per row of `x`.
@@ -401,7 +402,7 @@ pub fn knn_with_progress(
     x: &Embeddings,
     y: &Embeddings,
     k: usize,
-    bar: &ProgressBar,
+    bar: &dyn Stage,
 ) -> (Neighbours, Neighbours) {
     let kx = k.min(y.len());
     let ky = k.min(x.len());
@@ -444,7 +445,7 @@ pub struct Scorer {
 impl Scorer {
     /// Finds the k nearest neighbours both ways and their averages.
     pub fn new(x: &Embeddings, y: &Embeddings, k: usize, score: Score) -> Self {
-        Self::with_progress(x, y, k, score, &ProgressBar::hidden())
+        Self::with_progress(x, y, k, score, &NoStage)
     }
 
     /// [`Scorer::new`], advancing `bar` by one per row of `x`.
@@ -453,7 +454,7 @@ impl Scorer {
         y: &Embeddings,
         k: usize,
         score: Score,
-        bar: &ProgressBar,
+        bar: &dyn Stage,
     ) -> Self {
         Self::with_search(x, y, k, score, &Knn::Exact, bar)
     }
@@ -465,7 +466,7 @@ impl Scorer {
         k: usize,
         score: Score,
         search: &Knn,
-        bar: &ProgressBar,
+        bar: &dyn Stage,
     ) -> Self {
         let (fwd, bwd, partition) = match search.resolve(x.len(), y.len()) {
             Knn::Exact | Knn::Auto(_) => {
@@ -506,7 +507,7 @@ impl Scorer {
     /// a second blocked pass, because the margin's best partner is not always among the
     /// cosine's k nearest (on Tatoeba vie-eng, searching all rows gains two points).
     pub fn best(&self, x: &Embeddings, y: &Embeddings) -> (Vec<Option<Hit>>, Vec<Option<Hit>>) {
-        self.best_with_progress(x, y, &ProgressBar::hidden())
+        self.best_with_progress(x, y, &NoStage)
     }
 
     /// [`Scorer::best`], advancing `bar` by one per row of `x` when it takes a pass.
@@ -514,7 +515,7 @@ impl Scorer {
         &self,
         x: &Embeddings,
         y: &Embeddings,
-        bar: &ProgressBar,
+        bar: &dyn Stage,
     ) -> (Vec<Option<Hit>>, Vec<Option<Hit>>) {
         let first = |n: &Neighbours, len: usize| -> Vec<Option<Hit>> {
             (0..len)
@@ -679,10 +680,9 @@ mod tests {
             probe: 16,
             ..IvfParams::default()
         };
-        let bar = ProgressBar::hidden();
         for score in [Score::Margin, Score::Cosine] {
             let exact = Scorer::new(&x, &y, 4, score);
-            let approx = Scorer::with_search(&x, &y, 4, score, &Knn::Ivf(ivf), &bar);
+            let approx = Scorer::with_search(&x, &y, 4, score, &Knn::Ivf(ivf), &NoStage);
             assert_eq!((&exact.fwd, &exact.bwd), (&approx.fwd, &approx.bwd));
             assert_eq!(exact.best(&x, &y), approx.best(&x, &y));
         }
@@ -703,8 +703,7 @@ mod tests {
                 .build()
                 .unwrap()
                 .install(|| {
-                    let s =
-                        Scorer::with_search(&x, &y, 4, Score::Margin, &ivf, &ProgressBar::hidden());
+                    let s = Scorer::with_search(&x, &y, 4, Score::Margin, &ivf, &NoStage);
                     let best = s.best(&x, &y);
                     (s.fwd, s.bwd, best)
                 })
