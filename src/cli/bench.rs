@@ -36,12 +36,15 @@ const DEMO: [(&str, &str); 3] = [
 
 #[derive(Args, Debug)]
 #[command(
+    args_conflicts_with_subcommands = true,
     after_help = "Without CORPUS, uses the built-in corpus: 3000 Tatoeba sentences \
     (vie, ind, and the eng side of vie-eng) and the demo articles' sentences (≈3070 \
     sentences, ≈43k tokens with e5's prefix). Load time is excluded; tokenization is \
     included. Identical sentences are embedded once and counted once."
 )]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub what: Option<BenchWhat>,
     /// Files with one sentence per line (default: the built-in corpus).
     #[arg(value_name = "CORPUS")]
     pub corpus: Vec<PathBuf>,
@@ -65,15 +68,23 @@ pub struct BenchArgs {
     pub write_corpus: Option<PathBuf>,
 }
 
+/// Other things to measure than embedding.
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchWhat {
+    /// Mining speed on embeddings alone: k-NN both ways and the whole of mining, GFLOP/s
+    /// against the FMA peak, exactness on sampled rows, peak memory.
+    Mine(super::bench_mine::MineBenchArgs),
+}
+
 #[derive(Serialize)]
-struct Spread {
-    median: f64,
-    min: f64,
-    max: f64,
+pub(super) struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
 }
 
 impl Spread {
-    fn of(mut v: Vec<f64>) -> Self {
+    pub(super) fn of(mut v: Vec<f64>) -> Self {
         v.sort_by(f64::total_cmp);
         let n = v.len();
         let median = if n % 2 == 1 {
@@ -115,6 +126,9 @@ struct Report {
 }
 
 pub fn run(args: BenchArgs, threads: usize, progress: &Progress) -> Result<()> {
+    if let Some(BenchWhat::Mine(a)) = args.what {
+        return super::bench_mine::run(a, threads, progress);
+    }
     anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
     let texts = corpus(&args.corpus)?;
     anyhow::ensure!(!texts.is_empty(), "the corpus has no sentences");
@@ -291,7 +305,7 @@ fn flop_counter(model: &Model) -> Box<dyn Fn(usize) -> f64> {
 }
 
 /// A field of /proc/self/status in MiB (Linux only).
-fn proc_status_mib(field: &str) -> Option<f64> {
+pub(super) fn proc_status_mib(field: &str) -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s
         .lines()

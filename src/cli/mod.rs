@@ -4,6 +4,7 @@
 mod align;
 mod args;
 mod bench;
+mod bench_mine;
 mod embed;
 mod eval;
 mod progress;
@@ -52,7 +53,7 @@ pub enum Command {
     /// Measure quality against others' gold data.
     Eval(eval::EvalArgs),
     /// Measure embedding throughput (sentences/s, tokens/s, GFLOP/s against the CPU's FMA
-    /// peak, peak memory) on a fixed corpus.
+    /// peak, peak memory) on a fixed corpus; `bench mine`: mining throughput.
     Bench(bench::BenchArgs),
 }
 

@@ -3,7 +3,7 @@
 //! `--mode align`, aligned as translations ([`bitalign::align::align_corpus`]).
 
 use super::{InputArgs, ModelArgs, OutputArgs, Progress};
-use anyhow::{bail, Result};
+use anyhow::{bail, ensure, Result};
 use bitalign::align::{align_corpus, plan_corpus, AlignConfig};
 use bitalign::corpus::{
     tuples_jsonl, CorpusWriter, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
@@ -71,6 +71,61 @@ pub struct RunArgs {
     /// `bitalign embed`), instead of running the model: re-mine without re-embedding.
     #[arg(long, value_name = "NPY", num_args = 1..)]
     pub embeddings: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub knn: KnnArgs,
+}
+
+/// `--knn` and the index parameters of the approximate search.
+#[derive(Args, Debug, Clone)]
+pub struct KnnArgs {
+    /// Nearest-neighbour search: `exact` compares every pair; `approx` an inverted file
+    /// (k-means lists, each source sentence searches the --ivf-probe nearest lists; pairs
+    /// it compares get exact cosines, pairs in lists it skips are missed); `auto` is exact
+    /// up to 4·10⁹ sentence pairs per language pair (≈ 63k × 63k), approximate above.
+    #[arg(long, value_enum, default_value = "exact", value_name = "SEARCH")]
+    pub knn: KnnChoice,
+    /// Lists of the inverted file (default: 2^round(log2(2·√(n·probe))), n the larger side).
+    #[arg(long, value_name = "N")]
+    pub ivf_lists: Option<usize>,
+    /// Lists each source sentence searches (more: higher recall, slower).
+    #[arg(long, value_name = "N", default_value_t = bitalign::score::IvfParams::default().probe)]
+    pub ivf_probe: usize,
+    /// k-means training sentences per list (sampled evenly from the target side).
+    #[arg(long, value_name = "N", default_value_t = bitalign::score::IvfParams::default().train_per_list)]
+    pub ivf_train_per_list: usize,
+    /// k-means iterations.
+    #[arg(long, value_name = "N", default_value_t = bitalign::score::IvfParams::default().iterations)]
+    pub ivf_iterations: usize,
+}
+
+/// `--knn`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum KnnChoice {
+    Exact,
+    Approx,
+    Auto,
+}
+
+impl KnnArgs {
+    /// The library's search choice; its parameters are checked by the mining config.
+    pub fn knn(&self) -> Result<bitalign::score::Knn> {
+        use bitalign::score::{IvfParams, Knn};
+        // The library reads 0 lists as "pick for the sizes"; on the command line that is
+        // the flag left out.
+        ensure!(self.ivf_lists != Some(0), "--ivf-lists must be at least 1");
+        let p = IvfParams {
+            lists: self.ivf_lists.unwrap_or(0),
+            probe: self.ivf_probe,
+            train_per_list: self.ivf_train_per_list,
+            iterations: self.ivf_iterations,
+        };
+        Ok(match self.knn {
+            KnnChoice::Exact => Knn::Exact,
+            KnnChoice::Approx => Knn::Ivf(p),
+            KnnChoice::Auto => Knn::Auto(p),
+        })
+    }
 }
 
 /// `--mode`: how pairs are chosen.
@@ -128,6 +183,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         filters: parse_filters(&args.filters, args.max_length_ratio)?,
         pairs: args.pairs.clone(),
         pivot: args.pivot.clone(),
+        knn: args.knn.knn()?,
     };
     cfg.validate()?;
     // Everything that can be checked is checked before the model loads.

@@ -113,6 +113,8 @@ pub enum PairRecord {
         below_threshold: usize,
         filtered: BTreeMap<&'static str, usize>,
         kept: usize,
+        /// The search used (`auto` decided for this pair's sizes).
+        knn: crate::score::Knn,
         seconds: f64,
     },
     Aligned {
@@ -138,6 +140,7 @@ impl PairRecord {
                 below_threshold: r.below_threshold,
                 filtered: r.filtered.iter().map(|(f, n)| (f.name(), *n)).collect(),
                 kept: r.kept.len(),
+                knn: r.knn,
                 seconds: r.seconds,
             })
             .collect()

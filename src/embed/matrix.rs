@@ -5,11 +5,49 @@ use std::io::Write;
 use std::path::Path;
 
 /// One row per sentence, `dim` float32 values a row (L2-normalised when the model's
-/// pipeline ends in `Normalize`).
-#[derive(Clone, Debug, Default, PartialEq)]
+/// pipeline ends in `Normalize`). Held in memory, or memory-mapped from a `.npy` file
+/// ([`Embeddings::map_npy`]) so that matrices larger than RAM can be searched.
+#[derive(Clone, Debug, Default)]
 pub struct Embeddings {
     dim: usize,
-    data: Vec<f32>,
+    data: Store,
+}
+
+#[derive(Clone, Debug)]
+enum Store {
+    Owned(Vec<f32>),
+    /// `len` floats from byte `offset` of a mapped file (offset a multiple of 4).
+    Mapped {
+        map: std::sync::Arc<memmap2::Mmap>,
+        offset: usize,
+        len: usize,
+    },
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::Owned(Vec::new())
+    }
+}
+
+impl Store {
+    fn slice(&self) -> &[f32] {
+        match self {
+            Store::Owned(v) => v,
+            // SAFETY: `map_npy` checked that the range lies in the map, that the offset
+            // is 4-byte aligned (the map itself is page aligned) and that the host is
+            // little-endian; any bit pattern is a valid f32.
+            Store::Mapped { map, offset, len } => unsafe {
+                std::slice::from_raw_parts(map.as_ptr().add(*offset) as *const f32, *len)
+            },
+        }
+    }
+}
+
+impl PartialEq for Embeddings {
+    fn eq(&self, other: &Self) -> bool {
+        self.dim == other.dim && self.as_slice() == other.as_slice()
+    }
 }
 
 impl Embeddings {
@@ -20,7 +58,10 @@ impl Embeddings {
             "{} values do not make rows of {dim}",
             data.len()
         );
-        Ok(Self { dim, data })
+        Ok(Self {
+            dim,
+            data: Store::Owned(data),
+        })
     }
 
     pub fn from_rows<R: AsRef<[f32]>>(dim: usize, rows: &[R]) -> Result<Self> {
@@ -41,27 +82,30 @@ impl Embeddings {
     }
 
     pub fn len(&self) -> usize {
-        self.data.len() / self.dim.max(1)
+        self.as_slice().len() / self.dim.max(1)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.as_slice().is_empty()
     }
 
     pub fn row(&self, i: usize) -> &[f32] {
-        &self.data[i * self.dim..(i + 1) * self.dim]
+        &self.as_slice()[i * self.dim..(i + 1) * self.dim]
     }
 
     pub fn rows(&self) -> impl ExactSizeIterator<Item = &[f32]> + '_ {
-        self.data.chunks_exact(self.dim)
+        self.as_slice().chunks_exact(self.dim)
     }
 
     pub fn as_slice(&self) -> &[f32] {
-        &self.data
+        self.data.slice()
     }
 
     pub fn into_vec(self) -> Vec<f32> {
-        self.data
+        match self.data {
+            Store::Owned(v) => v,
+            Store::Mapped { .. } => self.as_slice().to_vec(),
+        }
     }
 
     /// Rows picked by index, in that order (gathering deduplicated results back).
@@ -72,7 +116,7 @@ impl Embeddings {
         }
         Self {
             dim: self.dim,
-            data,
+            data: Store::Owned(data),
         }
     }
 
@@ -97,7 +141,7 @@ impl Embeddings {
 
     /// Raw little-endian float32 rows, no header: what LASER and vecalign read.
     pub fn write_raw(&self, w: &mut impl Write) -> std::io::Result<()> {
-        for v in &self.data {
+        for v in self.as_slice() {
             w.write_all(&v.to_le_bytes())?;
         }
         Ok(())
@@ -107,57 +151,87 @@ impl Embeddings {
     pub fn read_npy(path: &Path) -> Result<Self> {
         let bytes =
             std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        let bad =
-            |what: &str| anyhow::anyhow!("{}: not a float32 .npy matrix ({what})", path.display());
-        if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-            return Err(bad("no NUMPY magic"));
-        }
-        let (hlen, start) = match bytes[6] {
-            1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-            2 | 3 if bytes.len() >= 12 => (
-                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-                12,
-            ),
-            _ => return Err(bad("unknown version")),
-        };
-        let header = std::str::from_utf8(
-            bytes
-                .get(start..start + hlen)
-                .ok_or_else(|| bad("short header"))?,
-        )
-        .map_err(|_| bad("header not UTF-8"))?;
-        if !header.contains("'<f4'") || header.contains("'fortran_order': True") {
-            return Err(bad("only little-endian float32 in C order is read"));
-        }
-        let shape = header
-            .split("'shape':")
-            .nth(1)
-            .and_then(|s| s.split(')').next())
-            .map(|s| s.trim().trim_start_matches('('))
-            .ok_or_else(|| bad("no shape"))?;
-        let dims: Vec<usize> = shape
-            .split(',')
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| s.trim().parse::<usize>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| bad("bad shape"))?;
-        let [n, dim] = dims[..] else {
-            return Err(bad("not 2-D"));
-        };
-        let body = &bytes[start + hlen..];
-        ensure!(
-            body.len() == n * dim * 4,
-            "{}: expected {} bytes of data, found {}",
-            path.display(),
-            n * dim * 4,
-            body.len()
-        );
-        let data = body
+        let (n, dim, start) = npy_layout(&bytes, path)?;
+        let data = bytes[start..start + n * dim * 4]
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
         Self::new(dim.max(1), data)
     }
+
+    /// [`Embeddings::read_npy`] without reading: the file is memory-mapped, so only the
+    /// pages a search touches are in RAM, and the OS may drop them again. The file must
+    /// not change while the matrix is in use. Falls back to reading where mapping cannot
+    /// give aligned little-endian floats.
+    pub fn map_npy(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        // SAFETY: the map is read-only; the file is documented as not to be changed.
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .with_context(|| format!("{}: cannot map", path.display()))?;
+        let (n, dim, start) = npy_layout(&map, path)?;
+        if cfg!(target_endian = "big") || start % 4 != 0 {
+            return Self::read_npy(path);
+        }
+        Ok(Self {
+            dim: dim.max(1),
+            data: Store::Mapped {
+                map: std::sync::Arc::new(map),
+                offset: start,
+                len: n * dim,
+            },
+        })
+    }
+}
+
+/// Rows, width and data offset of a float32 `.npy`, checked against the file's length.
+fn npy_layout(bytes: &[u8], path: &Path) -> Result<(usize, usize, usize)> {
+    let bad =
+        |what: &str| anyhow::anyhow!("{}: not a float32 .npy matrix ({what})", path.display());
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(bad("no NUMPY magic"));
+    }
+    let (hlen, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => return Err(bad("unknown version")),
+    };
+    let header = std::str::from_utf8(
+        bytes
+            .get(start..start + hlen)
+            .ok_or_else(|| bad("short header"))?,
+    )
+    .map_err(|_| bad("header not UTF-8"))?;
+    if !header.contains("'<f4'") || header.contains("'fortran_order': True") {
+        return Err(bad("only little-endian float32 in C order is read"));
+    }
+    let shape = header
+        .split("'shape':")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .map(|s| s.trim().trim_start_matches('('))
+        .ok_or_else(|| bad("no shape"))?;
+    let dims: Vec<usize> = shape
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("bad shape"))?;
+    let [n, dim] = dims[..] else {
+        return Err(bad("not 2-D"));
+    };
+    let body = bytes.len() - (start + hlen);
+    ensure!(
+        body == n * dim * 4,
+        "{}: expected {} bytes of data, found {}",
+        path.display(),
+        n * dim * 4,
+        body
+    );
+    Ok((n, dim, start + hlen))
 }
 
 #[cfg(test)]
@@ -175,5 +249,8 @@ mod tests {
         let p = dir.path().join("x.npy");
         std::fs::write(&p, &buf).unwrap();
         assert_eq!(Embeddings::read_npy(&p).unwrap(), e);
+        let mapped = Embeddings::map_npy(&p).unwrap();
+        assert_eq!(mapped, e);
+        assert_eq!(mapped.row(1), &[4.0, 5.0, -6.5]);
     }
 }

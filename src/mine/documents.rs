@@ -11,7 +11,7 @@ use crate::document::Document;
 use crate::embed::{EmbedStats, Embedder, Embeddings};
 use crate::error::{Error, Result};
 use crate::observe::Observer;
-use crate::score::{Score, DEFAULT_K};
+use crate::score::{Knn, Score, DEFAULT_K};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -30,6 +30,8 @@ pub struct MineConfig {
     pub pairs: Vec<String>,
     /// Pivot language of the multi-way tuples; `None`: the first input language.
     pub pivot: Option<String>,
+    /// How nearest neighbours are searched (exact by default).
+    pub knn: Knn,
 }
 
 impl Default for MineConfig {
@@ -42,6 +44,7 @@ impl Default for MineConfig {
             filters: Filters::default(),
             pairs: Vec::new(),
             pivot: None,
+            knn: Knn::Exact,
         }
     }
 }
@@ -65,6 +68,7 @@ impl MineConfig {
             threshold: self
                 .threshold
                 .unwrap_or_else(|| default_threshold(self.score)),
+            knn: self.knn,
         }
     }
 
@@ -79,6 +83,15 @@ impl MineConfig {
         let r = self.filters.max_length_ratio;
         if r.is_nan() || r < 1.0 {
             return Err(Error::config("max_length_ratio", "must be at least 1"));
+        }
+        if let Knn::Ivf(p) | Knn::Auto(p) = &self.knn {
+            // `lists: 0` means "pick for the sizes"; the others have no such meaning.
+            if p.probe == 0 {
+                return Err(Error::config("ivf_probe", "must be at least 1"));
+            }
+            if p.train_per_list == 0 {
+                return Err(Error::config("ivf_train_per_list", "must be at least 1"));
+            }
         }
         Ok(())
     }

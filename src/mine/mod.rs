@@ -17,7 +17,7 @@ pub use pool::{Fate, PairResult, Pool};
 
 use crate::embed::Embeddings;
 use crate::observe::{NoStage, Stage};
-use crate::score::{Score, Scorer};
+use crate::score::{Knn, Score, Scorer};
 use std::collections::HashSet;
 
 /// Default ratio-margin threshold. A margin of 1.02 means the pair is 2 % more similar
@@ -58,6 +58,8 @@ pub struct Params {
     pub mode: Mode,
     /// Pairs whose score is below this are dropped (same scale as `score`).
     pub threshold: f32,
+    /// How the nearest neighbours and best partners are searched.
+    pub knn: Knn,
 }
 
 impl Default for Params {
@@ -67,6 +69,7 @@ impl Default for Params {
             score: Score::Margin,
             mode: Mode::Max,
             threshold: DEFAULT_THRESHOLD,
+            knn: Knn::Exact,
         }
     }
 }
@@ -93,28 +96,29 @@ fn rank(a: &Pair, b: &Pair) -> std::cmp::Ordering {
 
 /// All candidates the retrieval mode proposes, best first, before the threshold.
 pub fn candidates(x: &Embeddings, y: &Embeddings, k: usize, score: Score, mode: Mode) -> Vec<Pair> {
-    candidates_with_progress(x, y, k, score, mode, &NoStage)
+    candidates_with_progress(x, y, k, score, mode, &Knn::Exact, &NoStage)
 }
 
-/// Rows of `x` the bar of [`candidates_with_progress`] counts: one pass over the
-/// similarity matrix for the neighbours, a second for a margin's best partners.
-pub fn progress_len(x: &Embeddings, score: Score) -> u64 {
-    x.len() as u64 * if score == Score::Cosine { 1 } else { 2 }
+/// Units the bar of [`candidates_with_progress`] counts: one pass over the similarity
+/// matrix for the neighbours, a second for a margin's best partners.
+pub fn progress_len(x: &Embeddings, y: &Embeddings, score: Score, knn: &Knn) -> u64 {
+    knn.pass_len(x.len(), y.len()) * if score == Score::Cosine { 1 } else { 2 }
 }
 
-/// [`candidates`], advancing `bar` per row of `x` and pass (see [`progress_len`]).
+/// [`candidates`] with the neighbours found by `knn`, advancing `bar` (see [`progress_len`]).
 pub fn candidates_with_progress(
     x: &Embeddings,
     y: &Embeddings,
     k: usize,
     score: Score,
     mode: Mode,
+    knn: &Knn,
     bar: &dyn Stage,
 ) -> Vec<Pair> {
     if x.is_empty() || y.is_empty() {
         return Vec::new();
     }
-    let scorer = Scorer::with_progress(x, y, k, score, bar);
+    let scorer = Scorer::with_search(x, y, k, score, knn, bar);
     let (fwd, bwd) = scorer.best_with_progress(x, y, bar);
     let pair = |src: usize, tgt: usize, score: f32, cos: f32| Pair {
         src,
@@ -161,7 +165,15 @@ pub fn candidates_with_progress(
 
 /// The pairs of `x` and `y` the parameters keep (no filters), best first.
 pub fn mine(x: &Embeddings, y: &Embeddings, params: &Params) -> Vec<Pair> {
-    let mut c = candidates(x, y, params.k, params.score, params.mode);
+    let mut c = candidates_with_progress(
+        x,
+        y,
+        params.k,
+        params.score,
+        params.mode,
+        &params.knn,
+        &NoStage,
+    );
     c.retain(|p| p.score >= params.threshold);
     c
 }

@@ -132,6 +132,8 @@ pub struct PairResult {
     pub below_threshold: usize,
     pub filtered: BTreeMap<Filter, usize>,
     pub seconds: f64,
+    /// The search used (`auto` decided for this pair's sizes).
+    pub knn: crate::score::Knn,
 }
 
 /// What became of a candidate pair.
@@ -161,11 +163,24 @@ pub fn mine_pair(
     let (x, y) = (&pools[src], &pools[tgt]);
     let bar = obs.stage(
         &format!("mining {}-{}", x.lang, y.lang),
-        Some(super::progress_len(&x.emb, params.score)),
+        Some(super::progress_len(
+            &x.emb,
+            &y.emb,
+            params.score,
+            &params.knn,
+        )),
         Unit::Items,
     );
-    let cands =
-        candidates_with_progress(&x.emb, &y.emb, params.k, params.score, params.mode, &*bar);
+    let search = params.knn.resolve(x.emb.len(), y.emb.len());
+    let cands = candidates_with_progress(
+        &x.emb,
+        &y.emb,
+        params.k,
+        params.score,
+        params.mode,
+        &search,
+        &*bar,
+    );
     drop(bar);
     let base = |l: &str| l.split(['-', '_']).next().unwrap_or(l).to_string();
     let (xl, yl) = (base(&x.lang), base(&y.lang));
@@ -200,6 +215,7 @@ pub fn mine_pair(
         below_threshold: below,
         filtered,
         seconds: start.elapsed().as_secs_f64(),
+        knn: search,
     }
 }
 

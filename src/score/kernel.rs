@@ -30,6 +30,28 @@ fn pick() -> BlockFn {
     portable::block
 }
 
+/// Bit `c` set when `line[c] >= row_floor` or `line[c] >= col_floor[c]` (at most 16
+/// values): the pairs that may enter a top-k list. NaN never passes.
+#[inline]
+pub fn passing(line: &[f32], row_floor: f32, col_floor: &[f32]) -> u32 {
+    debug_assert!(line.len() <= 16 && col_floor.len() == line.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        static AVX512: OnceLock<bool> = OnceLock::new();
+        if line.len() == 16 && *AVX512.get_or_init(|| std::is_x86_feature_detected!("avx512f")) {
+            // SAFETY: AVX-512F is present and both slices hold 16 values.
+            return unsafe { avx512::passing(line, row_floor, col_floor) };
+        }
+    }
+    let mut m = 0;
+    for (c, (&s, &f)) in line.iter().zip(col_floor).enumerate() {
+        if s >= row_floor || s >= f {
+            m |= 1 << c;
+        }
+    }
+    m
+}
+
 /// Dot product of two rows, computed exactly as the kernel computes it.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut out = [0.0f32];
@@ -158,10 +180,133 @@ mod avx2 {
 mod avx512 {
     use std::arch::x86_64::*;
 
+    /// Rows of `x` in fours against rows of `y` in fours: 16 accumulators whose lane sums
+    /// are folded into one register by a transposing butterfly ([`fold16`]) instead of 16
+    /// separate horizontal sums. Widths that are not a multiple of 16 take [`tiled`].
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn block(x: &[f32], y: &[f32], d: usize, out: &mut [f32]) {
+        if !d.is_multiple_of(16) {
+            return tiled(x, y, d, out);
+        }
+        let nx = x.len() / d;
+        let ny = y.len() / d;
+        let (nx4, ny4) = (nx - nx % 4, ny - ny % 4);
+        let mut i = 0;
+        while i < nx4 {
+            let mut j = 0;
+            while j < ny4 {
+                square(x, y, d, i, j, ny, out);
+                j += 4;
+            }
+            while j < ny {
+                tile::<4, 1>(x, y, d, i, j, ny, out);
+                j += 1;
+            }
+            i += 4;
+        }
+        while i < nx {
+            let mut j = 0;
+            while j + 6 <= ny {
+                tile::<1, 6>(x, y, d, i, j, ny, out);
+                j += 6;
+            }
+            while j < ny {
+                tile::<1, 1>(x, y, d, i, j, ny, out);
+                j += 1;
+            }
+            i += 1;
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn passing(line: &[f32], row_floor: f32, col_floor: &[f32]) -> u32 {
+        let v = _mm512_loadu_ps(line.as_ptr());
+        let r = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(v, _mm512_set1_ps(row_floor));
+        let c = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(v, _mm512_loadu_ps(col_floor.as_ptr()));
+        (r | c) as u32
+    }
+
+    /// A 4×4 tile; `d` is a multiple of 16.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)]
+    unsafe fn square(
+        x: &[f32],
+        y: &[f32],
+        d: usize,
+        i0: usize,
+        j0: usize,
+        ny: usize,
+        out: &mut [f32],
+    ) {
+        let xp = x.as_ptr().add(i0 * d);
+        let yp = y.as_ptr().add(j0 * d);
+        // acc[4c + r] = x_r · y_c, so that [`fold16`] puts row r's four sums in lanes 4r..4r+4.
+        let mut acc = [_mm512_setzero_ps(); 16];
+        let mut t = 0;
+        while t < d {
+            let x0 = _mm512_loadu_ps(xp.add(t));
+            let x1 = _mm512_loadu_ps(xp.add(d + t));
+            let x2 = _mm512_loadu_ps(xp.add(2 * d + t));
+            let x3 = _mm512_loadu_ps(xp.add(3 * d + t));
+            for c in 0..4 {
+                let yv = _mm512_loadu_ps(yp.add(c * d + t));
+                acc[4 * c] = _mm512_fmadd_ps(x0, yv, acc[4 * c]);
+                acc[4 * c + 1] = _mm512_fmadd_ps(x1, yv, acc[4 * c + 1]);
+                acc[4 * c + 2] = _mm512_fmadd_ps(x2, yv, acc[4 * c + 2]);
+                acc[4 * c + 3] = _mm512_fmadd_ps(x3, yv, acc[4 * c + 3]);
+            }
+            t += 16;
+        }
+        let sums = fold16(&acc);
+        let o = out.as_mut_ptr().add(i0 * ny + j0);
+        _mm_storeu_ps(o, _mm512_extractf32x4_ps::<0>(sums));
+        _mm_storeu_ps(o.add(ny), _mm512_extractf32x4_ps::<1>(sums));
+        _mm_storeu_ps(o.add(2 * ny), _mm512_extractf32x4_ps::<2>(sums));
+        _mm_storeu_ps(o.add(3 * ny), _mm512_extractf32x4_ps::<3>(sums));
+    }
+
+    /// Sums of the lanes of 16 registers, lane `4e + l` holding the sum of `a[4l + e]`.
+    /// Each sum is added in exactly the order `_mm512_reduce_add_ps` uses (halves, then
+    /// quarters, then pairs: ((a_i + a_i+8) + (a_i+4 + a_i+12)) …), so a pair scores the
+    /// same bits here as in [`tile`]; the butterfly just does 16 of them at once.
+    #[inline(always)]
+    unsafe fn fold16(a: &[__m512; 16]) -> __m512 {
+        // Halves: lanes i + (i+8).
+        let h = |p: __m512, q: __m512| {
+            _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0x44>(p, q),
+                _mm512_shuffle_f32x4::<0xEE>(p, q),
+            )
+        };
+        // Quarters: i + (i+4) of each half-sum.
+        let q = |p: __m512, q: __m512| {
+            _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0x88>(p, q),
+                _mm512_shuffle_f32x4::<0xDD>(p, q),
+            )
+        };
+        // Within 128-bit lanes: (0 + 2, 1 + 3), then (0 + 1).
+        let e = |p: __m512, q: __m512| {
+            _mm512_add_ps(
+                _mm512_shuffle_ps::<0x44>(p, q),
+                _mm512_shuffle_ps::<0xEE>(p, q),
+            )
+        };
+        let f = |p: __m512, q: __m512| {
+            _mm512_add_ps(
+                _mm512_shuffle_ps::<0x88>(p, q),
+                _mm512_shuffle_ps::<0xDD>(p, q),
+            )
+        };
+        let v: [__m512; 8] = std::array::from_fn(|m| h(a[2 * m], a[2 * m + 1]));
+        let t: [__m512; 4] = std::array::from_fn(|n| q(v[2 * n], v[2 * n + 1]));
+        f(e(t[0], t[1]), e(t[2], t[3]))
+    }
+
     /// Rows of `x` in fours against rows of `y` in sixes: 24 accumulators, 4 row
     /// registers and one streamed register out of the 32 AVX-512 registers.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn block(x: &[f32], y: &[f32], d: usize, out: &mut [f32]) {
+    pub unsafe fn tiled(x: &[f32], y: &[f32], d: usize, out: &mut [f32]) {
         let nx = x.len() / d;
         let ny = y.len() / d;
         let mut i = 0;
@@ -282,6 +427,9 @@ mod tests {
             }
             if std::is_x86_feature_detected!("avx512f") {
                 paths.push(("avx512", |x, y, d, o| unsafe { avx512::block(x, y, d, o) }));
+                paths.push(("avx512 tiled", |x, y, d, o| unsafe {
+                    avx512::tiled(x, y, d, o)
+                }));
             }
         }
         for (name, f) in paths {
@@ -297,6 +445,32 @@ mod tests {
                         "{name} ({i},{j})"
                     );
                 }
+            }
+        }
+    }
+
+    /// The folded 4×4 tiles must give the bits of one horizontal sum per pair: widths
+    /// that are multiples of 16, values of mixed magnitude so the summation order shows.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn folded_tiles_equal_one_sum_per_pair() {
+        if !std::is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        for (nx, ny, d) in [(4, 4, 16), (9, 14, 384), (13, 7, 48)] {
+            let mut x = rows(nx, d, 11);
+            let y = rows(ny, d, 12);
+            for (t, v) in x.iter_mut().enumerate() {
+                *v *= [1.0, 1e4, 1e-3, 3e2][t % 4];
+            }
+            let mut fast = vec![0.0; nx * ny];
+            let mut slow = vec![0.0; nx * ny];
+            unsafe {
+                avx512::block(&x, &y, d, &mut fast);
+                avx512::tiled(&x, &y, d, &mut slow);
+            }
+            for (a, b) in fast.iter().zip(&slow) {
+                assert_eq!(a.to_bits(), b.to_bits(), "{nx}x{ny}x{d}");
             }
         }
     }

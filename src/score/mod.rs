@@ -6,8 +6,10 @@
 //! Every result is exact and ties break by lower index, so the output does not depend
 //! on block sizes or on the number of threads.
 
+pub mod ivf;
 mod kernel;
 
+pub use ivf::IvfParams;
 pub use kernel::dot as cosine;
 
 use crate::embed::Embeddings;
@@ -22,6 +24,41 @@ pub const DEFAULT_K: usize = 4;
 const BLOCK_X: usize = 64;
 /// Rows of the second matrix per block (512 × 384 × 4 B = 768 KiB, within L2).
 const BLOCK_Y: usize = 512;
+
+/// How the nearest neighbours are found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase", tag = "search")]
+pub enum Knn {
+    /// Every pair compared (the default; results are exact).
+    #[default]
+    Exact,
+    /// An inverted file: only pairs in the probed lists are compared.
+    Ivf(IvfParams),
+    /// Exact up to [`Knn::AUTO_EXACT_PAIRS`] pairs, the inverted file above.
+    Auto(IvfParams),
+}
+
+impl Knn {
+    /// Largest `nx · ny` that `auto` searches exactly.
+    pub const AUTO_EXACT_PAIRS: u64 = 4_000_000_000;
+
+    /// The search used for sides of `nx` and `ny` rows (`Auto` decided).
+    pub fn resolve(self, nx: usize, ny: usize) -> Self {
+        match self {
+            Knn::Auto(p) if nx as u64 * ny as u64 > Self::AUTO_EXACT_PAIRS => Knn::Ivf(p),
+            Knn::Auto(_) => Knn::Exact,
+            other => other,
+        }
+    }
+
+    /// Progress units of one pass over `nx` rows of x (times the probed lists for IVF).
+    pub fn pass_len(&self, nx: usize, ny: usize) -> u64 {
+        match self.resolve(nx, ny) {
+            Knn::Ivf(p) => nx as u64 * p.probe.max(1) as u64,
+            _ => nx as u64,
+        }
+    }
+}
 
 /// How a candidate pair is scored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -114,19 +151,95 @@ impl TopK {
     }
 }
 
+/// What ranks the pairs of a pass: the cosine itself, or a score over the neighbourhood
+/// averages of both sides. An enum rather than a closure so the filter can run on whole
+/// registers of a block row.
+#[derive(Clone, Copy)]
+enum Rank<'a> {
+    Cosine,
+    Scored {
+        score: Score,
+        x_mean: &'a [f32],
+        y_mean: &'a [f32],
+    },
+}
+
+/// The k-best lists one block of similarities feeds: block row `r` is x row `row_id[r]`,
+/// whose list is `rows[row_slot[r]]`; block column `c` is y row `col_id[c]`, list
+/// `cols[col_slot[c]]` with its current k-th best score in `col_floor[col_slot[c]]`.
+struct Lists<'a> {
+    rows: &'a mut [TopK],
+    row_slot: &'a [u32],
+    row_id: &'a [u32],
+    cols: &'a mut [TopK],
+    col_floor: &'a mut [f32],
+    col_slot: &'a [u32],
+    col_id: &'a [u32],
+}
+
+/// Offers every pair of a block of cosines (`row_id.len() × col_id.len()`, row-major) to
+/// the lists under `rank`, while the block is still in cache. Most pairs beat neither
+/// their row's nor their column's k-th best: one comparison per 16 rejects them.
+fn offer_block(cosines: &[f32], rank: Rank<'_>, l: Lists<'_>, scores: &mut Vec<f32>) {
+    let w = l.col_id.len();
+    scores.resize(w, 0.0);
+    let mut floors = vec![0.0f32; w];
+    for (c, &slot) in l.col_slot.iter().enumerate() {
+        floors[c] = l.col_floor[slot as usize];
+    }
+    for (r, line_cos) in cosines.chunks_exact(w).enumerate() {
+        let i = l.row_id[r] as usize;
+        let row = &mut l.rows[l.row_slot[r] as usize];
+        let line: &[f32] = match rank {
+            Rank::Cosine => line_cos,
+            Rank::Scored {
+                score,
+                x_mean,
+                y_mean,
+            } => {
+                let xm = x_mean[i];
+                for ((s, &c), &j) in scores.iter_mut().zip(line_cos).zip(l.col_id) {
+                    *s = score.apply(c, xm, y_mean[j as usize]);
+                }
+                scores
+            }
+        };
+        let mut row_floor = row.floor();
+        for c0 in (0..w).step_by(16) {
+            let c1 = (c0 + 16).min(w);
+            let mut m = kernel::passing(&line[c0..c1], row_floor, &floors[c0..c1]);
+            while m != 0 {
+                let c = c0 + m.trailing_zeros() as usize;
+                m &= m - 1;
+                let s = line[c];
+                let j = l.col_id[c];
+                if s >= row_floor {
+                    row.offer(s, j, line_cos[c]);
+                    row_floor = row.floor();
+                }
+                if s >= floors[c] {
+                    let col = &mut l.cols[l.col_slot[c] as usize];
+                    col.offer(s, i as u32, line_cos[c]);
+                    floors[c] = col.floor();
+                }
+            }
+        }
+    }
+    for (c, &slot) in l.col_slot.iter().enumerate() {
+        l.col_floor[slot as usize] = floors[c];
+    }
+}
+
 /// Visits every (i, j) pair once, blockwise and in parallel, keeping the best `k` per row
-/// of `x` and per row of `y` under `score(i, j, cos)`. Rows are split into one contiguous
-/// group per thread; column results are merged exactly, so the grouping does not matter.
-fn scan<F>(
+/// of `x` and per row of `y` under `rank`. Rows are split into one contiguous group per
+/// thread; column results are merged exactly, so the grouping does not matter.
+fn scan(
     x: &Embeddings,
     y: &Embeddings,
     k: usize,
-    score: F,
+    rank: Rank<'_>,
     bar: &dyn Stage,
-) -> (Vec<TopK>, Vec<TopK>)
-where
-    F: Fn(usize, usize, f32) -> f32 + Sync,
-{
+) -> (Vec<TopK>, Vec<TopK>) {
     let (nx, ny, d) = (x.len(), y.len(), x.dim());
     assert_eq!(d, y.dim(), "embeddings of different widths");
     if nx == 0 || ny == 0 || k == 0 {
@@ -135,6 +248,7 @@ where
     let blocks = nx.div_ceil(BLOCK_X);
     let groups = rayon::current_num_threads().clamp(1, blocks);
     let per_group = blocks.div_ceil(groups);
+    let all_y: Vec<u32> = (0..ny as u32).collect();
     let parts: Vec<(Vec<TopK>, Vec<TopK>)> = (0..groups)
         .into_par_iter()
         .map(|g| {
@@ -144,33 +258,27 @@ where
             let mut cols = vec![TopK::new(k); ny];
             let mut col_floor = vec![f32::NEG_INFINITY; ny];
             let mut buf = vec![0.0f32; BLOCK_X * BLOCK_Y];
+            let mut scores = Vec::with_capacity(BLOCK_Y);
             for x0 in (rows_from..rows_to).step_by(BLOCK_X) {
                 let x1 = (x0 + BLOCK_X).min(rows_to);
                 let xs = &x.as_slice()[x0 * d..x1 * d];
+                let row_slot: Vec<u32> =
+                    ((x0 - rows_from) as u32..(x1 - rows_from) as u32).collect();
+                let row_id: Vec<u32> = (x0 as u32..x1 as u32).collect();
                 for y0 in (0..ny).step_by(BLOCK_Y) {
                     let y1 = (y0 + BLOCK_Y).min(ny);
-                    let w = y1 - y0;
-                    let out = &mut buf[..(x1 - x0) * w];
+                    let out = &mut buf[..(x1 - x0) * (y1 - y0)];
                     kernel::block(xs, &y.as_slice()[y0 * d..y1 * d], d, out);
-                    for (r, line) in out.chunks_exact(w).enumerate() {
-                        let i = x0 + r;
-                        let row = &mut rows[i - rows_from];
-                        let mut row_floor = row.floor();
-                        let floors = &mut col_floor[y0..y1];
-                        for (c, (&cos, floor)) in line.iter().zip(floors.iter_mut()).enumerate() {
-                            let s = score(i, y0 + c, cos);
-                            // Most pairs beat neither list: one comparison each rejects them.
-                            if s >= row_floor {
-                                row.offer(s, (y0 + c) as u32, cos);
-                                row_floor = row.floor();
-                            }
-                            if s >= *floor {
-                                let col = &mut cols[y0 + c];
-                                col.offer(s, i as u32, cos);
-                                *floor = col.floor();
-                            }
-                        }
-                    }
+                    let lists = Lists {
+                        rows: &mut rows,
+                        row_slot: &row_slot,
+                        row_id: &row_id,
+                        cols: &mut cols,
+                        col_floor: &mut col_floor,
+                        col_slot: &all_y[y0..y1],
+                        col_id: &all_y[y0..y1],
+                    };
+                    offer_block(out, rank, lists, &mut scores);
                 }
                 bar.advance((x1 - x0) as u64);
             }
@@ -225,18 +333,28 @@ pub struct Neighbours {
 }
 
 impl Neighbours {
+    /// Lists shorter than `k` (an approximate search that found fewer) are padded with
+    /// [`Neighbours::NONE`] and a NaN similarity, which [`Neighbours::of`] and
+    /// [`Neighbours::means`] skip; exact searches always fill them.
     fn from_topk(k: usize, lists: Vec<TopK>) -> Self {
         let mut idx = Vec::with_capacity(lists.len() * k);
         let mut sim = Vec::with_capacity(lists.len() * k);
         for l in lists {
-            debug_assert_eq!(l.items.len(), k);
+            let found = l.items.len();
             for (s, i, _) in l.items {
                 idx.push(i as usize);
                 sim.push(s);
             }
+            for _ in found..k {
+                idx.push(Self::NONE);
+                sim.push(f32::NAN);
+            }
         }
         Self { k, idx, sim }
     }
+
+    /// Index of a missing neighbour.
+    pub const NONE: usize = usize::MAX;
 
     pub fn len(&self) -> usize {
         self.idx.len().checked_div(self.k).unwrap_or(0)
@@ -252,6 +370,7 @@ impl Neighbours {
             .iter()
             .copied()
             .zip(self.sim[r].iter().copied())
+            .filter(|&(i, _)| i != Self::NONE)
     }
 
     /// Average similarity of each row to its neighbourhood: the margin's denominator.
@@ -261,7 +380,14 @@ impl Neighbours {
         }
         self.sim
             .chunks_exact(self.k)
-            .map(|c| c.iter().sum::<f32>() / self.k as f32)
+            .map(|c| {
+                if c.iter().all(|v| !v.is_nan()) {
+                    c.iter().sum::<f32>() / self.k as f32
+                } else {
+                    let found: Vec<f32> = c.iter().copied().filter(|v| !v.is_nan()).collect();
+                    found.iter().sum::<f32>() / found.len() as f32
+                }
+            })
             .collect()
     }
 }
@@ -281,7 +407,16 @@ pub fn knn_with_progress(
     let kx = k.min(y.len());
     let ky = k.min(x.len());
     let keep = kx.max(ky);
-    let (rows, cols) = scan(x, y, keep, |_, _, cos| cos, bar);
+    let (rows, cols) = scan(x, y, keep, Rank::Cosine, bar);
+    lists_to_neighbours(rows, cols, kx, ky)
+}
+
+fn lists_to_neighbours(
+    rows: Vec<TopK>,
+    cols: Vec<TopK>,
+    kx: usize,
+    ky: usize,
+) -> (Neighbours, Neighbours) {
     let trim = |mut v: Vec<TopK>, k: usize| {
         v.iter_mut().for_each(|t| t.items.truncate(k));
         v
@@ -303,6 +438,8 @@ pub struct Scorer {
     /// The nearest neighbours themselves (x→y, y→x).
     pub fwd: Neighbours,
     pub bwd: Neighbours,
+    /// The inverted file of an approximate search, reused by [`Scorer::best`].
+    partition: Option<std::sync::Arc<ivf::Partition>>,
 }
 
 impl Scorer {
@@ -319,13 +456,38 @@ impl Scorer {
         score: Score,
         bar: &dyn Stage,
     ) -> Self {
-        let (fwd, bwd) = knn_with_progress(x, y, k, bar);
+        Self::with_search(x, y, k, score, &Knn::Exact, bar)
+    }
+
+    /// [`Scorer::with_progress`] with the neighbours found by `search`.
+    pub fn with_search(
+        x: &Embeddings,
+        y: &Embeddings,
+        k: usize,
+        score: Score,
+        search: &Knn,
+        bar: &dyn Stage,
+    ) -> Self {
+        let (fwd, bwd, partition) = match search.resolve(x.len(), y.len()) {
+            Knn::Exact | Knn::Auto(_) => {
+                let (f, b) = knn_with_progress(x, y, k, bar);
+                (f, b, None)
+            }
+            Knn::Ivf(p) => {
+                let part = ivf::Partition::build(x, y, &p);
+                let (kx, ky) = (k.min(y.len()), k.min(x.len()));
+                let (rows, cols) = ivf::scan(x, y, kx.max(ky), Rank::Cosine, &part, bar);
+                let (f, b) = lists_to_neighbours(rows, cols, kx, ky);
+                (f, b, Some(std::sync::Arc::new(part)))
+            }
+        };
         Self {
             score,
             x_mean: fwd.means(),
             y_mean: bwd.means(),
             fwd,
             bwd,
+            partition,
         }
     }
 
@@ -369,7 +531,15 @@ impl Scorer {
         if self.score == Score::Cosine {
             return (first(&self.fwd, x.len()), first(&self.bwd, y.len()));
         }
-        let (rows, cols) = scan(x, y, 1, |i, j, cos| self.pair(i, j, cos), bar);
+        let rank = Rank::Scored {
+            score: self.score,
+            x_mean: &self.x_mean,
+            y_mean: &self.y_mean,
+        };
+        let (rows, cols) = match &self.partition {
+            None => scan(x, y, 1, rank, bar),
+            Some(part) => ivf::scan(x, y, 1, rank, part, bar),
+        };
         let hits = |v: Vec<TopK>| -> Vec<Option<Hit>> {
             v.into_iter()
                 .map(|t| {
@@ -460,19 +630,108 @@ mod tests {
 
     #[test]
     fn blocked_knn_equals_the_full_matrix() {
-        // Sizes that cross block edges in both directions.
-        let x = unit_rows(BLOCK_X * 2 + 5, 24, 7);
-        let y = unit_rows(BLOCK_Y + 37, 24, 8);
-        let m = full(&x, &y);
-        let (f, b) = knn(&x, &y, 4);
-        for (i, row) in m.iter().enumerate() {
-            let want = sorted_topk(row, 4);
-            assert_eq!(f.of(i).collect::<Vec<_>>(), want, "row {i}");
+        // Sizes that cross block edges in both directions; a width the folded 4×4 tiles
+        // take (64) and one they leave to the plain tiles (24).
+        for d in [24, 64] {
+            let x = unit_rows(BLOCK_X * 2 + 5, d, 7);
+            let y = unit_rows(BLOCK_Y + 37, d, 8);
+            let m = full(&x, &y);
+            let (f, b) = knn(&x, &y, 4);
+            for (i, row) in m.iter().enumerate() {
+                let want = sorted_topk(row, 4);
+                assert_eq!(f.of(i).collect::<Vec<_>>(), want, "d {d} row {i}");
+            }
+            for j in 0..y.len() {
+                let col: Vec<f32> = m.iter().map(|r| r[j]).collect();
+                assert_eq!(
+                    b.of(j).collect::<Vec<_>>(),
+                    sorted_topk(&col, 4),
+                    "d {d} col {j}"
+                );
+            }
         }
-        for j in 0..y.len() {
-            let col: Vec<f32> = m.iter().map(|r| r[j]).collect();
-            assert_eq!(b.of(j).collect::<Vec<_>>(), sorted_topk(&col, 4), "col {j}");
+    }
+
+    /// Clustered rows, so an inverted file has something to find.
+    fn clustered(n: usize, d: usize, seed: u64) -> Embeddings {
+        let centres = unit_rows(8, d, 99);
+        let noise = unit_rows(n, d, seed);
+        let rows: Vec<Vec<f32>> = (0..n)
+            .map(|i| {
+                let r: Vec<f32> = centres
+                    .row(i % 8)
+                    .iter()
+                    .zip(noise.row(i))
+                    .map(|(c, e)| c + 0.5 * e)
+                    .collect();
+                let norm = r.iter().map(|v| v * v).sum::<f32>().sqrt();
+                r.iter().map(|v| v / norm).collect()
+            })
+            .collect();
+        Embeddings::from_rows(d, &rows).unwrap()
+    }
+
+    #[test]
+    fn ivf_probing_every_list_is_exact() {
+        let x = clustered(300, 32, 1);
+        let y = clustered(700, 32, 2);
+        let ivf = IvfParams {
+            lists: 16,
+            probe: 16,
+            ..IvfParams::default()
+        };
+        for score in [Score::Margin, Score::Cosine] {
+            let exact = Scorer::new(&x, &y, 4, score);
+            let approx = Scorer::with_search(&x, &y, 4, score, &Knn::Ivf(ivf), &NoStage);
+            assert_eq!((&exact.fwd, &exact.bwd), (&approx.fwd, &approx.bwd));
+            assert_eq!(exact.best(&x, &y), approx.best(&x, &y));
         }
+    }
+
+    #[test]
+    fn ivf_finds_most_neighbours_and_ignores_the_thread_count() {
+        let x = clustered(400, 32, 3);
+        let y = clustered(500, 32, 4);
+        let ivf = Knn::Ivf(IvfParams {
+            lists: 16,
+            probe: 4,
+            ..IvfParams::default()
+        });
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    let s = Scorer::with_search(&x, &y, 4, Score::Margin, &ivf, &NoStage);
+                    let best = s.best(&x, &y);
+                    (s.fwd, s.bwd, best)
+                })
+        };
+        let one = run(1);
+        assert_eq!(one, run(3));
+        let (f, _) = knn(&x, &y, 4);
+        let hit = (0..x.len())
+            .map(|i| {
+                let want: Vec<usize> = f.of(i).map(|p| p.0).collect();
+                one.0.of(i).filter(|p| want.contains(&p.0)).count()
+            })
+            .sum::<usize>();
+        assert!(hit as f64 >= 0.9 * (4 * x.len()) as f64, "recall {hit}");
+        // Every pair it reports carries the exact cosine.
+        for i in 0..x.len() {
+            for (j, c) in one.0.of(i) {
+                assert_eq!(c, cosine(x.row(i), y.row(j)));
+            }
+        }
+    }
+
+    #[test]
+    fn auto_is_exact_for_small_sides() {
+        let p = IvfParams::default();
+        assert_eq!(Knn::Auto(p).resolve(1000, 1000), Knn::Exact);
+        assert_eq!(Knn::Auto(p).resolve(100_000, 100_000), Knn::Ivf(p));
+        assert_eq!(p.lists_for(1_000_000, 1_000_000), 4096);
     }
 
     #[test]

@@ -1,0 +1,199 @@
+//! Approximate k-NN by an inverted file (IVF), for sides too large to compare every pair.
+//! Spherical k-means on a sample of y gives `lists` centroids; every y row goes to
+//! the list of its nearest centroid, every x row searches the `probe` lists nearest to it.
+//! A list is then one dense block (its x searchers × its y members) through the same
+//! kernel and top-k filter as the exact pass, so every pair that is compared gets the
+//! exact cosine: only pairs in lists that were not probed are missed. Results are the
+//! same whatever the thread count (training and assignment are exact passes; list results
+//! are merged exactly).
+
+use super::{kernel, knn, offer_block, Lists, Rank, TopK, BLOCK_X, BLOCK_Y};
+use crate::embed::Embeddings;
+use rayon::prelude::*;
+
+/// Index parameters of the approximate search (recorded in `run.json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct IvfParams {
+    /// Lists (k-means centroids); 0 picks 2^round(log2(2·√(n·probe))) for n rows a side.
+    pub lists: usize,
+    /// Lists each x row searches.
+    pub probe: usize,
+    /// k-means training rows per list, sampled evenly from y.
+    pub train_per_list: usize,
+    /// k-means iterations.
+    pub iterations: usize,
+}
+
+impl Default for IvfParams {
+    fn default() -> Self {
+        Self {
+            lists: 0,
+            probe: 8,
+            train_per_list: 32,
+            iterations: 8,
+        }
+    }
+}
+
+impl IvfParams {
+    /// The list count for sides of `nx` and `ny` rows: balances the cost of assigning rows
+    /// to centroids (n·lists) against that of the probed lists (n·probe·n/lists).
+    pub fn lists_for(&self, nx: usize, ny: usize) -> usize {
+        if self.lists > 0 {
+            return self.lists.min(nx.max(ny)).max(1);
+        }
+        let n = nx.max(ny).max(1) as f64;
+        let ideal = 2.0 * (n * self.probe.max(1) as f64).sqrt();
+        let l = 2f64.powi(ideal.log2().round() as i32) as usize;
+        l.clamp(1, nx.max(ny).max(1))
+    }
+}
+
+/// Rows of both sides grouped by list.
+#[derive(Debug)]
+pub(super) struct Partition {
+    /// x rows that search each list, ascending.
+    searchers: Vec<Vec<u32>>,
+    /// y rows in each list, ascending.
+    members: Vec<Vec<u32>>,
+}
+
+impl Partition {
+    pub(super) fn build(x: &Embeddings, y: &Embeddings, p: &IvfParams) -> Self {
+        let lists = p.lists_for(x.len(), y.len());
+        let centroids = train(y, lists, p);
+        let probe = p.probe.clamp(1, lists);
+        let (to_x, _) = knn(x, &centroids, probe);
+        let (to_y, _) = knn(y, &centroids, 1);
+        let mut searchers = vec![Vec::new(); lists];
+        for i in 0..x.len() {
+            for (c, _) in to_x.of(i) {
+                searchers[c].push(i as u32);
+            }
+        }
+        let mut members = vec![Vec::new(); lists];
+        for j in 0..y.len() {
+            if let Some((c, _)) = to_y.of(j).next() {
+                members[c].push(j as u32);
+            }
+        }
+        Self { searchers, members }
+    }
+}
+
+/// Spherical k-means on evenly spaced rows of `y` (the side that is indexed, as FAISS
+/// trains on the indexed vectors): centroids are normalised means of their members. Trained
+/// on both sides, cross-lingual embeddings form lists per language, and a source sentence's
+/// nearest lists then hold few target sentences. Starts from evenly spaced sample rows; a
+/// list left empty keeps its centroid.
+fn train(y: &Embeddings, lists: usize, p: &IvfParams) -> Embeddings {
+    let d = y.dim();
+    let want = (lists * p.train_per_list.max(1)).min(y.len());
+    let picks: Vec<usize> = (0..want).map(|t| t * y.len() / want.max(1)).collect();
+    let sample = y.select(&picks);
+    let n = sample.len();
+    let init: Vec<usize> = (0..lists).map(|t| t * n / lists).collect();
+    let mut centroids = sample.select(&init);
+    for _ in 0..p.iterations {
+        let (near, _) = knn(&sample, &centroids, 1);
+        let mut members = vec![Vec::new(); lists];
+        for s in 0..n {
+            if let Some((c, _)) = near.of(s).next() {
+                members[c].push(s);
+            }
+        }
+        let rows: Vec<Vec<f32>> = members
+            .par_iter()
+            .enumerate()
+            .map(|(c, m)| {
+                if m.is_empty() {
+                    return centroids.row(c).to_vec();
+                }
+                let mut sum = vec![0.0f64; d];
+                for &s in m {
+                    for (a, &v) in sum.iter_mut().zip(sample.row(s)) {
+                        *a += v as f64;
+                    }
+                }
+                let norm = sum.iter().map(|a| a * a).sum::<f64>().sqrt().max(1e-30);
+                sum.iter().map(|a| (a / norm) as f32).collect()
+            })
+            .collect();
+        centroids = Embeddings::from_rows(d, &rows).expect("rows of width d");
+    }
+    centroids
+}
+
+/// [`super::scan`] restricted to the pairs the partition compares.
+pub(super) fn scan(
+    x: &Embeddings,
+    y: &Embeddings,
+    k: usize,
+    rank: Rank<'_>,
+    part: &Partition,
+    bar: &dyn crate::observe::Stage,
+) -> (Vec<TopK>, Vec<TopK>) {
+    let (nx, ny, d) = (x.len(), y.len(), x.dim());
+    if nx == 0 || ny == 0 || k == 0 {
+        return (vec![TopK::new(k); nx], vec![TopK::new(k); ny]);
+    }
+    let lists = part.members.len();
+    let groups = rayon::current_num_threads().clamp(1, lists);
+    let parts: Vec<(Vec<TopK>, Vec<TopK>)> = (0..groups)
+        .into_par_iter()
+        .map(|g| {
+            let mut rows = vec![TopK::new(k); nx];
+            let mut cols = vec![TopK::new(k); ny];
+            let mut col_floor = vec![f32::NEG_INFINITY; ny];
+            let mut buf = vec![0.0f32; BLOCK_X * BLOCK_Y];
+            let mut scores = Vec::with_capacity(BLOCK_Y);
+            let (mut xs, mut ys) = (Vec::new(), Vec::new());
+            // Lists dealt round-robin, so each thread gets large and small ones.
+            for c in (g..lists).step_by(groups) {
+                let (who, what) = (&part.searchers[c], &part.members[c]);
+                if who.is_empty() || what.is_empty() {
+                    continue;
+                }
+                for y_ids in what.chunks(BLOCK_Y) {
+                    gather(y, y_ids, &mut ys);
+                    for x_ids in who.chunks(BLOCK_X) {
+                        gather(x, x_ids, &mut xs);
+                        let out = &mut buf[..x_ids.len() * y_ids.len()];
+                        kernel::block(&xs, &ys, d, out);
+                        let lists = Lists {
+                            rows: &mut rows,
+                            row_slot: x_ids,
+                            row_id: x_ids,
+                            cols: &mut cols,
+                            col_floor: &mut col_floor,
+                            col_slot: y_ids,
+                            col_id: y_ids,
+                        };
+                        offer_block(out, rank, lists, &mut scores);
+                    }
+                }
+                bar.advance(who.len() as u64);
+            }
+            (rows, cols)
+        })
+        .collect();
+    let mut merged: Option<(Vec<TopK>, Vec<TopK>)> = None;
+    for (r, c) in parts {
+        match &mut merged {
+            None => merged = Some((r, c)),
+            Some((ar, ac)) => {
+                ar.iter_mut().zip(&r).for_each(|(a, b)| a.merge(b));
+                ac.iter_mut().zip(&c).for_each(|(a, b)| a.merge(b));
+            }
+        }
+    }
+    merged.expect("at least one group")
+}
+
+/// Copies rows `ids` of `e` into `out`, contiguous.
+fn gather(e: &Embeddings, ids: &[u32], out: &mut Vec<f32>) {
+    out.clear();
+    for &i in ids {
+        out.extend_from_slice(e.row(i as usize));
+    }
+}
