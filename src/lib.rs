@@ -14,6 +14,7 @@ pub mod eval;
 pub mod lang;
 pub mod mine;
 pub mod model;
+pub mod mt;
 pub mod progress;
 pub mod score;
 pub mod segment;

@@ -3,9 +3,10 @@
 //! every language pair, through [`records`].)
 
 use super::{InputArgs, ModelArgs, Progress};
-use crate::align::{align_sentences, AlignParams, Link};
+use crate::align::{align_translated, AlignParams, Link};
 use crate::corpus::vecalign::VecalignSink;
 use crate::corpus::{AtomicFile, JsonlSink, MosesSink, Record, Side, Sink, TmxSink, TsvSink};
+use crate::mt::Translations;
 use crate::segment::{Document, Sentence};
 use clap::Args;
 use std::path::PathBuf;
@@ -35,6 +36,13 @@ pub struct AlignArgs {
     /// Price of one more link, in similarity units: higher merges more, lower splits more.
     #[arg(long, value_name = "X", default_value_t = AlignParams::default().threshold)]
     pub threshold: f32,
+    /// A machine translation of SRC into TGT's language, one line per SRC sentence (or per
+    /// SRC line with --presplit, blank lines included), from any MT system. Each link is
+    /// then also scored in TGT's language: chrF and the embedding similarity of the
+    /// translated SRC side to the TGT side. jsonl output gets the translation used for
+    /// each link. An empty line stands for "no translation" (the SRC sentence is used).
+    #[arg(long, value_name = "FILE")]
+    pub translations: Option<PathBuf>,
 }
 
 /// Links as output records: sentence texts joined by a space, byte spans into the files.
@@ -42,6 +50,7 @@ pub fn records(
     links: &[Link],
     src: (&Document, &[Sentence]),
     tgt: (&Document, &[Sentence]),
+    translation: Option<&[String]>,
 ) -> Vec<Record> {
     let side = |(doc, sents): (&Document, &[Sentence]), r: &std::ops::Range<usize>| {
         let s = &sents[r.clone()];
@@ -68,6 +77,9 @@ pub fn records(
             cosine: l.cosine,
             margin: None,
             cost: Some(l.cost),
+            translation: translation
+                .filter(|_| !l.src.is_empty())
+                .map(|t| t[l.src.clone()].join(" ")),
         })
         .collect()
 }
@@ -145,10 +157,25 @@ pub fn run(a: AlignArgs, progress: &Progress) -> anyhow::Result<()> {
     };
     let docs = load_pair(&a.input, progress)?;
     let (src, tgt) = (&docs[0], &docs[1]);
+    let translation = match &a.translations {
+        Some(path) => {
+            let t = Translations::load(path, &src.0.name, &src.0.text, &src.1)?;
+            if t.empty > 0 {
+                progress.say(format!(
+                    "{}: {} empty lines (their source sentences stand in)",
+                    path.display(),
+                    t.empty
+                ));
+            }
+            Some(t.lines)
+        }
+        None => None,
+    };
     let texts = |s: &[Sentence]| s.iter().map(|x| x.text.clone()).collect::<Vec<_>>();
-    let links = align_sentences(
+    let links = align_translated(
         &texts(&src.1),
         &texts(&tgt.1),
+        translation.as_deref(),
         |overlaps| {
             progress.say(format!(
                 "embedding {} overlaps of {} + {} sentences",
@@ -160,7 +187,12 @@ pub fn run(a: AlignArgs, progress: &Progress) -> anyhow::Result<()> {
         },
         &params,
     )?;
-    let recs = records(&links, (&src.0, &src.1), (&tgt.0, &tgt.1));
+    let recs = records(
+        &links,
+        (&src.0, &src.1),
+        (&tgt.0, &tgt.1),
+        translation.as_deref(),
+    );
     let (sl, tl) = (src.0.lang.as_str(), tgt.0.lang.as_str());
     let mut sink: Box<dyn Sink> = match (a.format.as_str(), &a.out) {
         ("vecalign", Some(path)) => Box::new(VecalignSink::new(
@@ -235,7 +267,7 @@ mod tests {
                 cost: 0.96,
             },
         ];
-        let r = records(&links, (&sd, &ss), (&td, &ts));
+        let r = records(&links, (&sd, &ss), (&td, &ts), None);
         assert_eq!(r[0].src.text, "Eins. Zwei.");
         assert_eq!(r[0].src.span, Some((0, 11)));
         assert_eq!(r[0].src.indices, vec![0, 1]);

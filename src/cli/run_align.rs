@@ -140,7 +140,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
                 .filter(|l| l.src.is_empty())
                 .map(|l| l.tgt.len())
                 .sum::<usize>();
-            for r in records(&links, (&src.0, &src.1), (&tgt.0, &tgt.1)) {
+            for r in records(&links, (&src.0, &src.1), (&tgt.0, &tgt.1), None) {
                 if !r.src.indices.is_empty() && !r.tgt.indices.is_empty() {
                     sink.write(&r)?;
                     st.written += 1;

@@ -189,6 +189,7 @@ pub fn record(
         cosine: p.cosine,
         margin: Some(p.margin),
         cost: None,
+        translation: None,
     }
 }
 
