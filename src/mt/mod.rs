@@ -31,9 +31,9 @@ pub struct MtWeights {
 impl Default for MtWeights {
     fn default() -> Self {
         Self {
-            cross: 1.0,
-            mono: 1.0,
-            chrf: 0.2,
+            cross: 0.5,
+            mono: 0.5,
+            chrf: 0.1,
             chrf_base: 0.2,
         }
     }
