@@ -229,12 +229,15 @@ fn main() -> Result<()> {
             let src_path = data.join(format!("{doc}.{}", langs[0]));
             let src_text = std::fs::read_to_string(&src_path)?;
             let sents = bitalign::segment::split_lines(&src_text, 0);
-            let t = Translations::load(
-                &mt_data.join(format!("{doc}.{sys}.{}", langs[1])),
+            let mt_path = mt_data.join(format!("{doc}.{sys}.{}", langs[1]));
+            let t = Translations::parse(
+                &std::fs::read_to_string(&mt_path)
+                    .with_context(|| format!("{}", mt_path.display()))?,
                 &src_path.display().to_string(),
                 &src_text,
                 &sents,
-            )?;
+            )
+            .with_context(|| format!("{}", mt_path.display()))?;
             let first = rows.len();
             for size in 1..=k {
                 let p = mt_emb.join(format!("{doc}.{sys}.o{size}.npy"));

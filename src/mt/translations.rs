@@ -1,8 +1,9 @@
 //! A translation of the source document by any MT system (Bleualign's `--srctotarget`):
 //! one line per source sentence, in order.
 
-use crate::segment::Sentence;
-use anyhow::{bail, Context, Result};
+use crate::document::{Document, Sentence};
+use crate::error::Error;
+use anyhow::{bail, Result};
 use std::path::Path;
 
 /// One translation per source sentence, in the source's order.
@@ -15,20 +16,17 @@ pub struct Translations {
 }
 
 impl Translations {
-    /// Reads `path` for the source document `source_text` split into `sentences`.
+    /// Reads `path` for the source document `source` (its name, text and sentences).
     /// Accepted layouts: one line per sentence, or (for a source with one sentence per
     /// line) one line per line of the source file, blank lines included, as MT systems
-    /// output it for a `--presplit` input.
-    pub fn load(
-        path: &Path,
-        source_name: &str,
-        source_text: &str,
-        sentences: &[Sentence],
-    ) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read the translation", path.display()))?;
-        Self::parse(&text, source_name, source_text, sentences)
-            .with_context(|| format!("{}", path.display()))
+    /// output it for a presplit input. A wrong line count is an [`Error::Input`] naming
+    /// `path`, raised before anything is embedded.
+    pub fn load(path: &Path, source: &Document) -> crate::error::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::input(path.display(), format!("cannot read the translation ({e})"))
+        })?;
+        Self::parse(&text, &source.name, &source.text, &source.sentences)
+            .map_err(|e| Error::input(path.display(), format!("{e:#}")))
     }
 
     /// As [`Translations::load`], from the translation's text.
