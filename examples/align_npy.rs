@@ -7,11 +7,19 @@
 //!
 //!     cargo run --release --example align_npy -- --emb DIR --data DIR \
 //!         --docs test0,test1 --langs de,fr --threshold 0.04,0.06
+//!
+//! With a machine translation of the source (`--mt SYS`): its text in `MTDATA/D.SYS.L2`
+//! (line-parallel to `DATA/D.L1`) and its overlaps' embeddings in `MTEMB/D.SYS.o{k}.npy`;
+//! the knobs `--cross`, `--mono`, `--chrf`, `--chrf-base` weigh its evidence.
+//!
+//!     cargo run --release --example align_npy -- --emb DIR --data DIR --mt google \
+//!         --mt-data ../shared/data/textberg-mt --mt-emb DIR2 --docs dev --chrf 0,0.2
 
 use anyhow::{Context, Result};
-use bitalign::align::{align, AlignParams, DocView, OverlapIndex};
+use bitalign::align::{align_with, AlignParams, DocView, OverlapIndex};
 use bitalign::embed::Embeddings;
 use bitalign::eval::align::{read_links, GoldLink, Tally};
+use bitalign::mt::{MtEvidence, MtWeights, Translations};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -23,6 +31,27 @@ struct Doc {
     src_chars: Vec<usize>,
     tgt_chars: Vec<usize>,
     gold: Vec<GoldLink>,
+    /// Translated source overlaps (rows after the target's) and every row's text.
+    mt: Option<(OverlapIndex, Vec<String>)>,
+}
+
+/// Non-blank lines of a document, trimmed (the `--presplit` sentences).
+fn sentences(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// Overlap texts of `sents` in the stacked layout.
+fn overlap_texts(sents: &[String], k: usize) -> Vec<String> {
+    (1..=k)
+        .flat_map(|size| (0..sents.len().saturating_sub(size - 1)).map(move |s| (s, size)))
+        .map(|(s, size)| sents[s..s + size].join(" "))
+        .collect()
 }
 
 fn load_side(
@@ -148,6 +177,7 @@ fn concat(docs: &[Doc], times: usize, k: usize) -> Result<Doc> {
         src_chars,
         tgt_chars,
         gold,
+        mt: None,
     })
 }
 
@@ -188,7 +218,50 @@ fn main() -> Result<()> {
         let (tr, _, tgt_chars) = load_side(&emb_dir, &data, doc, &langs[1], k, approx)?;
         let src = OverlapIndex::stacked(src_chars.len(), k, 0);
         let tgt = OverlapIndex::stacked(tgt_chars.len(), k, sr.len());
-        let emb = Embeddings::from_rows(dim, &sr.into_iter().chain(tr).collect::<Vec<_>>())?;
+        let mut rows: Vec<Vec<f32>> = sr.into_iter().chain(tr).collect();
+        let mut mt = None;
+        if let Some(sys) = args.get("mt") {
+            let mt_data = PathBuf::from(args.get("mt-data").context("--mt-data DIR")?);
+            let mt_emb = args
+                .get("mt-emb")
+                .map(PathBuf::from)
+                .unwrap_or(emb_dir.clone());
+            let src_path = data.join(format!("{doc}.{}", langs[0]));
+            let src_text = std::fs::read_to_string(&src_path)?;
+            let sents = bitalign::segment::split_lines(&src_text, 0);
+            let mt_path = mt_data.join(format!("{doc}.{sys}.{}", langs[1]));
+            let t = Translations::parse(
+                &std::fs::read_to_string(&mt_path)
+                    .with_context(|| format!("{}", mt_path.display()))?,
+                &src_path.display().to_string(),
+                &src_text,
+                &sents,
+            )
+            .with_context(|| format!("{}", mt_path.display()))?;
+            let first = rows.len();
+            for size in 1..=k {
+                let p = mt_emb.join(format!("{doc}.{sys}.o{size}.npy"));
+                let e = Embeddings::read_npy(&p).with_context(|| format!("{}", p.display()))?;
+                anyhow::ensure!(
+                    e.len() == t.lines.len().saturating_sub(size - 1),
+                    "{}: rows",
+                    p.display()
+                );
+                rows.extend(e.rows().map(|r| r.to_vec()));
+            }
+            let mut texts = vec![String::new(); OverlapIndex::stacked_rows(src.len(), k)];
+            texts.extend(overlap_texts(
+                &sentences(&data.join(format!("{doc}.{}", langs[1])))?,
+                k,
+            ));
+            anyhow::ensure!(
+                texts.len() == first,
+                "{doc}: target texts do not match the rows"
+            );
+            texts.extend(overlap_texts(&t.lines, k));
+            mt = Some((OverlapIndex::stacked(t.lines.len(), k, first), texts));
+        }
+        let emb = Embeddings::from_rows(dim, &rows)?;
         let gold = read_links(&data.join(format!("{doc}.{}{}", langs[0], langs[1])))?;
         loaded.push(Doc {
             name: doc.clone(),
@@ -198,6 +271,7 @@ fn main() -> Result<()> {
             src_chars,
             tgt_chars,
             gold,
+            mt,
         });
     }
     if let Some(times) = args.get("concat") {
@@ -228,12 +302,42 @@ fn main() -> Result<()> {
     axis!("length", length_penalty, f32);
     axis!("coarse", coarse_size, usize);
     axis!("band", band, usize);
+    macro_rules! mt_axis {
+        ($key:literal, $field:ident) => {
+            let values: Vec<f32> = list(&args, $key, &d.mt.$field.to_string());
+            grid = grid
+                .into_iter()
+                .flat_map(|p| {
+                    values.iter().map(move |&v| AlignParams {
+                        mt: MtWeights {
+                            $field: v,
+                            ..p.mt.clone()
+                        },
+                        ..p.clone()
+                    })
+                })
+                .collect();
+        };
+    }
+    mt_axis!("cross", cross);
+    mt_axis!("mono", mono);
+    mt_axis!("chrf", chrf);
+    mt_axis!("chrf-base", chrf_base);
+    // Built once per document: its memo serves every point of the grid.
+    let evidence: Vec<Option<MtEvidence>> = loaded
+        .iter()
+        .map(|doc| {
+            doc.mt
+                .as_ref()
+                .map(|(ix, texts)| MtEvidence::new(&doc.emb, texts, ix, &doc.tgt).memoized())
+        })
+        .collect();
     for p in grid {
         let mut tally = Tally::default();
         let mut per = Vec::new();
         let t0 = std::time::Instant::now();
-        for doc in &loaded {
-            let links = align(
+        for (doc, ev) in loaded.iter().zip(&evidence) {
+            let links = align_with(
                 &doc.emb,
                 DocView {
                     index: &doc.src,
@@ -243,6 +347,7 @@ fn main() -> Result<()> {
                     index: &doc.tgt,
                     chars: &doc.tgt_chars,
                 },
+                ev.as_ref(),
                 &p,
             )?;
             let test: Vec<GoldLink> = links
@@ -262,7 +367,11 @@ fn main() -> Result<()> {
             per.push((doc.name.clone(), tally.add(&doc.gold, &test)));
         }
         println!(
-            "size {} overlap {} thr {} merge {} del {} len {} coarse {} band {}: {}  ({:.2}s)",
+            "cross {} mono {} chrf {} base {} size {} overlap {} thr {} merge {} del {} len {} coarse {} band {}: {}  ({:.2}s)",
+            p.mt.cross,
+            p.mt.mono,
+            p.mt.chrf,
+            p.mt.chrf_base,
             p.max_size,
             p.max_overlap,
             p.threshold,

@@ -11,6 +11,8 @@
 //! - [`embed::Embedder::load`] a model, then [`embed::Embedder::embed`] texts;
 //! - [`mine::mine_documents`] → [`mine::Mined`] (pairs per language pair, tuples, records);
 //! - [`align::align_documents`] → [`align::Alignment`], or [`align::align_corpus`];
+//!   [`align::align_translated_documents`] adds a machine translation of the source
+//!   ([`mt::Translations::load`]) as evidence;
 //! - [`corpus::CorpusWriter`] writes a run's files all together, with a [`corpus::Manifest`].
 
 pub mod align;
@@ -22,6 +24,7 @@ pub mod eval;
 pub mod lang;
 pub mod mine;
 pub mod model;
+pub mod mt;
 pub mod observe;
 pub mod score;
 pub mod segment;

@@ -99,3 +99,98 @@ fn align_needs_two_documents() {
     assert!(!ok);
     assert!(err.contains("align takes two documents"), "{err}");
 }
+
+/// The excerpt again with Google's translation of the German side (Bleualign's data):
+/// at least as good as without, and jsonl carries the translation of each link.
+#[test]
+fn textberg_excerpt_with_translation() {
+    let model = offline_model_dir();
+    let data = repo().join("tests/data/textberg");
+    let dir = tempfile::tempdir().unwrap();
+    let (de, fr, mt, gold, out) = (
+        dir.path().join("t.de"),
+        dir.path().join("t.fr"),
+        dir.path().join("t.google.fr"),
+        dir.path().join("t.defr"),
+        dir.path().join("out.jsonl"),
+    );
+    std::fs::write(&de, head(&data.join("test2.de"), 40)).unwrap();
+    std::fs::write(&fr, head(&data.join("test2.fr"), 42)).unwrap();
+    std::fs::write(&mt, head(&data.join("test2.google.fr"), 40)).unwrap();
+    std::fs::write(&gold, head(&data.join("test2.defr"), 37)).unwrap();
+    let (ok, _, err) = bitalign(&[
+        "align",
+        de.to_str().unwrap(),
+        fr.to_str().unwrap(),
+        "--presplit",
+        "--lang",
+        "de,fr",
+        "--model",
+        model.to_str().unwrap(),
+        "--offline",
+        "-q",
+        "--translations",
+        mt.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let records = bitalign::corpus::read_jsonl(&out).unwrap();
+    let mt_lines = common::lines(&mt);
+    for r in &records {
+        let want = (!r.src.indices.is_empty()).then(|| {
+            r.src
+                .indices
+                .iter()
+                .map(|&i| mt_lines[i].trim())
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        assert_eq!(r.translation, want);
+    }
+    let links: Vec<bitalign::eval::align::GoldLink> = records
+        .iter()
+        .map(|r| (r.src.indices.clone(), r.tgt.indices.clone()))
+        .collect();
+    let gold = bitalign::eval::align::read_links(&gold).unwrap();
+    let s = bitalign::eval::align::score(&gold, &links);
+    // Without the translation: 0.901 strict (the test above).
+    assert!(s.f1_strict >= 0.90, "{s}");
+}
+
+#[test]
+fn translation_with_the_wrong_line_count_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, tgt, mt) = (
+        dir.path().join("a.de"),
+        dir.path().join("b.fr"),
+        dir.path().join("a.mt.fr"),
+    );
+    std::fs::write(&src, "Ein Satz.\nNoch ein Satz.\nDrei.\n").unwrap();
+    std::fs::write(&tgt, "Une phrase.\n").unwrap();
+    std::fs::write(&mt, "Une phrase.\nEncore une phrase.\n").unwrap();
+    let (ok, _, err) = bitalign(&[
+        "align",
+        src.to_str().unwrap(),
+        tgt.to_str().unwrap(),
+        "--presplit",
+        "--model",
+        "no/such-model",
+        "--offline",
+        "-q",
+        "--translations",
+        mt.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: 2 lines, but the source {} has 3 sentences",
+            mt.display(),
+            src.display()
+        )),
+        "{err}"
+    );
+}

@@ -3,12 +3,13 @@
 //! language is the translation of the i-th of every other). Links become the records the
 //! writers consume.
 
-use super::{align_sentences, AlignParams, Link};
+use super::{align_translated, AlignParams, Link};
 use crate::corpus::{Record, Side};
 use crate::document::Document;
 use crate::embed::{CachedEmbedder, Embedder};
 use crate::error::{Error, Result};
 use crate::mine::pool;
+use crate::mt::Translations;
 use crate::observe::Observer;
 use anyhow::Context;
 use std::ops::Range;
@@ -36,6 +37,9 @@ impl AlignParams {
 #[derive(Clone, Debug, Default)]
 pub struct Alignment {
     pub links: Vec<Link>,
+    /// The translation of the source that was evidence, one line per source sentence
+    /// (records carry each link's part of it).
+    pub translation: Option<Vec<String>>,
 }
 
 impl Alignment {
@@ -50,6 +54,11 @@ impl Alignment {
                 cosine: l.cosine,
                 margin: None,
                 cost: Some(l.cost),
+                translation: self
+                    .translation
+                    .as_ref()
+                    .filter(|_| !l.src.is_empty())
+                    .map(|t| t[l.src.clone()].join(" ")),
             })
             .collect()
     }
@@ -107,26 +116,68 @@ pub fn align_documents(
     cfg: &AlignConfig,
     obs: &dyn Observer,
 ) -> Result<Alignment> {
-    align_cached(src, tgt, &CachedEmbedder::new(embedder), cfg, obs)
+    align_translated_documents(src, tgt, None, embedder, cfg, obs)
 }
 
-/// [`align_documents`] through a cache shared with other calls.
+/// As [`align_documents`], with a machine translation of `src` into `tgt`'s language
+/// (loaded with [`Translations::load`], which checks its line count against `src`) as
+/// evidence: each link is also scored in the target language (chrF, and the embedding
+/// similarity of the translated side to the target side), weighed by `cfg.mt`.
+pub fn align_translated_documents(
+    src: &Document,
+    tgt: &Document,
+    translation: Option<&Translations>,
+    embedder: &Embedder,
+    cfg: &AlignConfig,
+    obs: &dyn Observer,
+) -> Result<Alignment> {
+    align_cached(
+        src,
+        tgt,
+        translation,
+        &CachedEmbedder::new(embedder),
+        cfg,
+        obs,
+    )
+}
+
+/// [`align_translated_documents`] through a cache shared with other calls.
 pub fn align_cached(
     src: &Document,
     tgt: &Document,
+    translation: Option<&Translations>,
     embedder: &CachedEmbedder,
     cfg: &AlignConfig,
     obs: &dyn Observer,
 ) -> Result<Alignment> {
     cfg.validate()?;
-    let links = align_sentences(
+    if let Some(t) = translation {
+        if t.lines.len() != src.sentences.len() {
+            return Err(Error::config(
+                "translation",
+                format!(
+                    "{} lines for the {} sentences of {}",
+                    t.lines.len(),
+                    src.sentences.len(),
+                    src.name
+                ),
+            ));
+        }
+    }
+    let lines: Option<Vec<&str>> =
+        translation.map(|t| t.lines.iter().map(String::as_str).collect());
+    let links = align_translated(
         &src.texts(),
         &tgt.texts(),
+        lines.as_deref(),
         |overlaps| embedder.embed(overlaps, obs),
         cfg,
     )
     .with_context(|| format!("aligning {} with {}", src.name, tgt.name))?;
-    Ok(Alignment { links })
+    Ok(Alignment {
+        links,
+        translation: translation.map(|t| t.lines.clone()),
+    })
 }
 
 /// What aligning one language pair of a corpus gave.
@@ -224,7 +275,7 @@ pub fn align_corpus(
         };
         for k in 0..n {
             let (src, tgt) = (&docs[langs[a].1[k]], &docs[langs[b].1[k]]);
-            let al = align_cached(src, tgt, &cache, cfg, obs)?;
+            let al = align_cached(src, tgt, None, &cache, cfg, obs)?;
             st.links += al.links.len();
             let (us, ut) = al.unaligned();
             st.unaligned_src += us;
@@ -282,6 +333,7 @@ mod tests {
                     cost: 0.96,
                 },
             ],
+            translation: None,
         };
         let r = al.records(&sd, &td);
         assert_eq!(r[0].src.text, "Eins. Zwei.");

@@ -40,14 +40,16 @@ mod scorer;
 
 pub use band::Band;
 pub use documents::{
-    align_cached, align_corpus, align_documents, plan_corpus, AlignConfig, AlignedCorpus,
-    AlignedPair, Alignment, CorpusPlan,
+    align_cached, align_corpus, align_documents, align_translated_documents, plan_corpus,
+    AlignConfig, AlignedCorpus, AlignedPair, Alignment, CorpusPlan,
 };
 pub use dp::{best_path, dot, LinkScorer};
 pub use overlaps::{OverlapIndex, OverlapPlan};
+pub(crate) use scorer::hubness;
 pub use scorer::{link_types, CoarseScorer, FineScorer, Level};
 
 use crate::embed::Embeddings;
+use crate::mt::{MtEvidence, MtWeights};
 use std::ops::Range;
 
 /// Tunable knobs; the defaults were chosen on Text+Berg's dev document only.
@@ -72,6 +74,8 @@ pub struct AlignParams {
     pub coarse_size: usize,
     /// Half-width, in sentences, of the band searched around the coarser path.
     pub band: usize,
+    /// How a translation of the source, when given, weighs in.
+    pub mt: MtWeights,
 }
 
 impl Default for AlignParams {
@@ -86,6 +90,7 @@ impl Default for AlignParams {
             length_penalty: 0.1,
             coarse_size: 512,
             band: 8,
+            mt: MtWeights::default(),
         }
     }
 }
@@ -116,6 +121,18 @@ pub fn align(
     tgt: DocView<'_>,
     p: &AlignParams,
 ) -> anyhow::Result<Vec<Link>> {
+    align_with(emb, src, tgt, None, p)
+}
+
+/// As [`align`], with evidence from a translation of the source (weighed by `p.mt`) in
+/// the final pass; the coarse passes that place the band use the embeddings alone.
+pub fn align_with(
+    emb: &Embeddings,
+    src: DocView<'_>,
+    tgt: DocView<'_>,
+    mt: Option<&MtEvidence<'_>>,
+    p: &AlignParams,
+) -> anyhow::Result<Vec<Link>> {
     let (n, m) = (src.index.len(), tgt.index.len());
     anyhow::ensure!(src.chars.len() == n && tgt.chars.len() == m);
     anyhow::ensure!(p.max_size >= 2, "--max-size must be at least 2");
@@ -133,7 +150,7 @@ pub fn align(
             })
             .collect());
     }
-    let fine = FineScorer::new(emb, src.index, tgt.index, src.chars, tgt.chars, p);
+    let fine = FineScorer::new(emb, src.index, tgt.index, src.chars, tgt.chars, p).with_mt(mt);
     let band = if n.max(m) > p.coarse_size {
         let path = coarse_path(emb, src.index, tgt.index, p);
         Band::around(&path, n, m, p.band)
@@ -173,9 +190,30 @@ pub fn align_sentences<S: AsRef<str>>(
     embed: impl FnOnce(&[String]) -> anyhow::Result<Embeddings>,
     p: &AlignParams,
 ) -> anyhow::Result<Vec<Link>> {
+    align_translated(src, tgt, None, embed, p)
+}
+
+/// As [`align_sentences`], with `translation` (one line per source sentence, in the
+/// target's language) as evidence: its overlaps are embedded in the same call.
+pub fn align_translated<S: AsRef<str>>(
+    src: &[S],
+    tgt: &[S],
+    translation: Option<&[S]>,
+    embed: impl FnOnce(&[String]) -> anyhow::Result<Embeddings>,
+    p: &AlignParams,
+) -> anyhow::Result<Vec<Link>> {
     anyhow::ensure!(p.max_size >= 2, "--max-size must be at least 2");
     anyhow::ensure!(p.max_overlap >= 1, "--max-overlap must be at least 1");
-    let plan = OverlapPlan::new(src, tgt, p.max_overlap.min(p.max_size - 1));
+    if let Some(t) = translation {
+        anyhow::ensure!(
+            t.len() == src.len(),
+            "the translation has {} lines for {} source sentences",
+            t.len(),
+            src.len()
+        );
+    }
+    let mut plan = OverlapPlan::new(src, tgt, p.max_overlap.min(p.max_size - 1));
+    let trans = translation.map(|t| plan.add(t));
     let emb = if plan.texts.is_empty() {
         Embeddings::default()
     } else {
@@ -187,9 +225,12 @@ pub fn align_sentences<S: AsRef<str>>(
         emb.len(),
         plan.texts.len()
     );
+    let evidence = trans
+        .as_ref()
+        .map(|t| MtEvidence::new(&emb, &plan.texts, t, &plan.tgt));
     let chars = |s: &[S]| -> Vec<usize> { s.iter().map(|x| x.as_ref().chars().count()).collect() };
     let (sc, tc) = (chars(src), chars(tgt));
-    align(
+    align_with(
         &emb,
         DocView {
             index: &plan.src,
@@ -199,6 +240,7 @@ pub fn align_sentences<S: AsRef<str>>(
             index: &plan.tgt,
             chars: &tc,
         },
+        evidence.as_ref(),
         p,
     )
 }

@@ -69,31 +69,52 @@ pub struct OverlapPlan {
 impl OverlapPlan {
     /// Overlaps of up to `max_overlap` sentences of each document.
     pub fn new<S: AsRef<str>>(src: &[S], tgt: &[S], max_overlap: usize) -> Self {
-        let max = max_overlap.max(1);
-        let mut texts = Vec::new();
-        let mut seen: HashMap<String, u32> = HashMap::new();
-        let mut index = |sents: &[S]| {
-            let n = sents.len();
-            let mut rows = vec![u32::MAX; n * max];
-            for k in 1..=max {
-                for start in 0..n.saturating_sub(k - 1) {
-                    let text = sents[start..start + k]
-                        .iter()
-                        .map(AsRef::as_ref)
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    let row = *seen.entry(text).or_insert_with_key(|t| {
-                        texts.push(t.clone());
-                        (texts.len() - 1) as u32
-                    });
-                    rows[(k - 1) * n + start] = row;
-                }
-            }
-            OverlapIndex { n, max, rows }
+        let mut plan = Self {
+            texts: Vec::new(),
+            src: OverlapIndex::stacked(0, max_overlap.max(1), 0),
+            tgt: OverlapIndex::stacked(0, max_overlap.max(1), 0),
         };
-        let src = index(src);
-        let tgt = index(tgt);
-        Self { texts, src, tgt }
+        let mut seen = HashMap::new();
+        plan.src = plan.index(src, &mut seen);
+        plan.tgt = plan.index(tgt, &mut seen);
+        plan
+    }
+
+    /// Indexes one more document's overlaps (a translation of the source, say) in the same
+    /// matrix; texts already planned are not added again.
+    pub fn add<S: AsRef<str>>(&mut self, sents: &[S]) -> OverlapIndex {
+        let mut seen: HashMap<String, u32> = self
+            .texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i as u32))
+            .collect();
+        self.index(sents, &mut seen)
+    }
+
+    fn index<S: AsRef<str>>(
+        &mut self,
+        sents: &[S],
+        seen: &mut HashMap<String, u32>,
+    ) -> OverlapIndex {
+        let max = self.src.max;
+        let n = sents.len();
+        let mut rows = vec![u32::MAX; n * max];
+        for k in 1..=max {
+            for start in 0..n.saturating_sub(k - 1) {
+                let text = sents[start..start + k]
+                    .iter()
+                    .map(AsRef::as_ref)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let row = *seen.entry(text).or_insert_with_key(|t| {
+                    self.texts.push(t.clone());
+                    (self.texts.len() - 1) as u32
+                });
+                rows[(k - 1) * n + start] = row;
+            }
+        }
+        OverlapIndex { n, max, rows }
     }
 }
 
@@ -112,6 +133,11 @@ mod tests {
         assert_eq!(p.tgt.row(0, 1), Some(1));
         assert_eq!(p.tgt.row(0, 2), Some(5));
         assert_eq!(p.tgt.row(0, 3), None);
+        let mut p = p;
+        let tr = p.add(&["x", "y"]);
+        assert_eq!(tr.row(0, 1), Some(4));
+        assert_eq!(p.texts[6..], ["y", "x y"]);
+        assert_eq!(tr.row(0, 2), Some(7));
     }
 
     #[test]

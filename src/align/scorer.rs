@@ -5,6 +5,7 @@ use super::dp::{dot, LinkScorer};
 use super::overlaps::OverlapIndex;
 use super::AlignParams;
 use crate::embed::Embeddings;
+use crate::mt::{MtEvidence, MtWeights};
 
 /// One document as the fine scorer sees it.
 struct Doc<'a> {
@@ -43,7 +44,7 @@ fn mean_vector(emb: &Embeddings, index: &OverlapIndex, k: usize) -> Vec<f32> {
 
 /// `x · mean(Y_k)` equals the mean cosine of `x` to every size-`k` overlap of the other
 /// document: vecalign's sampled normaliser, computed exactly in one dot product.
-fn hubness(emb: &Embeddings, this: &OverlapIndex, other: &OverlapIndex) -> Vec<f32> {
+pub(crate) fn hubness(emb: &Embeddings, this: &OverlapIndex, other: &OverlapIndex) -> Vec<f32> {
     let n = this.len();
     let max = this.max_overlap();
     let mut mu = vec![0f32; n * max];
@@ -83,6 +84,9 @@ pub struct FineScorer<'a> {
     length_penalty: f32,
     /// ln(source chars / target chars) over the whole documents.
     log_ratio: f32,
+    /// Evidence from a translation of the source, and how it weighs in.
+    mt: Option<&'a MtEvidence<'a>>,
+    weights: MtWeights,
 }
 
 /// Link types: 1-1 first (it wins ties), then insertion/deletion, then merges by size.
@@ -134,10 +138,19 @@ impl<'a> FineScorer<'a> {
 
             length_penalty: p.length_penalty,
             log_ratio,
+            mt: None,
+            weights: p.mt.clone(),
         }
     }
 
-    /// Raw cosine and hubness-corrected similarity of source `s..s+a` and target `t..t+b`.
+    /// Adds a translation's evidence to every link's similarity.
+    pub fn with_mt(mut self, mt: Option<&'a MtEvidence<'a>>) -> Self {
+        self.mt = mt;
+        self
+    }
+
+    /// Raw cosine and hubness-corrected similarity of source `s..s+a` and target `t..t+b`
+    /// (combined with the translation's evidence when there is one).
     pub fn similarity(&self, s: usize, a: usize, t: usize, b: usize) -> (f32, f32) {
         let (rx, ry) = match (self.src.index.row(s, a), self.tgt.index.row(t, b)) {
             (Some(x), Some(y)) => (x, y),
@@ -147,7 +160,11 @@ impl<'a> FineScorer<'a> {
         let mu = 0.5
             * (self.src.mu[(a - 1) * self.src.index.len() + s]
                 + self.tgt.mu[(b - 1) * self.tgt.index.len() + t]);
-        (cos, cos - mu)
+        let sim = cos - mu;
+        match self.mt.and_then(|e| e.features(s, a, t, b)) {
+            Some(f) => (cos, self.weights.combine(sim, f)),
+            None => (cos, sim),
+        }
     }
 
     /// Deviation of the link's length ratio from the documents' ratio (bertalign's idea).

@@ -5,13 +5,14 @@
 
 use super::{InputArgs, ModelArgs, Progress};
 use anyhow::{bail, ensure, Result};
-use bitalign::align::{align_documents, AlignConfig, Alignment};
+use bitalign::align::{align_translated_documents, AlignConfig, Alignment};
 use bitalign::corpus::vecalign::format_link;
 use bitalign::corpus::{
     AtomicFile, CorpusWriter, Format, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
     Record,
 };
 use bitalign::document::{self, Document};
+use bitalign::mt::Translations;
 use clap::Args;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -52,6 +53,13 @@ pub struct AlignArgs {
     /// Price of one more link, in similarity units: higher merges more, lower splits more.
     #[arg(long, value_name = "X", default_value_t = AlignConfig::default().threshold)]
     pub threshold: f32,
+    /// A machine translation of SRC into TGT's language, one line per SRC sentence (or per
+    /// SRC line with --presplit, blank lines included), from any MT system. Each link is
+    /// then also scored in TGT's language: chrF and the embedding similarity of the
+    /// translated SRC side to the TGT side. jsonl output gets the translation used for
+    /// each link. An empty line stands for "no translation" (the SRC sentence is used).
+    #[arg(long, value_name = "FILE")]
+    pub translations: Option<PathBuf>,
 }
 
 /// Where the links go, settled before anything is read.
@@ -97,7 +105,13 @@ fn target(a: &AlignArgs) -> Result<Target> {
         }
     }
     if let Some(out) = &a.out {
-        if let Some(input) = a.input.files.iter().find(|f| same_file(f, out)) {
+        if let Some(input) = a
+            .input
+            .files
+            .iter()
+            .chain(&a.translations)
+            .find(|f| same_file(f, out))
+        {
             bail!(
                 "{}: is an input; choose another --out",
                 bitalign::error::quoted(&input.display().to_string())
@@ -184,8 +198,24 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
     };
     let docs = document::load(&a.input.files, &opts, progress)?;
     let (src, tgt) = (&docs[0], &docs[1]);
+    // Checked against SRC's sentences before the model loads.
+    let translation = match &a.translations {
+        Some(path) => {
+            let t = Translations::load(path, src)?;
+            if t.empty > 0 {
+                progress.say(format!(
+                    "{}: {} empty lines (their source sentences stand in)",
+                    path.display(),
+                    t.empty
+                ));
+            }
+            Some(t)
+        }
+        None => None,
+    };
     let embedder = a.model.embedder(progress)?;
-    let alignment = align_documents(src, tgt, &embedder, &cfg, progress)?;
+    let alignment =
+        align_translated_documents(src, tgt, translation.as_ref(), &embedder, &cfg, progress)?;
     let recs = alignment.records(src, tgt);
     let (sl, tl) = (src.lang.tag(), tgt.lang.tag());
     match target {

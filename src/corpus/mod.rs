@@ -51,6 +51,10 @@ pub struct Record {
     /// Alignment cost of the link (lower is better); absent for mined pairs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<f32>,
+    /// The machine translation of the source side that scored the link, when one was
+    /// used (so a reader can see why a link was made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub translation: Option<String>,
 }
 
 /// An output format. Records arrive in output order; `finish` flushes and commits.
@@ -157,6 +161,7 @@ mod tests {
                 cosine: 0.875,
                 margin: Some(1.25),
                 cost: None,
+                translation: None,
             },
             Record {
                 src: side("en", "Some 30,000 lives.", 2),
@@ -164,6 +169,7 @@ mod tests {
                 cosine: 0.8,
                 margin: Some(1.1),
                 cost: None,
+                translation: None,
             },
         ]
     }

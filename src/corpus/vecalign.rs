@@ -73,6 +73,7 @@ mod tests {
             cosine: 0.0,
             margin: None,
             cost: Some(0.25),
+            translation: None,
         };
         assert_eq!(format_link(&r), "[3, 4]:[]:0.250000");
         let mut buf = Vec::new();

@@ -241,6 +241,7 @@ pub fn record(docs: &[Document], pools: &[Pool], r: &PairResult, p: &Pair) -> Re
         cosine: p.cosine,
         margin: Some(p.margin),
         cost: None,
+        translation: None,
     }
 }
 
