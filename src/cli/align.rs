@@ -67,6 +67,7 @@ pub fn records(
             tgt: side(tgt, &l.tgt),
             cosine: l.cosine,
             margin: None,
+            confidence: None,
             cost: Some(l.cost),
         })
         .collect()

@@ -39,7 +39,18 @@ pub struct RunArgs {
     #[arg(long, default_value_t = DEFAULT_K, value_name = "N")]
     pub k: usize,
 
-    /// How pairs are scored and ranked.
+    /// How pairs are ranked and cut: `confidence` (default), the calibrated probability
+    /// that a pair states the same fact (margin, shared numbers and rare names, mutual best
+    /// partner), cut at --min-confidence; or `score`, the plain --score cut at --threshold.
+    #[arg(long, value_enum, default_value = "confidence")]
+    pub rank: Rank,
+
+    /// With --rank confidence: keep pairs whose confidence (0–1) is at least this. See
+    /// docs/mining-threshold.md for how it was calibrated and how to choose a cut.
+    #[arg(long, value_name = "P", default_value_t = mine::confidence::DEFAULT_MIN_CONFIDENCE)]
+    pub min_confidence: f32,
+
+    /// With --rank score: how pairs are scored and ranked.
     #[arg(long, value_enum, default_value = "margin")]
     pub score: Score,
 
@@ -48,7 +59,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "max")]
     pub mode: RunMode,
 
-    /// Keep pairs scoring at least this (default: 1.02 for margin, 0.90 for cosine, 0.02
+    /// With --rank score: keep pairs scoring at least this (default: 1.02 for margin, 0.90 for cosine, 0.02
     /// for distance, calibrated for e5-small; see docs/mining-threshold.md). With
     /// `--mode align`: the price of one more link, as `bitalign align --threshold`.
     #[arg(long, value_name = "SCORE")]
@@ -92,6 +103,15 @@ impl RunArgs {
         }
         formats
     }
+}
+
+/// `--rank`: what ranks and cuts mined pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Rank {
+    /// The calibrated confidence (0–1), cut at --min-confidence.
+    Confidence,
+    /// The --score (margin by default), cut at --threshold.
+    Score,
 }
 
 /// `--mode`: how pairs are chosen.
@@ -160,6 +180,10 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     let t0 = Instant::now();
     ensure!(args.k > 0, "--k must be at least 1");
     ensure!(
+        (0.0..=1.0).contains(&args.min_confidence),
+        "--min-confidence must be between 0 and 1"
+    );
+    ensure!(
         args.max_length_ratio >= 1.0,
         "--max-length-ratio must be at least 1"
     );
@@ -171,6 +195,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         threshold: args
             .threshold
             .unwrap_or_else(|| default_threshold(args.score)),
+        min_confidence: (args.rank == Rank::Confidence).then_some(args.min_confidence),
     };
     let formats = args.formats();
     check_out(&args.out, args.force)?;
@@ -454,7 +479,7 @@ fn summary(
         })
         .collect();
     s += &format!("sentences: {}\n", langs.join(", "));
-    let score = format!("{:?}", params.score).to_lowercase();
+    let (score, threshold) = params.cut();
     for r in results {
         let pair = format!("{}-{}", pools[r.src].lang, pools[r.tgt].lang);
         if r.kept.is_empty() {
@@ -464,8 +489,7 @@ fn summary(
                 .map(|p| format!(" (best {score} {:.3})", p.score))
                 .unwrap_or_default();
             s += &format!(
-                "{pair}: no pairs at {score} ≥ {}{best}; wrote empty files\n",
-                params.threshold
+                "{pair}: no pairs at {score} ≥ {threshold}{best}; wrote empty files\n"
             );
         } else {
             s += &format!(
@@ -474,7 +498,7 @@ fn summary(
                 if r.kept.len() == 1 { "" } else { "s" },
                 r.candidates.len(),
                 r.below_threshold,
-                params.threshold
+                threshold
             );
             if !filters.on.is_empty() {
                 let f: Vec<String> = filters
@@ -537,12 +561,13 @@ fn histogram(results: &[PairResult], params: &Params) -> String {
     let most = *count.iter().max().unwrap_or(&1);
     let mut s = format!(
         "candidate {} scores (all pairs, {} candidates; | = threshold):\n",
-        format!("{:?}", params.score).to_lowercase(),
+        params.cut().0,
         scores.len()
     );
     for (b, &n) in count.iter().enumerate() {
         let (a, z) = (lo + b as f32 * width, lo + (b + 1) as f32 * width);
-        let mark = if a <= params.threshold && params.threshold < z {
+        let cut = params.cut().1;
+        let mark = if a <= cut && cut < z {
             "|"
         } else {
             " "

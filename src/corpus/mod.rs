@@ -41,6 +41,9 @@ pub struct Record {
     /// Ratio margin (mining); absent for alignment links.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub margin: Option<f32>,
+    /// Calibrated probability that the pair corresponds (mining by confidence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
     /// Alignment cost of the link (lower is better); absent for mined pairs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<f32>,
@@ -148,6 +151,7 @@ mod tests {
                 tgt: side("vi", "Tom & Mary nói \u{1} chào.", 3),
                 cosine: 0.875,
                 margin: Some(1.25),
+                confidence: Some(0.875),
                 cost: None,
             },
             Record {
@@ -155,6 +159,7 @@ mod tests {
                 tgt: side("vi", "30.000 người chết.", 5),
                 cosine: 0.8,
                 margin: Some(1.1),
+                confidence: None,
                 cost: None,
             },
         ]

@@ -3,9 +3,11 @@
 //! sentence's best partner, keep the pairs above a margin threshold, then apply the
 //! filters users of mined corpora expect.
 
-pub mod pool;
+pub mod confidence;
+pub mod evidence;
 pub mod filter;
 pub mod multi;
+pub mod pool;
 
 pub use filter::{Filter, Filters};
 
@@ -51,6 +53,9 @@ pub struct Params {
     pub mode: Mode,
     /// Pairs whose score is below this are dropped (same scale as `score`).
     pub threshold: f32,
+    /// Rank by the calibrated confidence ([`confidence`]) and keep pairs at or above this
+    /// instead of `score`/`threshold` (needs the sentences' texts: [`pool::mine_pair`]).
+    pub min_confidence: Option<f32>,
 }
 
 impl Default for Params {
@@ -60,6 +65,17 @@ impl Default for Params {
             score: Score::Margin,
             mode: Mode::Max,
             threshold: DEFAULT_THRESHOLD,
+            min_confidence: None,
+        }
+    }
+}
+
+impl Params {
+    /// The name of what ranks the pairs and the cut applied to it (for reports).
+    pub fn cut(&self) -> (String, f32) {
+        match self.min_confidence {
+            Some(c) => ("confidence".into(), c),
+            None => (format!("{:?}", self.score).to_lowercase(), self.threshold),
         }
     }
 }
@@ -74,10 +90,12 @@ pub struct Pair {
     pub cosine: f32,
     /// Ratio margin, reported whatever the ranking score.
     pub margin: f32,
+    /// Calibrated probability that the pair corresponds, when ranked by confidence.
+    pub confidence: Option<f32>,
 }
 
 /// Best first; equal scores by source then target index, so the order is total.
-fn rank(a: &Pair, b: &Pair) -> std::cmp::Ordering {
+pub(crate) fn rank(a: &Pair, b: &Pair) -> std::cmp::Ordering {
     b.score
         .total_cmp(&a.score)
         .then(a.src.cmp(&b.src))
@@ -115,6 +133,7 @@ pub fn candidates_with_progress(
         score,
         cosine: cos,
         margin: scorer.margin(src, tgt, cos),
+        confidence: None,
     };
     let forward = || {
         fwd.iter()

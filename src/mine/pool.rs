@@ -135,13 +135,22 @@ pub fn mine_pair(
         super::progress_len(&x.emb, params.score),
         &format!("mining {}-{}", x.lang, y.lang),
     );
-    let cands = candidates_with_progress(&x.emb, &y.emb, params.k, params.score, params.mode, &bar);
+    let cands = match params.min_confidence {
+        Some(_) => {
+            let texts = |pool: &Pool| -> Vec<&str> { (0..pool.rows.len()).map(|r| text(docs, pool, r)).collect() };
+            let c = super::confidence::candidates(&x.emb, &y.emb, &texts(x), &texts(y), params.k);
+            bar.inc(super::progress_len(&x.emb, params.score));
+            c
+        }
+        None => candidates_with_progress(&x.emb, &y.emb, params.k, params.score, params.mode, &bar),
+    };
     bar.finish_and_clear();
+    let threshold = params.min_confidence.unwrap_or(params.threshold);
     let mut kept = Vec::new();
     let mut below = 0;
     let mut filtered: BTreeMap<Filter, usize> = BTreeMap::new();
     for p in &cands {
-        if p.score < params.threshold {
+        if p.score < threshold {
             below += 1;
             continue;
         }
@@ -188,6 +197,7 @@ pub fn record(
         tgt: side(docs, &pools[r.tgt], p.tgt),
         cosine: p.cosine,
         margin: Some(p.margin),
+        confidence: p.confidence,
         cost: None,
     }
 }
