@@ -42,8 +42,9 @@ pub struct RunArgs {
     /// How pairs are ranked and cut: `confidence` (default), the calibrated probability
     /// that a pair states the same fact (margin, shared numbers and rare names, mutual best
     /// partner), cut at --min-confidence; or `score`, the plain --score cut at --threshold.
-    #[arg(long, value_enum, default_value = "confidence")]
-    pub rank: Rank,
+    /// Giving --threshold without --rank means `score`.
+    #[arg(long, value_enum)]
+    pub rank: Option<Rank>,
 
     /// With --rank confidence: keep pairs whose confidence (0–1) is at least this. See
     /// docs/mining-threshold.md for how it was calibrated and how to choose a cut.
@@ -93,6 +94,15 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// `--rank`, or what --threshold implies without it.
+    pub(super) fn rank(&self) -> Rank {
+        self.rank.unwrap_or(if self.threshold.is_some() {
+            Rank::Score
+        } else {
+            Rank::Confidence
+        })
+    }
+
     /// `--format` in the order given, each once.
     pub(super) fn formats(&self) -> Vec<Format> {
         let mut formats: Vec<Format> = Vec::new();
@@ -195,7 +205,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         threshold: args
             .threshold
             .unwrap_or_else(|| default_threshold(args.score)),
-        min_confidence: (args.rank == Rank::Confidence).then_some(args.min_confidence),
+        min_confidence: (args.rank() == Rank::Confidence).then_some(args.min_confidence),
     };
     let formats = args.formats();
     check_out(&args.out, args.force)?;
@@ -488,9 +498,7 @@ fn summary(
                 .first()
                 .map(|p| format!(" (best {score} {:.3})", p.score))
                 .unwrap_or_default();
-            s += &format!(
-                "{pair}: no pairs at {score} ≥ {threshold}{best}; wrote empty files\n"
-            );
+            s += &format!("{pair}: no pairs at {score} ≥ {threshold}{best}; wrote empty files\n");
         } else {
             s += &format!(
                 "{pair}: {} pair{} kept of {} candidates ({} below {score} {})",
@@ -567,11 +575,7 @@ fn histogram(results: &[PairResult], params: &Params) -> String {
     for (b, &n) in count.iter().enumerate() {
         let (a, z) = (lo + b as f32 * width, lo + (b + 1) as f32 * width);
         let cut = params.cut().1;
-        let mark = if a <= cut && cut < z {
-            "|"
-        } else {
-            " "
-        };
+        let mark = if a <= cut && cut < z { "|" } else { " " };
         s += &format!(
             "  {a:7.3} – {z:7.3} {mark} {:<30} {n}\n",
             "#".repeat((n * 30).div_ceil(most.max(1)))

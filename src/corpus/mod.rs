@@ -191,7 +191,7 @@ mod tests {
         let tsv = std::fs::read_to_string(dir.path().join("en-vi.tsv")).unwrap();
         assert_eq!(
             tsv,
-            "1.250000\tTom & \"Mary\" <said> 'hi' then left.\tTom & Mary nói \u{1} chào.\n\
+            "0.875000\tTom & \"Mary\" <said> 'hi' then left.\tTom & Mary nói \u{1} chào.\n\
              1.100000\tSome 30,000 lives.\t30.000 người chết.\n"
         );
         let en = std::fs::read_to_string(dir.path().join("corpus.en-vi.en")).unwrap();

@@ -54,7 +54,13 @@ pub fn confidence(f: &Features) -> f32 {
 /// Candidates ranked by confidence, LASER's `max` mode on that ranking: every sentence's
 /// most confident partner, best first, each sentence used at most once. `k` is the margin's
 /// neighbourhood; `src`/`tgt` are the sentences' texts (rows of `x`/`y`).
-pub fn candidates(x: &Embeddings, y: &Embeddings, src: &[&str], tgt: &[&str], k: usize) -> Vec<Pair> {
+pub fn candidates(
+    x: &Embeddings,
+    y: &Embeddings,
+    src: &[&str],
+    tgt: &[&str],
+    k: usize,
+) -> Vec<Pair> {
     if x.is_empty() || y.is_empty() {
         return Vec::new();
     }

@@ -137,7 +137,9 @@ pub fn mine_pair(
     );
     let cands = match params.min_confidence {
         Some(_) => {
-            let texts = |pool: &Pool| -> Vec<&str> { (0..pool.rows.len()).map(|r| text(docs, pool, r)).collect() };
+            let texts = |pool: &Pool| -> Vec<&str> {
+                (0..pool.rows.len()).map(|r| text(docs, pool, r)).collect()
+            };
             let c = super::confidence::candidates(&x.emb, &y.emb, &texts(x), &texts(y), params.k);
             bar.inc(super::progress_len(&x.emb, params.score));
             c
