@@ -174,7 +174,7 @@ mod tests {
             !en.contains("=recep") && !en.contains("recep"),
             "first word skipped"
         );
-        assert_eq!(fold("Ðđ Ăn Şı"), "dd an si");
+        assert_eq!(fold("Đđ Ăn Şı"), "dd an si");
     }
 
     #[test]
