@@ -70,17 +70,13 @@ pub fn candidates(
     // Pairs worth scoring: each side's nearest sentences by cosine, and the margin's best.
     let (nx, ny) = knn(x, y, CANDIDATES);
     let mut pool: BTreeSet<(usize, usize)> = BTreeSet::new();
-    for i in 0..x.len() {
+    for (i, best) in fwd.iter().enumerate() {
         pool.extend(nx.of(i).map(|(j, _)| (i, j)));
-        if let Some(h) = fwd[i] {
-            pool.insert((i, h.idx));
-        }
+        pool.extend(best.map(|h| (i, h.idx)));
     }
-    for j in 0..y.len() {
+    for (j, best) in bwd.iter().enumerate() {
         pool.extend(ny.of(j).map(|(i, _)| (i, j)));
-        if let Some(h) = bwd[j] {
-            pool.insert((h.idx, j));
-        }
+        pool.extend(best.map(|h| (h.idx, j)));
     }
     let scored: Vec<Pair> = pool
         .into_iter()
