@@ -53,6 +53,7 @@ impl Alignment {
                 tgt: side(tgt, &l.tgt),
                 cosine: l.cosine,
                 margin: None,
+                confidence: None,
                 cost: Some(l.cost),
                 translation: self
                     .translation

@@ -10,7 +10,7 @@ use bitalign::corpus::{
 };
 use bitalign::embed::read_embeddings;
 use bitalign::mine::{
-    self, mine_documents, mine_embedded, Filter, Filters, MineConfig, Mined, Mode,
+    self, mine_documents, mine_embedded, Filter, Filters, MineConfig, Mined, Mode, Rank,
 };
 use bitalign::score::{Score, DEFAULT_K};
 use clap::Args;
@@ -35,7 +35,19 @@ pub struct RunArgs {
     #[arg(long, default_value_t = DEFAULT_K, value_name = "N")]
     pub k: usize,
 
-    /// How pairs are scored and ranked.
+    /// How pairs are ranked and cut: `score` (default), the --score cut at --threshold; or
+    /// `confidence` (opt-in), the calibrated probability that a pair states the same fact
+    /// (margin, shared numbers and rare names, mutual best partner), cut at
+    /// --min-confidence (--threshold does not apply). See docs/mining-threshold.md.
+    #[arg(long, value_enum, default_value = "score")]
+    pub rank: Rank,
+
+    /// With --rank confidence: keep pairs whose confidence (0–1) is at least this. See
+    /// docs/mining-threshold.md for how it was calibrated and how to choose a cut.
+    #[arg(long, value_name = "P", default_value_t = mine::confidence::DEFAULT_MIN_CONFIDENCE)]
+    pub min_confidence: f32,
+
+    /// With --rank score: how pairs are scored and ranked.
     #[arg(long, value_enum, default_value = "margin")]
     pub score: Score,
 
@@ -44,8 +56,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "max")]
     pub mode: RunMode,
 
-    /// Keep pairs scoring at least this (default: 1.02 for margin, 0.90 for cosine, 0.02
-    /// for distance, calibrated for e5-small; see docs/mining-threshold.md). With
+    /// With --rank score: keep pairs scoring at least this (default: 1.02 for margin, 0.90
+    /// for cosine, 0.02 for distance, calibrated for e5-small; see docs/mining-threshold.md). With
     /// `--mode align`: the price of one more link, as `bitalign align --threshold`.
     #[arg(long, value_name = "SCORE")]
     pub threshold: Option<f32>,
@@ -180,6 +192,8 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         score: args.score,
         mode,
         threshold: args.threshold,
+        rank: args.rank,
+        min_confidence: args.min_confidence,
         filters: parse_filters(&args.filters, args.max_length_ratio)?,
         pairs: args.pairs.clone(),
         pivot: args.pivot.clone(),
@@ -375,7 +389,7 @@ fn summary(
         })
         .collect();
     s += &format!("sentences: {}\n", langs.join(", "));
-    let score = format!("{:?}", params.score).to_lowercase();
+    let (score, threshold) = params.cut();
     for r in results {
         let pair = format!("{}-{}", pools[r.src].lang, pools[r.tgt].lang);
         if r.kept.is_empty() {
@@ -384,10 +398,7 @@ fn summary(
                 .first()
                 .map(|p| format!(" (best {score} {:.3})", p.score))
                 .unwrap_or_default();
-            s += &format!(
-                "{pair}: no pairs at {score} ≥ {}{best}; wrote empty files\n",
-                params.threshold
-            );
+            s += &format!("{pair}: no pairs at {score} ≥ {threshold}{best}; wrote empty files\n");
         } else {
             s += &format!(
                 "{pair}: {} pair{} kept of {} candidates ({} below {score} {})",
@@ -395,7 +406,7 @@ fn summary(
                 if r.kept.len() == 1 { "" } else { "s" },
                 r.candidates.len(),
                 r.below_threshold,
-                params.threshold
+                threshold
             );
             if !filters.on.is_empty() {
                 let f: Vec<String> = filters
@@ -458,16 +469,13 @@ fn histogram(results: &[mine::PairResult], params: &mine::Params) -> String {
     let most = *count.iter().max().unwrap_or(&1);
     let mut s = format!(
         "candidate {} scores (all pairs, {} candidates; | = threshold):\n",
-        format!("{:?}", params.score).to_lowercase(),
+        params.cut().0,
         scores.len()
     );
     for (b, &n) in count.iter().enumerate() {
         let (a, z) = (lo + b as f32 * width, lo + (b + 1) as f32 * width);
-        let mark = if a <= params.threshold && params.threshold < z {
-            "|"
-        } else {
-            " "
-        };
+        let cut = params.cut().1;
+        let mark = if a <= cut && cut < z { "|" } else { " " };
         s += &format!(
             "  {a:7.3} – {z:7.3} {mark} {:<30} {n}\n",
             "#".repeat((n * 30).div_ceil(most.max(1)))

@@ -48,6 +48,9 @@ pub struct Record {
     /// Ratio margin (mining); absent for alignment links.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub margin: Option<f32>,
+    /// Calibrated probability that the pair corresponds (mining by confidence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
     /// Alignment cost of the link (lower is better); absent for mined pairs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<f32>,
@@ -160,6 +163,7 @@ mod tests {
                 tgt: side("vi", "Tom & Mary nói \u{1} chào.", 3),
                 cosine: 0.875,
                 margin: Some(1.25),
+                confidence: Some(0.875),
                 cost: None,
                 translation: None,
             },
@@ -168,6 +172,7 @@ mod tests {
                 tgt: side("vi", "30.000 người chết.", 5),
                 cosine: 0.8,
                 margin: Some(1.1),
+                confidence: None,
                 cost: None,
                 translation: None,
             },
@@ -200,7 +205,7 @@ mod tests {
         let tsv = std::fs::read_to_string(dir.path().join("en-vi.tsv")).unwrap();
         assert_eq!(
             tsv,
-            "1.250000\tTom & \"Mary\" <said> 'hi' then left.\tTom & Mary nói \u{1} chào.\n\
+            "0.875000\tTom & \"Mary\" <said> 'hi' then left.\tTom & Mary nói \u{1} chào.\n\
              1.100000\tSome 30,000 lives.\t30.000 người chết.\n"
         );
         let en = std::fs::read_to_string(dir.path().join("corpus.en-vi.en")).unwrap();

@@ -31,6 +31,9 @@ impl TmxSink {
 impl Sink for TmxSink {
     fn write(&mut self, r: &Record) -> Result<()> {
         let mut s = String::from("    <tu>\n");
+        if let Some(c) = r.confidence {
+            s += &format!("      <prop type=\"x-confidence\">{c:.6}</prop>\n");
+        }
         if let Some(m) = r.margin {
             s += &format!("      <prop type=\"x-margin\">{m:.6}</prop>\n");
         }

@@ -18,12 +18,13 @@ impl TsvSink {
 }
 
 impl Sink for TsvSink {
-    /// The first column is the margin (the cosine for alignment links, which have none).
+    /// The first column is the confidence of pairs mined by confidence, else the margin (the
+    /// cosine for alignment links, which have neither).
     fn write(&mut self, r: &Record) -> Result<()> {
         writeln!(
             self.file,
             "{:.6}\t{}\t{}",
-            r.margin.unwrap_or(r.cosine),
+            r.confidence.or(r.margin).unwrap_or(r.cosine),
             one_line(&r.src.text).replace('\t', " "),
             one_line(&r.tgt.text).replace('\t', " ")
         )

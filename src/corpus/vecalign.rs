@@ -72,6 +72,7 @@ mod tests {
             tgt: side(vec![]),
             cosine: 0.0,
             margin: None,
+            confidence: None,
             cost: Some(0.25),
             translation: None,
         };

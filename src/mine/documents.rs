@@ -15,6 +15,19 @@ use crate::score::{Knn, Score, DEFAULT_K};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
+/// What ranks and cuts the mined pairs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Rank {
+    /// The score (margin by default), cut at the threshold.
+    #[default]
+    Score,
+    /// The calibrated confidence (0–1; [`super::confidence`]), cut at the minimum
+    /// confidence; the threshold does not apply.
+    Confidence,
+}
+
 /// How documents are mined. `Default` is the library's choice (margin over 4 neighbours,
 /// LASER's `max` mode, the threshold calibrated for the score, every filter).
 #[derive(Clone, Debug)]
@@ -25,6 +38,10 @@ pub struct MineConfig {
     pub mode: Mode,
     /// Keep pairs scoring at least this; `None` takes [`default_threshold`] of `score`.
     pub threshold: Option<f32>,
+    /// Rank by the score (default) or by the calibrated confidence.
+    pub rank: Rank,
+    /// With [`Rank::Confidence`]: keep pairs whose confidence is at least this.
+    pub min_confidence: f32,
     pub filters: Filters,
     /// Language pairs to mine, source first (`en-vi`); empty: every pair, in input order.
     pub pairs: Vec<String>,
@@ -41,6 +58,8 @@ impl Default for MineConfig {
             score: Score::Margin,
             mode: Mode::Max,
             threshold: None,
+            rank: Rank::Score,
+            min_confidence: super::confidence::DEFAULT_MIN_CONFIDENCE,
             filters: Filters::default(),
             pairs: Vec::new(),
             pivot: None,
@@ -69,6 +88,7 @@ impl MineConfig {
                 .threshold
                 .unwrap_or_else(|| default_threshold(self.score)),
             knn: self.knn,
+            min_confidence: (self.rank == Rank::Confidence).then_some(self.min_confidence),
         }
     }
 
@@ -79,6 +99,9 @@ impl MineConfig {
         }
         if self.threshold.is_some_and(|t| !t.is_finite()) {
             return Err(Error::config("threshold", "must be a finite number"));
+        }
+        if !(0.0..=1.0).contains(&self.min_confidence) {
+            return Err(Error::config("min_confidence", "must be between 0 and 1"));
         }
         let r = self.filters.max_length_ratio;
         if r.is_nan() || r < 1.0 {

@@ -3,14 +3,16 @@
 //! sentence's best partner, keep the pairs above a margin threshold, then apply the
 //! filters users of mined corpora expect.
 
+pub mod confidence;
 mod documents;
+pub mod evidence;
 pub mod filter;
 pub mod multi;
 pub mod pool;
 
 pub use documents::{
     check_languages, default_threshold, languages, mine_documents, mine_embedded, MineConfig,
-    Mined, Plan,
+    Mined, Plan, Rank,
 };
 pub use filter::{Filter, Filters};
 pub use pool::{Fate, PairResult, Pool};
@@ -60,6 +62,10 @@ pub struct Params {
     pub threshold: f32,
     /// How the nearest neighbours and best partners are searched.
     pub knn: Knn,
+    /// Rank by the calibrated confidence ([`confidence`]) and keep pairs at or above this
+    /// instead of `score`/`threshold` (needs the sentences' texts: [`pool::mine_pair`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_confidence: Option<f32>,
 }
 
 impl Default for Params {
@@ -70,6 +76,17 @@ impl Default for Params {
             mode: Mode::Max,
             threshold: DEFAULT_THRESHOLD,
             knn: Knn::Exact,
+            min_confidence: None,
+        }
+    }
+}
+
+impl Params {
+    /// The name of what ranks the pairs and the cut applied to it (for reports).
+    pub fn cut(&self) -> (String, f32) {
+        match self.min_confidence {
+            Some(c) => ("confidence".into(), c),
+            None => (format!("{:?}", self.score).to_lowercase(), self.threshold),
         }
     }
 }
@@ -84,10 +101,12 @@ pub struct Pair {
     pub cosine: f32,
     /// Ratio margin, reported whatever the ranking score.
     pub margin: f32,
+    /// Calibrated probability that the pair corresponds, when ranked by confidence.
+    pub confidence: Option<f32>,
 }
 
 /// Best first; equal scores by source then target index, so the order is total.
-fn rank(a: &Pair, b: &Pair) -> std::cmp::Ordering {
+pub(crate) fn rank(a: &Pair, b: &Pair) -> std::cmp::Ordering {
     b.score
         .total_cmp(&a.score)
         .then(a.src.cmp(&b.src))
@@ -126,6 +145,7 @@ pub fn candidates_with_progress(
         score,
         cosine: cos,
         margin: scorer.margin(src, tgt, cos),
+        confidence: None,
     };
     let forward = || {
         fwd.iter()

@@ -172,16 +172,32 @@ pub fn mine_pair(
         Unit::Items,
     );
     let search = params.knn.resolve(x.emb.len(), y.emb.len());
-    let cands = candidates_with_progress(
-        &x.emb,
-        &y.emb,
-        params.k,
-        params.score,
-        params.mode,
-        &search,
-        &*bar,
-    );
+    let cands = match params.min_confidence {
+        Some(_) => {
+            let texts = |pool: &Pool| -> Vec<&str> {
+                (0..pool.rows.len()).map(|r| text(docs, pool, r)).collect()
+            };
+            let c = super::confidence::candidates(&x.emb, &y.emb, &texts(x), &texts(y), params.k);
+            bar.advance(super::progress_len(
+                &x.emb,
+                &y.emb,
+                params.score,
+                &params.knn,
+            ));
+            c
+        }
+        None => candidates_with_progress(
+            &x.emb,
+            &y.emb,
+            params.k,
+            params.score,
+            params.mode,
+            &search,
+            &*bar,
+        ),
+    };
     drop(bar);
+    let threshold = params.min_confidence.unwrap_or(params.threshold);
     let base = |l: &str| l.split(['-', '_']).next().unwrap_or(l).to_string();
     let (xl, yl) = (base(&x.lang), base(&y.lang));
     let mut kept = Vec::new();
@@ -189,7 +205,7 @@ pub fn mine_pair(
     let mut below = 0;
     let mut filtered: BTreeMap<Filter, usize> = BTreeMap::new();
     for p in &cands {
-        if p.score < params.threshold {
+        if p.score < threshold {
             below += 1;
             fates.push(Fate::BelowThreshold);
             continue;
@@ -240,6 +256,7 @@ pub fn record(docs: &[Document], pools: &[Pool], r: &PairResult, p: &Pair) -> Re
         tgt: side(docs, &pools[r.tgt], p.tgt),
         cosine: p.cosine,
         margin: Some(p.margin),
+        confidence: p.confidence,
         cost: None,
         translation: None,
     }

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Calibrates the mining confidence (src/mine/confidence.rs) on synthetic labelled
+comparable documents, never on the demo articles.
+
+  scripts/calibrate-confidence.py make   # writes tests/data/calibration/{tatoeba,textberg}.jsonl
+  scripts/calibrate-confidence.py fit    # embeds them with bitalign, fits, prints WEIGHTS and tables
+  scripts/calibrate-confidence.py fit --demo   # also reports (only reports) each model on the
+                                               # demo labels, tests/data/demo/labels.tsv (no filters)
+
+Two synthetic sets (one JSON document pair per line: src/tgt sentences, gold pairs):
+- tatoeba: vie-eng and ind-eng lines 0-499 of tests/data/tatoeba; 6 translations, 4 partial
+  pairs (a translation joined with an unrelated sentence into one long sentence, by ", ",
+  "; ", " — " or and/và/dan), 7 English sentences without counterpart facing the translation
+  of their nearest English neighbour (same kind of content, other fact); shuffled.
+- textberg: de-fr Alpine yearbook with gold alignment (../shared/data/textberg dev, test1),
+  windows of 14 links; of each link with both sides, 40 % keep only the French, 40 % only
+  the German side (topical sentences without counterpart); 1-1 links are `same`, n-m links
+  `partial`; shuffled. Numbers and names occur naturally.
+Documents with index % 4 == 3 (textberg) or % 40 >= 30 (tatoeba, per language) are held
+out for the figures; the others train the logistic model.
+
+The features mirror src/mine/evidence.rs and confidence.rs (margin over k = 4 neighbours
+within the two documents, shared rare names by inverse document frequency, numbers that
+agree or conflict, mutual best partner by margin). Needs numpy and a built bitalign.
+"""
+import json, math, os, random, re, subprocess, sys, tempfile, unicodedata
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(REPO, 'tests/data/calibration')
+TAT = os.path.join(REPO, 'tests/data/tatoeba')
+TB = os.path.join(REPO, '../shared/data/textberg')
+BIN = os.environ.get('BITALIGN', os.path.join(REPO, 'target/release/bitalign'))
+MODEL = os.environ.get('MODEL', os.path.join(REPO, 'models/multilingual-e5-small-q4'))
+
+def lines(path): return [l.rstrip('\n') for l in open(path, encoding='utf-8')]
+
+# ---------- embeddings (through bitalign itself) ----------
+_cache = {}
+def embed(texts):
+    todo = [t for t in dict.fromkeys(texts) if t not in _cache]
+    if todo:
+        with tempfile.TemporaryDirectory() as d:
+            f = os.path.join(d, 'in.txt')
+            open(f, 'w', encoding='utf-8').write('\n'.join(todo) + '\n')
+            subprocess.run([BIN, 'embed', '--presplit', '--lang', 'en', '--model', MODEL,
+                            '--out', d, '--force', '-q', f], check=True)
+            E = np.load(os.path.join(d, 'in.npy'))
+        assert len(E) == len(todo)
+        _cache.update(zip(todo, E))
+    return np.array([_cache[t] for t in texts])
+
+# ---------- features (mirror of src/mine/evidence.rs, confidence.rs) ----------
+def numbers(s):
+    out, cur = set(), ''
+    for i, c in enumerate(s):
+        if c.isascii() and c.isdigit(): cur += c; continue
+        if c in ".,'\u00a0\u202f" and cur and i + 1 < len(s) and s[i + 1].isascii() and s[i + 1].isdigit(): continue
+        if cur: out.add(cur.lstrip('0') or '0'); cur = ''
+    if cur: out.add(cur.lstrip('0') or '0')
+    return out
+
+def fold(w):
+    w = w.lower()
+    return ''.join({'đ': 'd', 'ı': 'i', 'ø': 'o', 'ł': 'l', 'ħ': 'h'}.get(c) or
+                   (unicodedata.normalize('NFKD', c)[0] if unicodedata.normalize('NFKD', c)[0].isascii() else c) for c in w)
+
+WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")
+def names(s):
+    out = set()
+    for n, t in enumerate(m.group(0) for m in WORD.finditer(s)):
+        if n == 0: continue
+        letters = [c for c in t if c.isalpha()]
+        all_upper = all(c.isupper() for c in letters)
+        if (t[0].isupper() and len(t) >= 3 and not all_upper) or (all_upper and len(t) >= 2):
+            for p in t.split('-'):
+                if len(p) >= 3:
+                    f = fold(p); out.add(f[:5] if len(f) >= 5 else '=' + f)
+    return out
+
+def features(xs, ys, k=4):
+    X, Y = embed(xs), embed(ys)
+    C = X @ Y.T
+    kx, ky = min(k, len(ys)), min(k, len(xs))
+    mx = np.sort(C, 1)[:, -kx:].mean(1); my = np.sort(C, 0)[-ky:, :].mean(0)
+    M = C / ((mx[:, None] + my[None, :]) / 2)
+    mutual = ((M == M.max(1, keepdims=True)) & (M == M.max(0, keepdims=True))).astype(float)
+    nx, ny = [names(s) for s in xs], [names(s) for s in ys]
+    df = {}
+    for S in nx + ny:
+        for key in S: df[key] = df.get(key, 0) + 1
+    N = len(xs) + len(ys)
+    Nm = np.array([[min(4.0, sum(math.log(N / df[key]) for key in a & b)) for b in ny] for a in nx])
+    ux, uy = [numbers(s) for s in xs], [numbers(s) for s in ys]
+    agree = np.array([[float(bool(a and b and a & b)) for b in uy] for a in ux])
+    conflict = np.array([[float(bool(a and b and not a & b)) for b in uy] for a in ux])
+    return dict(margin=M, names=Nm, agree=agree, conflict=conflict, mutual=mutual)
+
+SIGNALS = ('names', 'numbers', 'mutual')
+def design(F, use=SIGNALS):
+    cols = [(F['margin'] - 1) * 100]
+    cols.append(F['names'] if 'names' in use else 0 * F['names'])
+    cols += [F['agree'], F['conflict']] if 'numbers' in use else [0 * F['agree']] * 2
+    cols.append(F['mutual'] if 'mutual' in use else 0 * F['mutual'])
+    return np.stack(cols, -1)
+
+# ---------- synthetic sets ----------
+JOIN = {'en': [', ', '; ', ' — ', ' and '], 'vi': [', ', '; ', ' — ', ' và '], 'id': [', ', '; ', ' — ', ' dan ']}
+def make_tatoeba(xx, n_docs, seed):
+    rnd = random.Random(seed)
+    X = lines(f'{TAT}/tatoeba.{xx}-eng.{xx}')[:500]; EN = lines(f'{TAT}/tatoeba.{xx}-eng.eng')[:500]
+    lang = {'vie': 'vi', 'ind': 'id'}[xx]
+    E = embed(EN); S = E @ E.T
+    low = lambda s: s[:1].lower() + s[1:] if not s.startswith(('Tom', 'Mary', 'I ', "I'")) else s
+    join = lambda a, b, l: a.rstrip(' .!?…') + rnd.choice(JOIN[l]) + low(b)
+    docs = []
+    for _ in range(n_docs):
+        idx = rnd.sample(range(500), 40)
+        par, part, extra, alone = idx[:6], idx[6:10], idx[10:14], idx[14:21]
+        en = [EN[i] for i in par]; tg = [X[i] for i in par]; gold = {(k, k): 'same' for k in range(6)}
+        for p, e in zip(part, extra):
+            if rnd.random() < 0.5:
+                en.append(join(EN[p], EN[e], 'en') if rnd.random() < 0.5 else join(EN[e], EN[p], 'en')); tg.append(X[p])
+            else:
+                en.append(EN[p]); tg.append(join(X[p], X[e], lang) if rnd.random() < 0.5 else join(X[e], X[p], lang))
+            gold[(len(en) - 1, len(tg) - 1)] = 'partial'
+        used = set(idx)
+        for i in alone:
+            en.append(EN[i])
+            nb = [int(j) for j in np.argsort(-S[i]) if j not in used][0]; used.add(nb); tg.append(X[nb])
+        docs.append(shuffle(rnd, 'en', lang, en, tg, gold))
+    return docs
+
+def make_textberg(seed, win=14):
+    rnd = random.Random(seed); docs = []
+    for name in ('dev', 'test1'):
+        de = [l.strip() for l in lines(f'{TB}/{name}.de')]; fr = [l.strip() for l in lines(f'{TB}/{name}.fr')]
+        L = [tuple(json.loads(p) for p in l.strip().split(':')) for l in lines(f'{TB}/{name}.defr')]
+        for s in range(0, len(L) - win, win):
+            X, Y, gold = [], [], {}
+            for a, b in L[s:s + win]:
+                r = rnd.random()
+                if a and b and r < 0.4: a = []
+                elif a and b and r < 0.8: b = []
+                xi = [len(X) + k for k in range(len(a))]; yi = [len(Y) + k for k in range(len(b))]
+                X += [de[i] for i in a]; Y += [fr[j] for j in b]
+                if a and b:
+                    for i in xi:
+                        for j in yi: gold[(i, j)] = 'same' if len(a) == len(b) == 1 else 'partial'
+            if len(X) >= 4 and len(Y) >= 4 and gold:
+                docs.append(shuffle(rnd, 'de', 'fr', X, Y, gold))
+    return docs
+
+def shuffle(rnd, sl, tl, X, Y, gold):
+    pe = list(range(len(X))); pt = list(range(len(Y))); rnd.shuffle(pe); rnd.shuffle(pt)
+    ie = {o: n for n, o in enumerate(pe)}; it = {o: n for n, o in enumerate(pt)}
+    return dict(src_lang=sl, tgt_lang=tl, src=[X[o] for o in pe], tgt=[Y[o] for o in pt],
+                gold=sorted([ie[i], it[j], g] for (i, j), g in gold.items()))
+
+# ---------- fit and evaluate ----------
+def fit(X, y, l2=1e-2):
+    X = np.hstack([np.ones((len(X), 1)), X]); w = np.zeros(X.shape[1])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-X @ w))
+        H = (X * (p * (1 - p))[:, None]).T @ X + l2 * np.eye(len(w))
+        w -= np.linalg.solve(H, X.T @ (p - y) + l2 * w)
+    return w
+
+def conf(w, D): return 1 / (1 + np.exp(-(w[0] + D @ w[1:])))
+
+def select(P, cut):
+    """LASER max mode on the confidence: rows' and columns' best, best first, each once."""
+    best = {(i, int(P[i].argmax())) for i in range(P.shape[0])} | {(int(P[:, j].argmax()), j) for j in range(P.shape[1])}
+    us, ut, out = set(), set(), []
+    for s, i, j in sorted(((P[i, j], i, j) for i, j in best), key=lambda t: (-t[0], t[1], t[2])):
+        if i in us or j in ut: continue
+        us.add(i); ut.add(j)
+        if s >= cut: out.append((i, j))
+    return out
+
+def prf(w, docs, use, cut):
+    """Precision of kept pairs; recall of source sentences that have a gold partner."""
+    tp = fp = found = total = 0
+    for d, F in docs:
+        gold = {(i, j) for i, j, _ in d['gold']}
+        kept = select(conf(w, design(F, use)), cut)
+        tp += sum(p in gold for p in kept); fp += sum(p not in gold for p in kept)
+        total += len({i for i, _ in gold}); found += len({i for i, j in kept if (i, j) in gold})
+    return tp / max(1, tp + fp), found / max(1, total)
+
+def main():
+    if sys.argv[1:] == ['make']:
+        os.makedirs(OUT, exist_ok=True)
+        for name, docs in [('tatoeba', make_tatoeba('vie', 40, 1) + make_tatoeba('ind', 40, 2)),
+                           ('textberg', make_textberg(3))]:
+            with open(f'{OUT}/{name}.jsonl', 'w', encoding='utf-8') as f:
+                for d in docs: f.write(json.dumps(d, ensure_ascii=False) + '\n')
+            print(name, len(docs), 'documents', sum(len(d['gold']) for d in docs), 'gold pairs')
+        return
+    assert sys.argv[1:] in (['fit'], ['fit', '--demo']), __doc__
+    sets = {}
+    for name in ('tatoeba', 'textberg'):
+        docs = [json.loads(l) for l in open(f'{OUT}/{name}.jsonl', encoding='utf-8')]
+        embed([t for d in docs for t in d['src'] + d['tgt']])
+        held = (lambda n: n % 40 >= 30) if name == 'tatoeba' else (lambda n: n % 4 == 3)
+        rows = [(d, features(d['src'], d['tgt'])) for d in docs]
+        sets[name] = ([r for n, r in enumerate(rows) if not held(n)], [r for n, r in enumerate(rows) if held(n)])
+    train = sets['tatoeba'][0] + sets['textberg'][0]
+    def data(use):
+        X = np.vstack([design(F, use).reshape(-1, 5) for _, F in train])
+        y = np.concatenate([np.array([[float((i, j) in {(a, b) for a, b, _ in d['gold']}) for j in range(len(d['tgt']))]
+                                      for i in range(len(d['src']))]).ravel() for d, _ in train])
+        return X, y
+    w = fit(*data(SIGNALS))
+    print('WEIGHTS (intercept, (margin-1)*100, names, numbers agree, numbers conflict, mutual):')
+    print('  [' + ', '.join(f'{v:.4f}' for v in w) + ']')
+    print('held-out precision / recall at cut 0.5, by signals used (ablation):')
+    fits = []
+    for use in [(), ('names',), ('numbers',), ('mutual',), SIGNALS]:
+        wu = fit(*data(use)); fits.append((use, wu))
+        r = {n: prf(wu, sets[n][1], use, 0.5) for n in sets}
+        print(f"  margin{''.join(' +' + u for u in use):<28} " + '  '.join(f'{n} {p:.3f} / {q:.3f}' for n, (p, q) in r.items()))
+    print('held-out precision / recall by cut (all signals):')
+    for cut in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+        print(f'  {cut:.1f} ' + '  '.join(f'{n} {p:.3f} / {q:.3f}' for n, (p, q) in ((n, prf(w, sets[n][1], SIGNALS, cut)) for n in sets)))
+    if sys.argv[2:] == ['--demo']:
+        demo_report(fits)
+
+def demo_report(fits):
+    demo = {}
+    for l in ('en', 'vi', 'id'):
+        out = subprocess.run([BIN, 'split', '--json', f'{REPO}/data/demo/karabakh.{l}.txt'], check=True,
+                             capture_output=True, text=True).stdout
+        demo[l] = [json.loads(x)['text'] for x in out.splitlines()]
+    labels = {}
+    for line in lines(f'{REPO}/tests/data/demo/labels.tsv'):
+        if line.startswith('#'): continue
+        p, a, b, g, _ = line.split('\t'); labels[(p, int(a), int(b))] = g
+    feats = {p: features(demo[p[:2]], demo[p[3:]]) for p in ('en-vi', 'en-id', 'vi-id')}
+    print('demo labels (report only; 9 `same`, 29 same+partial), no filters:')
+    for use, w in fits:
+        for cut in (0.5, 0.2):
+            kept = [(p, i, j) for p, F in feats.items() for i, j in select(conf(w, design(F, use)), cut)]
+            g = [labels.get(k) for k in kept]
+            ok = sum(x in ('same', 'partial') for x in g)
+            print(f"  margin{''.join(' +' + u for u in use):<28} cut {cut}: kept {len(kept)}, precision "
+                  f"{ok / max(1, len(kept)):.2f}, same found {sum(x == 'same' for x in g)}/9, same+partial {ok}/29")
+
+if __name__ == '__main__':
+    main()
