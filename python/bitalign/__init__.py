@@ -119,6 +119,8 @@ class Model:
             prefix=prefix,
             quantize=quantize,
             batch=batch,
+            threads=threads,
+            progress=progress,
         )
         info = self._native.info()
         self.name: str = info["model"]
@@ -135,7 +137,7 @@ class Model:
         model's pipeline ends in ``Normalize`` (e5, LaBSE, …). Identical texts are embedded
         once; a row does not depend on the other texts, the batch size or the thread count.
         Texts longer than the model's limit are truncated to it (and a note is logged)."""
-        buf, rows, dim = self._native.embed_raw(_texts(texts, "texts"))
+        buf, rows, dim = self._native.embed_raw(_texts(texts, "texts"), progress)
         return np.frombuffer(buf, dtype=np.float32).reshape(rows, dim)
 
     def __repr__(self) -> str:

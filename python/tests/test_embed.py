@@ -35,17 +35,21 @@ def test_array_dtype_shape_and_norms(model):
     assert model.embed(iter(["Halo dunia."])).shape == (1, 384)
 
 
-def test_model_facts(model, model_dir):
+@pytest.fixture(scope="module")
+def query_model(model_dir):
+    return bitalign.Model(model_dir, prefix="query: ")
+
+
+def test_model_facts(model, model_dir, query_model):
     assert model.dim == 384
     assert model.prefix == "passage: "
     assert model.name == "intfloat/multilingual-e5-small"
     assert model.path == str(model_dir)
-    assert bitalign.Model(model_dir, prefix="query: ").prefix == "query: "
+    assert query_model.prefix == "query: "
 
 
-def test_prefix_changes_the_vectors(model, model_dir):
-    q = bitalign.Model(model_dir, prefix="query: ")
-    a, b = model.embed(["Hello world."]), q.embed(["Hello world."])
+def test_prefix_changes_the_vectors(model, query_model):
+    a, b = model.embed(["Hello world."]), query_model.embed(["Hello world."])
     assert 0.8 < float(a[0] @ b[0]) < 0.9999
 
 
@@ -89,7 +93,7 @@ def test_bad_parameters(model_dir):
 
 def test_embed_releases_the_gil(model):
     """While one thread embeds, another keeps running Python code."""
-    texts = [f"Sentence number {i} about the weather in Hanoi and Jakarta." for i in range(400)]
+    texts = [f"Sentence number {i} about the weather in Hanoi and Jakarta." for i in range(300)]
     t0 = time.perf_counter()
     model.embed(texts)
     alone = time.perf_counter() - t0
@@ -104,3 +108,16 @@ def test_embed_releases_the_gil(model):
         last = now
     # With the GIL held, this loop would stall for the whole call.
     assert max(gaps) < alone / 2, (max(gaps), alone)
+
+
+def test_threads_and_progress(model, model_dir):
+    """One thread gives the same bits as all cores; the callback sees the stage end."""
+    texts = [f"Câu số {i} nói về thời tiết ở Hà Nội." for i in range(40)]
+    seen = []
+    one = bitalign.Model(model_dir, threads=1).embed(texts, progress=lambda *a: seen.append(a))
+    assert np.array_equal(one, model.embed(texts))
+    assert seen[0] == ("embedding", 0, 40)
+    assert seen[-1] == ("embedding", 40, 40)
+    assert all(0 <= done <= 40 for _, done, _ in seen)
+    with pytest.raises(bitalign.ConfigError, match="threads"):
+        bitalign.Model(model_dir, threads=0)
