@@ -1,29 +1,40 @@
 //! The native half of the `bitalign` Python package: thin calls into the bitalign library.
 //!
-//! Each function converts its arguments, releases the GIL around the library call and turns
-//! errors into the package's exceptions (classes defined in `bitalign/errors.py`, so that
-//! they can also subclass `ValueError`/`OSError`). Python-facing conveniences (NumPy
-//! arrays, dataclasses, docstrings, argument checks) live in `bitalign/__init__.py`.
-//!
-//! Written against the library as it is before issue 9's entry points
-//! (`mine_documents`, `align_documents`, `Document::from_text`, `Observer`, typed
-//! errors): the few steps those will do are done here, each in one small function
-//! (`documents`, `mine_docs`, `align_docs`, `link_records`), so that re-pointing them is a
-//! matter of replacing those bodies.
+//! Each function converts its arguments, releases the GIL around one library entry point
+//! and turns the library's typed errors into the package's exceptions (classes defined in
+//! `bitalign/errors.py`, so that they can also subclass `ValueError`/`OSError`).
+//! Python-facing conveniences (NumPy arrays, dataclasses, docstrings, argument checks)
+//! live in `bitalign/__init__.py`.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use bitalign::align::{align_sentences, AlignParams, Link};
-use bitalign::corpus::{Record, Side};
-use bitalign::embed::Embedder;
-use bitalign::mine::pool;
-use bitalign::mine::{Filter, Filters, Mode, Params};
-use bitalign::model::{Engine, Model as CoreModel, ModelSource, Quantize};
-use bitalign::progress::Progress;
+use bitalign::align::{align_documents, AlignConfig};
+use bitalign::document::{Document, Language};
+use bitalign::embed::{EmbedOptions, Embedder};
+use bitalign::mine::{mine_documents, Filter, Filters, MineConfig, Mode};
+use bitalign::model::Quantize;
+use bitalign::observe::{Observer, Stage, Unit};
 use bitalign::score::Score;
-use bitalign::segment::{Document, Sentence};
+use bitalign::Error;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyDict};
+
+/// The exception class of `bitalign.errors` for a library error.
+fn class_of(e: &Error) -> &'static str {
+    match e {
+        Error::Input { .. } | Error::EmptyDocument { .. } | Error::UnknownLanguage { .. } => {
+            "InputError"
+        }
+        Error::ModelNotCached { .. } => "ModelNotCachedError",
+        Error::HubUnreachable { .. } => "HubUnreachableError",
+        Error::Model { .. } => "ModelError",
+        Error::Config { .. } => "ConfigError",
+        Error::OutputExists { .. } | Error::Output { .. } => "OutputError",
+        Error::Other(_) => "Error",
+    }
+}
 
 /// An exception of `bitalign.errors` by class name, with a one-line message.
 fn raise(py: Python<'_>, class: &str, msg: impl Into<String>) -> PyErr {
@@ -38,32 +49,116 @@ fn raise(py: Python<'_>, class: &str, msg: impl Into<String>) -> PyErr {
     }
 }
 
-/// An error of one kind, with the message the CLI prints after `error: `.
-fn to_py(py: Python<'_>, class: &str, e: anyhow::Error) -> PyErr {
-    raise(py, class, format!("{e:#}"))
+/// A library error as the package's exception, with the library's message.
+fn to_py(py: Python<'_>, e: Error) -> PyErr {
+    raise(py, class_of(&e), e.to_string())
 }
 
 fn config(py: Python<'_>, what: &str, msg: impl std::fmt::Display) -> PyErr {
-    raise(py, "ConfigError", format!("{what}: {msg}"))
+    to_py(py, Error::config(what, msg.to_string()))
 }
 
-/// The library reports through `Progress` (stderr), which the package keeps quiet; the
-/// optional Python callback hears where each stage starts and ends.
-fn quiet() -> Progress {
-    Progress::new(true)
+/// Progress and notes from the library, passed on to Python: stages to the optional
+/// `progress(stage, done, total)` callback (at most every 100 ms, and once at the end),
+/// notes to the `bitalign` logger. An exception in the callback stops nothing but is
+/// raised when the call returns.
+struct PyObserver {
+    callback: Option<Py<PyAny>>,
+    failed: Mutex<Option<PyErr>>,
 }
 
-/// `progress(stage, done, total)` if a callback was given.
-fn report(
-    py: Python<'_>,
-    cb: &Option<Py<PyAny>>,
-    what: &str,
-    done: usize,
-    total: usize,
-) -> PyResult<()> {
-    match cb {
-        Some(cb) => cb.call1(py, (what, done, total)).map(|_| ()),
-        None => Ok(()),
+impl PyObserver {
+    fn new(callback: Option<Py<PyAny>>) -> Self {
+        Self {
+            callback,
+            failed: Mutex::new(None),
+        }
+    }
+
+    fn report(&self, what: &str, done: u64, total: Option<u64>) {
+        let Some(cb) = &self.callback else { return };
+        Python::attach(|py| {
+            if let Err(e) = cb.call1(py, (what, done, total)) {
+                self.failed.lock().unwrap().get_or_insert(e);
+            }
+        });
+    }
+
+    /// The call's result, or the first exception the callback raised.
+    fn finish<T>(self, py: Python<'_>, r: Result<T, Error>) -> PyResult<T> {
+        let value = r.map_err(|e| to_py(py, e))?;
+        match self.failed.into_inner().unwrap() {
+            Some(e) => Err(e),
+            None => Ok(value),
+        }
+    }
+}
+
+impl Observer for PyObserver {
+    fn stage(&self, what: &str, total: Option<u64>, _unit: Unit) -> Box<dyn Stage + '_> {
+        self.report(what, 0, total);
+        Box::new(PyStage {
+            obs: self,
+            what: what.to_string(),
+            total: AtomicU64::new(total.unwrap_or(u64::MAX)),
+            done: AtomicU64::new(0),
+            last: Mutex::new(Instant::now()),
+        })
+    }
+
+    fn note(&self, message: &str) {
+        Python::attach(|py| {
+            let logged = py
+                .import("logging")
+                .and_then(|l| l.call_method1("getLogger", ("bitalign",)))
+                .and_then(|log| log.call_method1("info", ("%s", message)));
+            if let Err(e) = logged {
+                self.failed.lock().unwrap().get_or_insert(e);
+            }
+        });
+    }
+}
+
+struct PyStage<'a> {
+    obs: &'a PyObserver,
+    what: String,
+    /// `u64::MAX` while unknown.
+    total: AtomicU64,
+    done: AtomicU64,
+    last: Mutex<Instant>,
+}
+
+impl PyStage<'_> {
+    fn total(&self) -> Option<u64> {
+        Some(self.total.load(Ordering::Relaxed)).filter(|&t| t != u64::MAX)
+    }
+}
+
+impl Stage for PyStage<'_> {
+    fn advance(&self, n: u64) {
+        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
+        let due = {
+            let mut last = self.last.lock().unwrap();
+            let due = last.elapsed() >= Duration::from_millis(100);
+            if due {
+                *last = Instant::now();
+            }
+            due
+        };
+        if due {
+            self.obs.report(&self.what, done, self.total());
+        }
+    }
+
+    fn set_total(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+    }
+}
+
+impl Drop for PyStage<'_> {
+    fn drop(&mut self) {
+        let done = self.done.load(Ordering::Relaxed);
+        self.obs.report(&self.what, done, self.total());
     }
 }
 
@@ -71,32 +166,6 @@ fn report(
 #[pyclass(frozen, module = "bitalign._native")]
 struct Model {
     embedder: Arc<Embedder>,
-    /// Worker threads of this model, when not all cores.
-    pool: Option<Arc<rayon::ThreadPool>>,
-}
-
-impl Model {
-    /// Runs `f` on this model's threads.
-    fn install<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        match &self.pool {
-            Some(p) => p.install(f),
-            None => f(),
-        }
-    }
-
-    /// Embeds texts, reporting the stage to `cb` (GIL released in between).
-    fn embed_texts<S: AsRef<str> + Sync>(
-        &self,
-        py: Python<'_>,
-        texts: &[S],
-        cb: &Option<Py<PyAny>>,
-    ) -> PyResult<bitalign::embed::Embeddings> {
-        report(py, cb, "embedding", 0, texts.len())?;
-        let e = py.detach(|| self.install(|| self.embedder.embed(texts, &quiet())));
-        let e = e.map_err(|e| to_py(py, "Error", e))?;
-        report(py, cb, "embedding", texts.len(), texts.len())?;
-        Ok(e)
-    }
 }
 
 #[pymethods]
@@ -126,34 +195,20 @@ impl Model {
                 ))
             }
         };
-        if batch == 0 {
-            return Err(config(py, "batch", "must be at least 1"));
-        }
-        let pool = match threads {
-            None => None,
-            Some(0) => return Err(config(py, "threads", "must be at least 1")),
-            Some(n) => Some(Arc::new(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .build()
-                    .map_err(|e| config(py, "threads", format!("cannot start {n}: {e}")))?,
-            )),
-        };
-        let src = ModelSource {
-            model,
+        let opts = EmbedOptions {
             revision: revision.unwrap_or_else(|| "main".into()),
-            offline: ModelSource::offline_requested(offline),
+            offline,
+            prefix,
+            batch,
+            quantize,
+            threads,
+            ..EmbedOptions::default()
         };
-        report(py, &progress, "loading model", 0, 1)?;
-        let loaded = py.detach(|| {
-            let m = CoreModel::load_with(&src, Engine::default(), quantize, &quiet())?;
-            Embedder::new(m, prefix, batch)
-        });
-        let embedder = loaded.map_err(|e| to_py(py, "ModelError", e))?;
-        report(py, &progress, "loading model", 1, 1)?;
+        let obs = PyObserver::new(progress);
+        let loaded = py.detach(|| Embedder::load(&model, &opts, &obs));
+        let embedder = obs.finish(py, loaded)?;
         Ok(Self {
             embedder: Arc::new(embedder),
-            pool,
         })
     }
 
@@ -166,10 +221,12 @@ impl Model {
         progress: Option<Py<PyAny>>,
     ) -> PyResult<(Bound<'py, PyByteArray>, usize, usize)> {
         let dim = self.embedder.dim();
+        let obs = PyObserver::new(progress);
         let emb = if texts.is_empty() {
             Vec::new()
         } else {
-            self.embed_texts(py, &texts, &progress)?.into_vec()
+            let r = py.detach(|| self.embedder.embed(&texts, &obs).map_err(Error::from));
+            obs.finish(py, r)?.into_vec()
         };
         let rows = emb.len() / dim;
         let bytes: Vec<u8> = emb.iter().flat_map(|v| v.to_ne_bytes()).collect();
@@ -191,11 +248,11 @@ impl Model {
     }
 }
 
-/// A language code normalised as the CLI's `--lang` (`None`: unknown, `und`).
-fn language(py: Python<'_>, what: &str, code: Option<&str>) -> PyResult<String> {
+/// A language code as the library takes it (`None` or `"und"`: unknown).
+fn language(py: Python<'_>, what: &str, code: Option<&str>) -> PyResult<Language> {
     match code {
-        None => Ok(bitalign::lang::UNDETERMINED.to_string()),
-        Some(c) => bitalign::lang::normalize(c.trim()).ok_or_else(|| {
+        None => Ok(Language::unknown()),
+        Some(c) => Language::parse(c).ok_or_else(|| {
             config(
                 py,
                 what,
@@ -203,53 +260,6 @@ fn language(py: Python<'_>, what: &str, code: Option<&str>) -> PyResult<String> 
             )
         }),
     }
-}
-
-/// A document from text in memory, split as the CLI splits a file.
-fn from_text(
-    name: String,
-    text: String,
-    lang: String,
-    presplit: bool,
-    index: usize,
-) -> anyhow::Result<(Document, Vec<Sentence>)> {
-    let decoded = bitalign::segment::decode(&name, text.into_bytes(), false)?;
-    let (sentences, _) = bitalign::segment::split_document(&decoded, index, &lang, presplit);
-    anyhow::ensure!(
-        !sentences.is_empty(),
-        "{name}: no sentences (the document is empty)"
-    );
-    let doc = Document {
-        name,
-        lang,
-        text: decoded.text,
-    };
-    Ok((doc, sentences))
-}
-
-/// A document already split: each sentence kept as one, the text their lines.
-fn from_sentences(
-    name: String,
-    sentences: Vec<String>,
-    lang: String,
-    index: usize,
-) -> (Document, Vec<Sentence>) {
-    let mut text = String::new();
-    let mut out = Vec::with_capacity(sentences.len());
-    for (i, s) in sentences.into_iter().enumerate() {
-        if i > 0 {
-            text.push('\n');
-        }
-        let start = text.len();
-        text.push_str(&s);
-        out.push(Sentence {
-            doc: index,
-            index: i,
-            span: start..text.len(),
-            text: s,
-        });
-    }
-    (Document { name, lang, text }, out)
 }
 
 /// Splits `text` into sentences with the rules for `lang`; `(text, start, end)` triples
@@ -268,10 +278,11 @@ fn split_raw(
     if text.chars().all(|c| c.is_whitespace() || c == '\u{feff}') {
         return Ok(Vec::new());
     }
-    let doc = py.detach(|| from_text("text".into(), text, lang, presplit, 0));
-    let (doc, sentences) = doc.map_err(|e| to_py(py, "InputError", e))?;
-    let spans: Vec<_> = sentences.iter().map(|s| s.span.clone()).collect();
-    Ok(sentences
+    let doc = py.detach(|| Document::from_text("text", text, lang, presplit, 0));
+    let doc = doc.map_err(|e| to_py(py, e))?;
+    let spans: Vec<_> = doc.sentences.iter().map(|s| s.span.clone()).collect();
+    Ok(doc
+        .sentences
         .iter()
         .zip(char_offsets(&doc.text, &spans))
         .map(|(s, (start, end))| (s.text.clone(), start, end))
@@ -304,21 +315,21 @@ fn documents(
     py: Python<'_>,
     inputs: Vec<(String, Option<String>, Content)>,
     presplit: bool,
-) -> PyResult<Vec<(Document, Vec<Sentence>)>> {
+) -> PyResult<Vec<Document>> {
     let mut docs = Vec::with_capacity(inputs.len());
     for (i, (name, lang, content)) in inputs.into_iter().enumerate() {
         let lang = language(py, &format!("{name}: language"), lang.as_deref())?;
         let doc = match content {
-            Content::Text(t) => from_text(name, t, lang, presplit, i),
-            Content::Sentences(s) => Ok(from_sentences(name, s, lang, i)),
+            Content::Text(t) => Document::from_text(name, t, lang, presplit, i),
+            Content::Sentences(s) => Ok(Document::from_sentences(name, &s, lang, i)),
         };
-        docs.push(doc.map_err(|e| to_py(py, "InputError", e))?);
+        docs.push(doc.map_err(|e| to_py(py, e))?);
     }
     Ok(docs)
 }
 
 /// Records (as JSON lines, exactly the JSONL writer's) in Python.
-fn json_records(records: &[Record]) -> Vec<String> {
+fn json_records(records: &[bitalign::corpus::Record]) -> Vec<String> {
     records
         .iter()
         .map(|r| serde_json::to_string(r).expect("records serialise"))
@@ -345,7 +356,7 @@ fn mine_raw(
     pivot: Option<String>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(Vec<String>, Vec<String>)> {
-    let mut cfg = MineCfg::default();
+    let mut cfg = MineConfig::default();
     if let Some(k) = k {
         cfg.k = k;
     }
@@ -408,141 +419,20 @@ fn mine_raw(
     }
     cfg.pairs = pairs.unwrap_or_default();
     cfg.pivot = pivot;
-    cfg.check(py)?;
     let docs = documents(py, docs, presplit)?;
-    let (records, tuples) = mine_docs(py, model, &docs, &cfg, &progress)?;
-    Ok((json_records(&records), tuples))
-}
-
-/// How documents are mined (the CLI's `run` flags, with its defaults).
-struct MineCfg {
-    k: usize,
-    score: Score,
-    mode: Mode,
-    threshold: Option<f32>,
-    filters: Filters,
-    pairs: Vec<String>,
-    pivot: Option<String>,
-}
-
-impl Default for MineCfg {
-    fn default() -> Self {
-        Self {
-            k: bitalign::score::DEFAULT_K,
-            score: Score::Margin,
-            mode: Mode::Max,
-            threshold: None,
-            filters: Filters::default(),
-            pairs: Vec::new(),
-            pivot: None,
-        }
-    }
-}
-
-impl MineCfg {
-    fn check(&self, py: Python<'_>) -> PyResult<()> {
-        if self.k == 0 {
-            return Err(config(py, "k", "must be at least 1"));
-        }
-        if self.threshold.is_some_and(|t| !t.is_finite()) {
-            return Err(config(py, "threshold", "must be a finite number"));
-        }
-        let r = self.filters.max_length_ratio;
-        if r < 1.0 || r.is_nan() {
-            return Err(config(py, "max_length_ratio", "must be at least 1"));
-        }
-        Ok(())
-    }
-
-    fn params(&self) -> Params {
-        Params {
-            k: self.k,
-            score: self.score,
-            mode: self.mode,
-            threshold: self.threshold.unwrap_or(match self.score {
-                Score::Margin => bitalign::mine::DEFAULT_THRESHOLD,
-                Score::Cosine => bitalign::mine::DEFAULT_COSINE_THRESHOLD,
-                Score::Distance => bitalign::mine::DEFAULT_DISTANCE_THRESHOLD,
-            }),
-        }
-    }
-}
-
-/// Mines every requested language pair of `docs` as `bitalign run` does: sentences embedded
-/// once, pooled per language, each pair mined and filtered; the kept pairs as records, and
-/// the multi-way tuples as JSON lines.
-fn mine_docs(
-    py: Python<'_>,
-    model: &Model,
-    docs: &[(Document, Vec<Sentence>)],
-    cfg: &MineCfg,
-    progress: &Option<Py<PyAny>>,
-) -> PyResult<(Vec<Record>, Vec<String>)> {
-    let mut langs: Vec<&str> = Vec::new();
-    for (d, _) in docs {
-        if !langs.contains(&d.lang.as_str()) {
-            langs.push(&d.lang);
-        }
-    }
-    if langs.len() < 2 {
-        let names: Vec<&str> = docs.iter().map(|(d, _)| d.name.as_str()).collect();
-        return Err(raise(
-            py,
-            "InputError",
-            format!(
-                "{}: all inputs are in `{}`; mining needs documents in at least two languages",
-                names.join(", "),
-                langs.first().copied().unwrap_or("?")
-            ),
-        ));
-    }
-    let pairs = if cfg.pairs.is_empty() {
-        pool::all_pairs(langs.len())
-    } else {
-        pool::parse_pairs(&cfg.pairs, &langs).map_err(|e| to_py(py, "ConfigError", e))?
-    };
-    let pivot = match &cfg.pivot {
-        None => 0,
-        Some(l) => langs
-            .iter()
-            .position(|x| x == l)
-            .ok_or_else(|| config(py, &format!("pivot {l}"), "no input is in that language"))?,
-    };
-    let texts: Vec<&str> = docs
+    let obs = PyObserver::new(progress);
+    let mined = py.detach(|| mine_documents(&docs, &model.embedder, &cfg, &obs));
+    let mined = obs.finish(py, mined)?;
+    let records = json_records(&mined.all_records(&docs));
+    let tuples = mined
+        .tuple_sides(&docs)
         .iter()
-        .flat_map(|(_, s)| s.iter().map(|s| s.text.as_str()))
+        .map(|sides| {
+            serde_json::to_string(&serde_json::json!({ "sentences": sides }))
+                .expect("tuples serialise")
+        })
         .collect();
-    let emb = model.embed_texts(py, &texts, progress)?;
-    let params = cfg.params();
-    let mined = py.detach(|| -> anyhow::Result<_> {
-        let pools = pool::pools(docs, &emb)?;
-        let results: Vec<_> = pairs
-            .iter()
-            .map(|&pair| pool::mine_pair(docs, &pools, pair, &params, &cfg.filters, &quiet()))
-            .collect();
-        let tuples = if pools.len() >= 3 {
-            pool::tuples(&pools, &results, pivot)
-        } else {
-            Vec::new()
-        };
-        let records: Vec<Record> = results
-            .iter()
-            .flat_map(|r| r.kept.iter().map(|p| pool::record(docs, &pools, r, p)))
-            .collect();
-        let tuples = tuples
-            .iter()
-            .map(|t| {
-                let sides: Vec<Side> = t
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(l, r)| r.map(|r| pool::side(docs, &pools[l], r)))
-                    .collect();
-                serde_json::json!({ "sentences": sides }).to_string()
-            })
-            .collect();
-        Ok((records, tuples))
-    });
-    mined.map_err(|e| to_py(py, "Error", e))
+    Ok((records, tuples))
 }
 
 /// Aligns a document with its translation; every link as a JSON record (unaligned
@@ -561,7 +451,7 @@ fn align_raw(
     threshold: Option<f32>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Vec<String>> {
-    let mut cfg = AlignParams::default();
+    let mut cfg = AlignConfig::default();
     if let Some(n) = max_size {
         cfg.max_size = n;
     }
@@ -571,70 +461,11 @@ fn align_raw(
     if let Some(t) = threshold {
         cfg.threshold = t;
     }
-    if cfg.max_size < 2 {
-        return Err(config(py, "max_size", "must be at least 2"));
-    }
-    if cfg.max_overlap < 1 {
-        return Err(config(py, "max_overlap", "must be at least 1"));
-    }
-    if !cfg.threshold.is_finite() {
-        return Err(config(py, "threshold", "must be a finite number"));
-    }
     let docs = documents(py, vec![src, tgt], presplit)?;
-    let (s, t) = (&docs[0], &docs[1]);
-    let texts = |d: &[Sentence]| d.iter().map(|x| x.text.clone()).collect::<Vec<_>>();
-    // The overlaps are embedded inside the aligner; the callback hears the whole call.
-    let total = s.1.len() + t.1.len();
-    report(py, &progress, "aligning", 0, total)?;
-    let links = py.detach(|| {
-        model.install(|| {
-            align_sentences(
-                &texts(&s.1),
-                &texts(&t.1),
-                |overlaps| model.embedder.embed(overlaps, &quiet()),
-                &cfg,
-            )
-        })
-    });
-    let links = links.map_err(|e| to_py(py, "Error", e))?;
-    report(py, &progress, "aligning", total, total)?;
-    Ok(json_records(&link_records(&links, s, t)))
-}
-
-/// Links as output records (as `bitalign align --format jsonl` writes them): sentence texts
-/// joined by a space, byte spans into the documents, empty sides for unaligned sentences.
-fn link_records(
-    links: &[Link],
-    src: &(Document, Vec<Sentence>),
-    tgt: &(Document, Vec<Sentence>),
-) -> Vec<Record> {
-    let side = |(doc, sents): &(Document, Vec<Sentence>), r: &std::ops::Range<usize>| {
-        let s = &sents[r.clone()];
-        Side {
-            lang: doc.lang.clone(),
-            doc: doc.name.clone(),
-            indices: r.clone().collect(),
-            text: s
-                .iter()
-                .map(|x| x.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-            span: s
-                .first()
-                .zip(s.last())
-                .map(|(a, b)| (a.span.start, b.span.end)),
-        }
-    };
-    links
-        .iter()
-        .map(|l| Record {
-            src: side(src, &l.src),
-            tgt: side(tgt, &l.tgt),
-            cosine: l.cosine,
-            margin: None,
-            cost: Some(l.cost),
-        })
-        .collect()
+    let obs = PyObserver::new(progress);
+    let al = py.detach(|| align_documents(&docs[0], &docs[1], &model.embedder, &cfg, &obs));
+    let al = obs.finish(py, al)?;
+    Ok(json_records(&al.records(&docs[0], &docs[1])))
 }
 
 #[pymodule]
