@@ -1,0 +1,335 @@
+"""bitalign: parallel corpora on the CPU, from Python.
+
+The same Rust core as the ``bitalign`` command line, so the same numbers for the same input:
+
+- :class:`Model` loads a multilingual sentence-embedding model (a Hugging Face repo id or a
+  local directory in the hub's layout) and embeds sentences into L2-normalised float32 rows;
+- :func:`split` cuts a text into sentences with the segmenter's per-language rules;
+- :func:`mine` finds the sentence pairs that correspond in comparable documents (margin
+  k-NN, as ``bitalign run``);
+- :func:`align` aligns a document with its translation (monotonic 1-1 … n-m links, as
+  ``bitalign align``).
+
+Errors are raised as :class:`bitalign.errors.Error` subclasses carrying the CLI's one-line
+message. Long calls release the GIL, so threads can run them side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _native
+from .errors import (
+    ConfigError,
+    Error,
+    HubUnreachableError,
+    InputError,
+    ModelError,
+    ModelNotCachedError,
+    OutputError,
+)
+
+__version__ = _native.__version__
+
+__all__ = [
+    "Model",
+    "Sentence",
+    "Link",
+    "split",
+    "mine",
+    "align",
+    "Progress",
+    "Error",
+    "InputError",
+    "ConfigError",
+    "ModelError",
+    "ModelNotCachedError",
+    "HubUnreachableError",
+    "OutputError",
+    "DEFAULT_MODEL",
+]
+
+#: ``progress(stage, done, total)``: called from the library's stages ("embedding", "mining
+#: en-vi", …) at most every 100 ms and once when a stage ends; ``total`` may be ``None``.
+#: Notes (a document's language, truncated sentences) go to the ``bitalign`` logger.
+Progress = Callable[[str, int, Optional[int]], Any]
+
+#: The model used when none is named and ``$BITALIGN_MODEL`` is not set (as the CLI).
+DEFAULT_MODEL = "intfloat/multilingual-e5-small"
+
+
+def _texts(arg: object, what: str) -> list:
+    """A list of str from a sequence of str; a lone str is refused rather than read as
+    its characters."""
+    if isinstance(arg, (str, bytes)):
+        raise TypeError(f"{what}: expected a list of str, got a single {type(arg).__name__}")
+    out = list(arg)  # type: ignore[call-overload]
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise TypeError(f"{what}[{i}]: expected str, got {type(t).__name__}")
+    return out
+
+
+class Model:
+    """A sentence-embedding model, loaded once and used for any number of calls.
+
+    ``model`` is a Hugging Face repo id (downloaded to the standard cache on first use) or a
+    local directory in the hub's layout (``config.json``, ``model.safetensors``,
+    ``tokenizer.json``, ``modules.json``, …). Default: ``$BITALIGN_MODEL``, else
+    ``intfloat/multilingual-e5-small``.
+
+    - ``revision``: branch, tag or commit of a repo id (default ``main``).
+    - ``offline``: read the Hugging Face cache only (also ``HF_HUB_OFFLINE=1``).
+    - ``prefix``: text put before every sentence; default from the model registry
+      (``"passage: "`` for e5 models).
+    - ``quantize``: ``"q8"`` for int8 matrix products (about twice as fast, cosine ≥ 0.99
+      to f32), or ``None``.
+    - ``batch``: sentences per batch; ``threads``: worker threads for this model (default:
+      all cores). Neither changes the vectors.
+    - ``progress``: a :data:`Progress` callback for the download, if any.
+
+    Raises :class:`ModelError` (or its :class:`ModelNotCachedError`,
+    :class:`HubUnreachableError`) when the model cannot be found or read,
+    :class:`ConfigError` for a bad parameter.
+    """
+
+    def __init__(
+        self,
+        model: Union[str, "os.PathLike[str]", None] = None,
+        *,
+        revision: Optional[str] = None,
+        offline: bool = False,
+        prefix: Optional[str] = None,
+        quantize: Optional[str] = None,
+        batch: int = 32,
+        threads: Optional[int] = None,
+        progress: Optional[Progress] = None,
+    ) -> None:
+        if model is None:
+            model = os.environ.get("BITALIGN_MODEL") or DEFAULT_MODEL
+        self._native = _native.Model(
+            os.fspath(model),
+            revision=revision,
+            offline=offline,
+            prefix=prefix,
+            quantize=quantize,
+            batch=batch,
+            threads=threads,
+            progress=progress,
+        )
+        info = self._native.info()
+        self.name: str = info["model"]
+        self.path: str = info["model_path"]
+        self.revision: Optional[str] = info["revision"]
+        self.prefix: str = info["prefix"]
+        self.dim: int = info["dim"]
+        self.pooling: str = info["pooling"]
+        self.max_tokens: int = info["max_tokens"]
+
+    def embed(self, texts: Sequence[str], *, progress: Optional[Progress] = None) -> np.ndarray:
+        """Embeds ``texts`` (the model's prefix is added to each) into a float32 array of
+        shape ``(len(texts), dim)``, one row per text in order, L2-normalised when the
+        model's pipeline ends in ``Normalize`` (e5, LaBSE, …). Identical texts are embedded
+        once; a row does not depend on the other texts, the batch size or the thread count.
+        Texts longer than the model's limit are truncated to it (and a note is logged)."""
+        buf, rows, dim = self._native.embed_raw(_texts(texts, "texts"), progress)
+        return np.frombuffer(buf, dtype=np.float32).reshape(rows, dim)
+
+    def __repr__(self) -> str:
+        return f"bitalign.Model({self.path!r}, dim={self.dim}, prefix={self.prefix!r})"
+
+
+def _model(model: Union["Model", str, "os.PathLike[str]", None]) -> "Model":
+    return model if isinstance(model, Model) else Model(model)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a text: ``text[start:end]`` of the string it was split from
+    (offsets in characters, as Python indexes strings)."""
+
+    text: str
+    start: int
+    end: int
+
+
+def split(text: str, lang: str, *, presplit: bool = False) -> List[Sentence]:
+    """Splits ``text`` into sentences with the rules for ``lang`` (ISO 639-1 like ``en``,
+    ``vi``, ``id``; 639-3 and region tags accepted; other languages get the generic rules).
+    Blank lines and line breaks always end a sentence; with ``presplit`` every non-blank
+    line is one sentence. Leading and trailing spaces are not part of a sentence.
+
+    Raises :class:`ConfigError` for a string that is not a language code."""
+    if not isinstance(text, str):
+        raise TypeError(f"text: expected str, got {type(text).__name__}")
+    return [Sentence(t, s, e) for t, s, e in _native.split_raw(text, lang, presplit=presplit)]
+
+
+#: A document: a text to split into sentences, or its sentences already split.
+Doc = Union[str, Sequence[str]]
+
+
+def _doc(doc: object, what: str) -> Union[str, list]:
+    if isinstance(doc, str):
+        return doc
+    if isinstance(doc, (bytes, Mapping)) or not isinstance(doc, Sequence):
+        raise TypeError(f"{what}: expected a str or a list of sentences, got {type(doc).__name__}")
+    return _texts(doc, what)
+
+
+def _documents(docs: Mapping[str, Any]) -> list:
+    """``(name, lang, text or sentences)`` per document, languages in the mapping's order."""
+    if not isinstance(docs, Mapping):
+        raise TypeError(f"docs: expected a dict of language → documents, got {type(docs).__name__}")
+    out = []
+    for lang, value in docs.items():
+        if not isinstance(lang, str):
+            raise TypeError(f"docs: language keys are str, got {type(lang).__name__}")
+        if isinstance(value, str):
+            out.append((lang, lang, value))
+        elif isinstance(value, Mapping):
+            for name, d in value.items():
+                out.append((str(name), lang, _doc(d, f"docs[{lang!r}][{name!r}]")))
+        elif isinstance(value, Sequence) and not isinstance(value, bytes):
+            for i, d in enumerate(value):
+                out.append((f"{lang}:{i}", lang, _doc(d, f"docs[{lang!r}][{i}]")))
+        else:
+            raise TypeError(
+                f"docs[{lang!r}]: expected a str, a list of documents or a dict of name → "
+                f"document, got {type(value).__name__}"
+            )
+    return out
+
+
+def _filters(filters: Union[str, Sequence[str], None]) -> Optional[List[str]]:
+    if filters is None:
+        return None
+    if isinstance(filters, str):
+        return [f.strip() for f in filters.split(",")]
+    return _texts(filters, "filters")
+
+
+def mine(
+    docs: Mapping[str, Union[Doc, Sequence[Doc], Mapping[str, Doc]]],
+    model: Union[Model, str, "os.PathLike[str]", None] = None,
+    *,
+    presplit: bool = False,
+    k: Optional[int] = None,
+    score: Optional[str] = None,
+    mode: Optional[str] = None,
+    threshold: Optional[float] = None,
+    filters: Union[str, Sequence[str], None] = None,
+    max_length_ratio: Optional[float] = None,
+    pairs: Optional[Sequence[str]] = None,
+    progress: Optional[Progress] = None,
+) -> List[Dict[str, Any]]:
+    """Mines the sentence pairs that correspond in comparable documents, for every pair of
+    languages (as ``bitalign run``): every sentence embedded once, ratio margin over the
+    ``k`` nearest neighbours in both directions, candidates chosen by ``mode``, kept above
+    ``threshold``, then filtered.
+
+    ``docs`` maps a language code to its documents: one (a str), several (a list), or
+    several by name (a dict name → document). A document is a text, split with the
+    language's rules (one sentence per line with ``presplit``), or a list of sentences.
+    Documents of one language are pooled. Documents are named ``lang``, ``lang:i`` or
+    by their dict key in the records.
+
+    Parameters (defaults are the CLI's): ``k`` (4), ``score`` (``"margin"``, ``"cosine"``,
+    ``"distance"``), ``mode`` (``"max"``, ``"forward"``, ``"backward"``, ``"intersect"``),
+    ``threshold`` (1.02 for margin, 0.90 cosine, 0.02 distance), ``filters`` (``"all"``,
+    ``"none"``, or a list of ``length``, ``identical``, ``numbers``, ``lang``),
+    ``max_length_ratio`` (of the length filter), ``pairs`` (``["en-vi", …]``; default every
+    pair, languages in input order).
+
+    Returns the kept pairs of every language pair, pair after pair, as the records of the
+    JSONL files: ``{"src": side, "tgt": side, "cosine": …, "margin": …}`` where a side is
+    ``{"lang", "doc", "indices", "text", "span"}`` (``span``: byte offsets into the
+    document's UTF-8 text, as in the files).
+    """
+    m = _model(model)
+    records, _tuples = _native.mine_raw(
+        m._native,
+        _documents(docs),
+        presplit=presplit,
+        k=k,
+        score=score,
+        mode=mode,
+        threshold=threshold,
+        filters=_filters(filters),
+        max_length_ratio=max_length_ratio,
+        pairs=None if pairs is None else _texts(pairs, "pairs"),
+        progress=progress,
+    )
+    return [json.loads(r) for r in records]
+
+
+@dataclass(frozen=True)
+class Link:
+    """One link of an alignment: consecutive source sentences ``src`` (indices, possibly
+    none) and target sentences ``tgt`` that translate each other, with the cosine of their
+    embeddings and the link's cost (lower is better). ``record`` is the link as a JSONL
+    record of ``bitalign align --format jsonl``."""
+
+    src: Tuple[int, ...]
+    tgt: Tuple[int, ...]
+    cosine: float
+    cost: float
+    src_text: str
+    tgt_text: str
+    record: Dict[str, Any] = field(repr=False, compare=False)
+
+
+def align(
+    src: Doc,
+    tgt: Doc,
+    model: Union[Model, str, "os.PathLike[str]", None] = None,
+    *,
+    src_lang: Optional[str] = None,
+    tgt_lang: Optional[str] = None,
+    presplit: bool = False,
+    max_size: Optional[int] = None,
+    max_overlap: Optional[int] = None,
+    threshold: Optional[float] = None,
+    names: Tuple[str, str] = ("src", "tgt"),
+    progress: Optional[Progress] = None,
+) -> List[Link]:
+    """Aligns a document with its translation (as ``bitalign align``): every sentence in
+    exactly one link, links in order, 1-1, 1-n, n-1, n-m and 0-1/1-0 links of at most
+    ``max_size`` sentences (8) with at most ``max_overlap`` (4) on one side; ``threshold``
+    is the price of one more link (higher merges more).
+
+    ``src`` and ``tgt`` are lists of sentences (each kept as one), or texts split with the
+    rules of ``src_lang``/``tgt_lang`` (one sentence per line with ``presplit``). The
+    languages only pick the rules and label the records (``und`` when not given). ``names``
+    label the documents in the records.
+    """
+    m = _model(model)
+    records = _native.align_raw(
+        m._native,
+        (names[0], src_lang, _doc(src, "src")),
+        (names[1], tgt_lang, _doc(tgt, "tgt")),
+        presplit=presplit,
+        max_size=max_size,
+        max_overlap=max_overlap,
+        threshold=threshold,
+        progress=progress,
+    )
+    out = []
+    for r in map(json.loads, records):
+        out.append(
+            Link(
+                src=tuple(r["src"]["indices"]),
+                tgt=tuple(r["tgt"]["indices"]),
+                cosine=r["cosine"],
+                cost=r["cost"],
+                src_text=r["src"]["text"],
+                tgt_text=r["tgt"]["text"],
+                record=r,
+            )
+        )
+    return out

@@ -1,0 +1,54 @@
+"""Type stubs for the native half of bitalign (see bitalign/__init__.py for the public API)."""
+
+from typing import Any, Callable, Optional, Union
+
+__version__: str
+
+_Progress = Callable[[str, int, Optional[int]], Any]
+_Input = tuple[str, Optional[str], Union[str, list[str]]]
+
+class Model:
+    def __init__(
+        self,
+        model: str,
+        *,
+        revision: Optional[str] = None,
+        offline: bool = False,
+        prefix: Optional[str] = None,
+        quantize: Optional[str] = None,
+        batch: int = 32,
+        threads: Optional[int] = None,
+        progress: Optional[_Progress] = None,
+    ) -> None: ...
+    def embed_raw(
+        self, texts: list[str], progress: Optional[_Progress] = None
+    ) -> tuple[bytearray, int, int]: ...
+    def info(self) -> dict[str, Any]: ...
+
+def split_raw(text: str, lang: str, *, presplit: bool = False) -> list[tuple[str, int, int]]: ...
+def mine_raw(
+    model: Model,
+    docs: list[_Input],
+    *,
+    presplit: bool = False,
+    k: Optional[int] = None,
+    score: Optional[str] = None,
+    mode: Optional[str] = None,
+    threshold: Optional[float] = None,
+    filters: Optional[list[str]] = None,
+    max_length_ratio: Optional[float] = None,
+    pairs: Optional[list[str]] = None,
+    pivot: Optional[str] = None,
+    progress: Optional[_Progress] = None,
+) -> tuple[list[str], list[str]]: ...
+def align_raw(
+    model: Model,
+    src: _Input,
+    tgt: _Input,
+    *,
+    presplit: bool = False,
+    max_size: Optional[int] = None,
+    max_overlap: Optional[int] = None,
+    threshold: Optional[float] = None,
+    progress: Optional[_Progress] = None,
+) -> list[str]: ...
