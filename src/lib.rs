@@ -15,5 +15,6 @@ pub mod lang;
 pub mod mine;
 pub mod model;
 pub mod progress;
+pub mod report;
 pub mod score;
 pub mod segment;

@@ -6,8 +6,12 @@ use super::{InputArgs, ModelArgs, Progress};
 use crate::align::{align_sentences, AlignParams, Link};
 use crate::corpus::vecalign::VecalignSink;
 use crate::corpus::{AtomicFile, JsonlSink, MosesSink, Record, Side, Sink, TmxSink, TsvSink};
+use crate::lang::LangSource;
+use crate::report;
 use crate::segment::{Document, Sentence};
+use anyhow::Context;
 use clap::Args;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -35,6 +39,11 @@ pub struct AlignArgs {
     /// Price of one more link, in similarity units: higher merges more, lower splits more.
     #[arg(long, value_name = "X", default_value_t = AlignParams::default().threshold)]
     pub threshold: f32,
+    /// Also write a report into DIR (created if needed; refused if it already holds
+    /// one): report.html with the dot plot of the similarity matrix, the path and its
+    /// link types and the links side by side, the plots as SVG, and report.json.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 /// Links as output records: sentence texts joined by a space, byte spans into the files.
@@ -77,14 +86,14 @@ pub fn records(
 fn load_pair(
     input: &InputArgs,
     progress: &Progress,
-) -> anyhow::Result<Vec<(Document, Vec<Sentence>)>> {
+) -> anyhow::Result<Vec<(Document, Vec<Sentence>, LangSource)>> {
     let blank = |f: &PathBuf| {
         f.as_os_str() != "-"
             && std::fs::read(f).is_ok_and(|b| b.iter().all(u8::is_ascii_whitespace))
     };
     let empty: Vec<bool> = input.files.iter().map(blank).collect();
     if !empty.contains(&true) {
-        return input.load(progress);
+        return input.load_with_sources(progress);
     }
     fn keep<T: Clone>(v: &[T], empty: &[bool]) -> Vec<T> {
         v.iter()
@@ -101,7 +110,7 @@ fn load_pair(
     let mut loaded = if rest.files.is_empty() {
         Vec::new()
     } else {
-        rest.load(progress)?
+        rest.load_with_sources(progress)?
     }
     .into_iter();
     Ok(input
@@ -121,6 +130,7 @@ fn load_pair(
                         text: String::new(),
                     },
                     Vec::new(),
+                    LangSource::Unknown,
                 )
             } else {
                 loaded
@@ -143,9 +153,21 @@ pub fn run(a: AlignArgs, progress: &Progress) -> anyhow::Result<()> {
         threshold: a.threshold,
         ..AlignParams::default()
     };
+    if let Some(dir) = &a.report {
+        for f in [report::HTML_FILE, report::DATA_FILE].map(|f| dir.join(f)) {
+            anyhow::ensure!(
+                !f.exists(),
+                "{}: already exists; choose another --report directory",
+                f.display()
+            );
+        }
+    }
     let docs = load_pair(&a.input, progress)?;
     let (src, tgt) = (&docs[0], &docs[1]);
     let texts = |s: &[Sentence]| s.iter().map(|x| x.text.clone()).collect::<Vec<_>>();
+    // The overlaps and their vectors, kept for the report's similarity matrix.
+    let mut embedded: Option<(Vec<String>, crate::embed::Embeddings)> = None;
+    let mut model_facts = serde_json::Value::Null;
     let links = align_sentences(
         &texts(&src.1),
         &texts(&tgt.1),
@@ -156,7 +178,14 @@ pub fn run(a: AlignArgs, progress: &Progress) -> anyhow::Result<()> {
                 src.1.len(),
                 tgt.1.len()
             ));
-            a.model.embedder(progress)?.embed(overlaps, progress)
+            let embedder = a.model.embedder(progress)?;
+            let e = embedder.embed(overlaps, progress)?;
+            if a.report.is_some() {
+                let m = embedder.model();
+                model_facts = serde_json::json!({"id": m.id(), "path": m.name, "revision": m.revision, "prefix": embedder.prefix(), "dim": embedder.dim()});
+                embedded = Some((overlaps.to_vec(), e.clone()));
+            }
+            Ok(e)
         },
         &params,
     )?;
@@ -198,6 +227,42 @@ pub fn run(a: AlignArgs, progress: &Progress) -> anyhow::Result<()> {
         links.len(),
         links.len() - aligned
     ));
+    if let Some(dir) = &a.report {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the report directory", dir.display()))?;
+        // Sentences are 1-sentence overlaps, so their vectors were embedded already.
+        let vectors = embedded.map(|(texts, e)| {
+            let row: HashMap<&str, usize> = texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.as_str(), i))
+                .collect();
+            let pick = |s: &[Sentence]| {
+                e.select(&s.iter().map(|x| row[x.text.as_str()]).collect::<Vec<_>>())
+            };
+            (pick(&src.1), pick(&tgt.1))
+        });
+        let inputs: Vec<_> = docs.iter().map(|(d, s, how)| (d, s.len(), how)).collect();
+        let run_params = serde_json::json!({"max_size": params.max_size, "max_overlap": params.max_overlap, "threshold": params.threshold, "format": a.format});
+        let mut data = report::build::run_data(
+            &super::report::command_line(),
+            &inputs,
+            &model_facts,
+            &run_params,
+        );
+        data.aligned = vec![report::AlignedPair {
+            src: sl.to_string(),
+            tgt: tl.to_string(),
+            docs: vec![report::build::aligned_doc(
+                (0, &src.1),
+                (1, &tgt.1),
+                &links,
+                vectors.as_ref().map(|(x, y)| (x, y)),
+            )],
+        }];
+        let written = super::report::write_all(dir, &data)?;
+        super::report::say_written(&written, progress);
+    }
     Ok(())
 }
 

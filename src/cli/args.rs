@@ -65,6 +65,18 @@ impl InputArgs {
     /// line with `--presplit`), in input order. Says on stderr (unless quiet) which
     /// language each document got and why, and anything repaired on the way.
     pub fn load(&self, progress: &Progress) -> anyhow::Result<Vec<(Document, Vec<Sentence>)>> {
+        Ok(self
+            .load_with_sources(progress)?
+            .into_iter()
+            .map(|(d, s, _)| (d, s))
+            .collect())
+    }
+
+    /// [`InputArgs::load`], with how each document's language was chosen (for reports).
+    pub fn load_with_sources(
+        &self,
+        progress: &Progress,
+    ) -> anyhow::Result<Vec<(Document, Vec<Sentence>, LangSource)>> {
         let names: Vec<String> = self.files.iter().map(|f| f.display().to_string()).collect();
         let given = self.given_langs(&names)?;
         let mut decoded = Vec::with_capacity(names.len());
@@ -129,6 +141,7 @@ impl InputArgs {
                     text: d.text,
                 },
                 sentences,
+                how,
             ));
         }
         Ok(out)

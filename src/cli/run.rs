@@ -6,6 +6,7 @@ use crate::corpus::{AtomicFile, Format, MultiSink, Sink};
 use crate::embed::Embeddings;
 use crate::mine::pool::{self as mc, PairResult, Pool};
 use crate::mine::{self, Filter, Filters, Mode, Params};
+use crate::report;
 use crate::score::{Score, DEFAULT_K};
 use crate::segment::{Document, Sentence};
 use anyhow::{bail, ensure, Context, Result};
@@ -74,6 +75,13 @@ pub struct RunArgs {
     /// Pivot language of the multi-way tuples (default: the first input language).
     #[arg(long, value_name = "LANG")]
     pub pivot: Option<String>,
+
+    /// Also write report.html: a page to look at the run in a browser (counts, score
+    /// histograms with the threshold, the pairs side by side with the nearest dropped
+    /// ones; dot plots for --mode align), its plots as SVG in report-plots/, and
+    /// report.json, the data `bitalign report DIR` rebuilds the page from.
+    #[arg(long)]
+    pub report: bool,
 
     /// Precomputed sentence embeddings, one .npy per input in the same order (e.g. from
     /// `bitalign embed`), instead of running the model: re-mine without re-embedding.
@@ -176,7 +184,12 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     check_out(&args.out, args.force)?;
 
     // 1. Read and split.
-    let docs = args.input.load(progress)?;
+    let (docs, lang_sources): (Vec<_>, Vec<_>) = args
+        .input
+        .load_with_sources(progress)?
+        .into_iter()
+        .map(|(d, s, how)| ((d, s), how))
+        .unzip();
     let t_load = t0.elapsed().as_secs_f64();
     check_languages(&docs)?;
 
@@ -237,6 +250,27 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     if pools.len() >= 3 {
         files.push(write_tuples(&args.out, &docs, &pools, &tuples)?);
     }
+    if args.report {
+        let inputs: Vec<_> = docs
+            .iter()
+            .zip(&lang_sources)
+            .map(|((d, s), how)| (d, s.len(), how))
+            .collect();
+        let mut run_params = json!({"params": params, "filters": filters, "formats": formats});
+        if pools.len() >= 3 {
+            run_params["pivot"] = json!(pools[pivot].lang);
+        }
+        let mut model = info.model.clone();
+        if let Some(m) = model.as_object_mut() {
+            m.remove("stats");
+        }
+        let mut data =
+            report::build::run_data(&super::report::command_line(), &inputs, &model, &run_params);
+        data.mined = report::build::mined(&docs, &pools, &results, &params, &filters);
+        let written = super::report::write_all(&args.out, &data)?;
+        super::report::say_written(&written, progress);
+        files.extend(written);
+    }
     let t_write = t_write.elapsed().as_secs_f64();
 
     let timings = json!({
@@ -266,7 +300,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
             "seconds": r.seconds,
         })).collect::<Vec<_>>(),
         "tuples": tuples.len(),
-        "files": files.iter().map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned())).collect::<Vec<_>>(),
+        "files": files.iter().map(|f| f.strip_prefix(&args.out).unwrap_or(f).to_string_lossy().into_owned()).collect::<Vec<_>>(),
         "timings": timings,
     });
     let mut bytes = serde_json::to_vec_pretty(&manifest)?;

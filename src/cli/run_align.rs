@@ -13,6 +13,7 @@ use crate::align::{align_sentences, AlignParams, Link};
 use crate::corpus::{AtomicFile, MultiSink, Sink};
 use crate::embed::{Embedder, Embeddings};
 use crate::mine::pool as mc;
+use crate::report;
 use crate::segment::{Document, Sentence};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
@@ -73,7 +74,12 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     let formats = args.formats();
     check_out(&args.out, args.force)?;
 
-    let docs = args.input.load(progress)?;
+    let (docs, lang_sources): (Vec<_>, Vec<_>) = args
+        .input
+        .load_with_sources(progress)?
+        .into_iter()
+        .map(|(d, s, how)| ((d, s), how))
+        .unzip();
     check_languages(&docs)?;
     // Languages in input order, each with its documents in input order.
     let mut langs: Vec<(String, Vec<usize>)> = Vec::new();
@@ -114,6 +120,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         .with_context(|| format!("{}: cannot create the output directory", args.out.display()))?;
     let mut stats = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
+    let mut aligned: Vec<report::AlignedPair> = Vec::new();
     for &(a, b) in &pairs {
         let (sl, tl) = (&langs[a].0, &langs[b].0);
         let mut sink = Box::new(MultiSink::open(&formats, &args.out, sl, tl)?);
@@ -126,9 +133,25 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
             unaligned_src: 0,
             unaligned_tgt: 0,
         };
+        let mut report_docs = Vec::new();
         for k in 0..n {
-            let (src, tgt) = (&docs[langs[a].1[k]], &docs[langs[b].1[k]]);
+            let (si, ti) = (langs[a].1[k], langs[b].1[k]);
+            let (src, tgt) = (&docs[si], &docs[ti]);
             let links = align_docs(src, tgt, &mut cache, &params, progress)?;
+            if args.report {
+                // Sentences are 1-sentence overlaps: their vectors are in the cache.
+                let texts = |s: &[Sentence]| s.iter().map(|x| x.text.clone()).collect::<Vec<_>>();
+                let (x, y) = (
+                    cache.embed(&texts(&src.1), progress)?,
+                    cache.embed(&texts(&tgt.1), progress)?,
+                );
+                report_docs.push(report::build::aligned_doc(
+                    (si, &src.1),
+                    (ti, &tgt.1),
+                    &links,
+                    Some((&x, &y)),
+                ));
+            }
             st.links += links.len();
             st.unaligned_src += links
                 .iter()
@@ -152,6 +175,29 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
             files.extend(f.paths(&args.out, sl, tl));
         }
         stats.push(st);
+        if args.report {
+            aligned.push(report::AlignedPair {
+                src: sl.clone(),
+                tgt: tl.clone(),
+                docs: report_docs,
+            });
+        }
+    }
+    if args.report {
+        let inputs: Vec<_> = docs
+            .iter()
+            .zip(&lang_sources)
+            .map(|((d, s), how)| (d, s.len(), how))
+            .collect();
+        let m = embedder.model();
+        let model = json!({"id": m.id(), "path": m.name, "revision": m.revision, "prefix": embedder.prefix(), "dim": embedder.dim()});
+        let run_params = json!({"mode": "align", "max_size": params.max_size, "max_overlap": params.max_overlap, "threshold": params.threshold, "formats": formats});
+        let mut data =
+            report::build::run_data(&super::report::command_line(), &inputs, &model, &run_params);
+        data.aligned = aligned;
+        let written = super::report::write_all(&args.out, &data)?;
+        super::report::say_written(&written, progress);
+        files.extend(written);
     }
     let align_seconds = t_align.elapsed().as_secs_f64() - cache.seconds;
 
@@ -168,7 +214,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
             "src": s.src, "tgt": s.tgt, "documents": s.documents, "links": s.links,
             "written": s.written, "unaligned_src": s.unaligned_src, "unaligned_tgt": s.unaligned_tgt,
         })).collect::<Vec<_>>(),
-        "files": files.iter().map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned())).collect::<Vec<_>>(),
+        "files": files.iter().map(|f| f.strip_prefix(&args.out).unwrap_or(f).to_string_lossy().into_owned()).collect::<Vec<_>>(),
         "timings": {
             "model_load_s": load_seconds,
             "embed_s": cache.seconds,

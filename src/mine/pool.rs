@@ -120,6 +120,32 @@ fn text<'a>(docs: &'a [(Document, Vec<Sentence>)], pool: &Pool, row: usize) -> &
     &docs[d].1[s].text
 }
 
+/// What became of a candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Kept,
+    BelowThreshold,
+    /// Above the threshold, removed by this filter (the first that rejects it).
+    Filtered(Filter),
+}
+
+/// The threshold, then the filters, on one candidate of pools `x` and `y`.
+pub fn verdict(
+    docs: &[(Document, Vec<Sentence>)],
+    (x, y): (&Pool, &Pool),
+    p: &Pair,
+    params: &Params,
+    filters: &Filters,
+) -> Verdict {
+    if p.score < params.threshold {
+        return Verdict::BelowThreshold;
+    }
+    match filters.reject(text(docs, x, p.src), &x.lang, text(docs, y, p.tgt), &y.lang) {
+        Some(f) => Verdict::Filtered(f),
+        None => Verdict::Kept,
+    }
+}
+
 /// Mines one language pair and applies the filters.
 pub fn mine_pair(
     docs: &[(Document, Vec<Sentence>)],
@@ -141,14 +167,10 @@ pub fn mine_pair(
     let mut below = 0;
     let mut filtered: BTreeMap<Filter, usize> = BTreeMap::new();
     for p in &cands {
-        if p.score < params.threshold {
-            below += 1;
-            continue;
-        }
-        let rejected = filters.reject(text(docs, x, p.src), &x.lang, text(docs, y, p.tgt), &y.lang);
-        match rejected {
-            Some(f) => *filtered.entry(f).or_default() += 1,
-            None => kept.push(*p),
+        match verdict(docs, (x, y), p, params, filters) {
+            Verdict::BelowThreshold => below += 1,
+            Verdict::Filtered(f) => *filtered.entry(f).or_default() += 1,
+            Verdict::Kept => kept.push(*p),
         }
     }
     PairResult {
