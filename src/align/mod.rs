@@ -33,11 +33,16 @@
 //!   run in a fixed order, and ties go to the earlier link type (1-1 first).
 
 mod band;
+mod documents;
 mod dp;
 mod overlaps;
 mod scorer;
 
 pub use band::Band;
+pub use documents::{
+    align_cached, align_corpus, align_corpus_cached, align_documents, plan_corpus, AlignConfig,
+    AlignedCorpus, AlignedPair, Alignment, CorpusPlan,
+};
 pub use dp::{best_path, dot, LinkScorer};
 pub use overlaps::{OverlapIndex, OverlapPlan};
 pub use scorer::{link_types, CoarseScorer, FineScorer, Level};

@@ -2,10 +2,11 @@
 //! `--report` on `run` and `align` shares: write the data, the page and the plots.
 
 use super::Progress;
-use crate::report::{self, Limits, RunData};
 use anyhow::Result;
+use bitalign::corpus::CorpusWriter;
+use bitalign::report::{self, Limits, RunData};
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
@@ -40,11 +41,15 @@ pub(super) fn command_line() -> String {
     std::env::args().skip(1).collect::<Vec<_>>().join(" ")
 }
 
-/// `--report`: `report.json`, then the page and the plots, into `dir`; returns the files.
-pub(super) fn write_all(dir: &Path, data: &RunData) -> Result<Vec<PathBuf>> {
-    let mut files = vec![report::write_data(dir, data)?];
-    files.extend(report::write(dir, data, &Limits::default())?);
-    Ok(files)
+/// `--report`: `report.json`, the plots and the page, among the run's files (they appear
+/// with the corpus at commit); returns their final paths for [`say_written`].
+pub(super) fn write_all(w: &mut CorpusWriter, data: &RunData) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for (name, bytes) in report::files(data, &Limits::default())? {
+        w.write_file(&name, &bytes)?;
+        out.push(w.dir().join(name));
+    }
+    Ok(out)
 }
 
 pub(super) fn say_written(files: &[PathBuf], progress: &Progress) {

@@ -1,20 +1,21 @@
-//! [`RunData`] from the pipeline's own types: the mined pools and pair results, or the
-//! links of aligned documents.
+//! [`RunData`] from the library's own results: the documents, [`Mined`] (every candidate
+//! with its fate) or the alignments of aligned documents.
 
 use super::{
-    AlignedDoc, Candidate, Fate, Input, LinkData, MinedPair, RunData, SentenceRef, DATA_VERSION,
+    AlignedDoc, AlignedPair, Candidate, Fate, Input, LinkData, MinedPair, RunData, SentenceRef,
+    DATA_VERSION,
 };
-use crate::align::Link;
-use crate::embed::Embeddings;
-use crate::lang::LangSource;
-use crate::mine::pool::{verdict, PairResult, Pool, Verdict};
-use crate::mine::{Filters, Params};
-use crate::segment::{Document, Sentence};
+use crate::align::{AlignedCorpus, Link};
+use crate::document::Document;
+use crate::embed::{CachedEmbedder, Embeddings};
+use crate::error::Result;
+use crate::mine::{pool, Mined, Pool};
+use crate::observe::Observer;
 
 /// The run-level facts; `mined` and `aligned` are filled by the caller.
 pub fn run_data(
     command: &str,
-    inputs: &[(&Document, usize, &LangSource)],
+    docs: &[Document],
     model: &serde_json::Value,
     params: &serde_json::Value,
 ) -> RunData {
@@ -22,13 +23,13 @@ pub fn run_data(
         version: DATA_VERSION,
         command: command.to_string(),
         bitalign: env!("CARGO_PKG_VERSION").to_string(),
-        inputs: inputs
+        inputs: docs
             .iter()
-            .map(|(d, n, how)| Input {
+            .map(|d| Input {
                 file: d.name.clone(),
-                lang: d.lang.clone(),
-                lang_source: how.to_string(),
-                sentences: *n,
+                lang: d.lang.tag().to_string(),
+                lang_source: d.lang_source.to_string(),
+                sentences: d.sentences.len(),
             })
             .collect(),
         model: fields(model),
@@ -79,25 +80,21 @@ pub fn fields(v: &serde_json::Value) -> Vec<(String, String)> {
 }
 
 /// Every candidate of every mined pair, with its fate.
-pub fn mined(
-    docs: &[(Document, Vec<Sentence>)],
-    pools: &[Pool],
-    results: &[PairResult],
-    params: &Params,
-    filters: &Filters,
-) -> Vec<MinedPair> {
+pub fn mined(docs: &[Document], mined: &Mined) -> Vec<MinedPair> {
     let sref = |pool: &Pool, row: usize| {
         let (d, s) = pool.rows[row];
         SentenceRef {
             doc: d,
-            index: docs[d].1[s].index,
-            text: docs[d].1[s].text.clone(),
+            index: docs[d].sentences[s].index,
+            text: docs[d].sentences[s].text.clone(),
         }
     };
-    results
+    let params = &mined.params;
+    mined
+        .pairs
         .iter()
         .map(|r| {
-            let (x, y) = (&pools[r.src], &pools[r.tgt]);
+            let (x, y) = (&mined.pools[r.src], &mined.pools[r.tgt]);
             MinedPair {
                 src: x.lang.clone(),
                 tgt: y.lang.clone(),
@@ -106,16 +103,17 @@ pub fn mined(
                 candidates: r
                     .candidates
                     .iter()
-                    .map(|p| Candidate {
+                    .zip(&r.fates)
+                    .map(|(p, fate)| Candidate {
                         src: sref(x, p.src),
                         tgt: sref(y, p.tgt),
                         cosine: p.cosine,
                         margin: p.margin,
                         score: p.score,
-                        fate: match verdict(docs, (x, y), p, params, filters) {
-                            Verdict::Kept => Fate::Kept,
-                            Verdict::BelowThreshold => Fate::BelowThreshold,
-                            Verdict::Filtered(f) => Fate::Filtered(f.name().to_string()),
+                        fate: match fate {
+                            pool::Fate::Kept => Fate::Kept,
+                            pool::Fate::BelowThreshold => Fate::BelowThreshold,
+                            pool::Fate::Filtered(f) => Fate::Filtered(f.name().to_string()),
                         },
                     })
                     .collect(),
@@ -124,15 +122,64 @@ pub fn mined(
         .collect()
 }
 
+/// Every document pair of an aligned corpus, with its dot plot. `cache` is the one the
+/// corpus was aligned through: it holds every sentence's vector already.
+pub fn aligned_corpus(
+    docs: &[Document],
+    corpus: &AlignedCorpus,
+    cache: &CachedEmbedder,
+    obs: &dyn Observer,
+) -> Result<Vec<AlignedPair>> {
+    let mut out = Vec::new();
+    for p in &corpus.pairs {
+        let mut pair_docs = Vec::new();
+        for (docs_ix, al) in &p.alignments {
+            pair_docs.push(aligned_cached(docs, *docs_ix, &al.links, cache, obs)?);
+        }
+        out.push(AlignedPair {
+            src: p.src.clone(),
+            tgt: p.tgt.clone(),
+            docs: pair_docs,
+        });
+    }
+    Ok(out)
+}
+
+/// Documents `si` and `ti` of `docs` aligned by `links` through `cache`, which holds
+/// their sentences' vectors (a sentence is a one-sentence overlap) unless a side is empty.
+pub fn aligned_cached(
+    docs: &[Document],
+    (si, ti): (usize, usize),
+    links: &[Link],
+    cache: &CachedEmbedder,
+    obs: &dyn Observer,
+) -> Result<AlignedDoc> {
+    let (src, tgt) = (&docs[si], &docs[ti]);
+    let vectors = if src.sentences.is_empty() || tgt.sentences.is_empty() {
+        None
+    } else {
+        Some((
+            cache.embed(&src.texts(), obs)?,
+            cache.embed(&tgt.texts(), obs)?,
+        ))
+    };
+    Ok(aligned_doc(
+        (si, src),
+        (ti, tgt),
+        links,
+        vectors.as_ref().map(|(x, y)| (x, y)),
+    ))
+}
+
 /// One aligned document pair; `sentence_vectors` are both documents' sentence embeddings
 /// (source then target rows), if at hand, for the dot plot.
 pub fn aligned_doc(
-    (src_doc, src): (usize, &[Sentence]),
-    (tgt_doc, tgt): (usize, &[Sentence]),
+    (src_doc, src): (usize, &Document),
+    (tgt_doc, tgt): (usize, &Document),
     links: &[Link],
     sentence_vectors: Option<(&Embeddings, &Embeddings)>,
 ) -> AlignedDoc {
-    let texts = |s: &[Sentence]| s.iter().map(|x| x.text.clone()).collect();
+    let texts = |d: &Document| d.sentences.iter().map(|x| x.text.clone()).collect();
     AlignedDoc {
         src_doc,
         tgt_doc,

@@ -13,7 +13,7 @@ mod svg;
 
 use crate::corpus::AtomicFile;
 use crate::embed::Embeddings;
-use anyhow::{bail, Context, Result};
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -280,59 +280,106 @@ pub fn render(data: &RunData, limits: &Limits) -> Rendered {
     html::page(data, limits)
 }
 
-/// Writes `report.json` into `dir` (atomically).
-pub fn write_data(dir: &Path, data: &RunData) -> Result<PathBuf> {
-    let path = dir.join(DATA_FILE);
-    let mut bytes = serde_json::to_vec(data)?;
+/// `report.json`: the data the page is rebuilt from.
+pub fn data_bytes(data: &RunData) -> Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec(data).map_err(anyhow::Error::from)?;
     bytes.push(b'\n');
-    AtomicFile::write_all(&path, &bytes)?;
-    Ok(path)
+    Ok(bytes)
+}
+
+/// The report's files as (path relative to the run's directory, bytes): the plots
+/// (`report-plots/*.svg`), then `report.html`.
+pub fn page_files(data: &RunData, limits: &Limits) -> Vec<(String, Vec<u8>)> {
+    let r = render(data, limits);
+    let mut out: Vec<(String, Vec<u8>)> = r
+        .plots
+        .into_iter()
+        .map(|(name, svg)| (format!("{SVG_DIR}/{name}"), svg.into_bytes()))
+        .collect();
+    out.push((HTML_FILE.to_string(), r.html.into_bytes()));
+    out
+}
+
+/// Every file of a run's report: `report.json`, the plots, `report.html`.
+pub fn files(data: &RunData, limits: &Limits) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut out = vec![(DATA_FILE.to_string(), data_bytes(data)?)];
+    out.extend(page_files(data, limits));
+    Ok(out)
 }
 
 /// Reads `DIR/report.json`, naming the file in every error.
 pub fn read_data(dir: &Path) -> Result<RunData> {
     let path = dir.join(DATA_FILE);
     if !dir.is_dir() {
-        bail!("{}: not a directory", dir.display());
+        return Err(Error::input(dir.display(), "not a directory"));
     }
     if !path.is_file() {
-        bail!(
-            "{}: missing; a report is rebuilt from the data a run writes with --report \
-             (run the command again with --report)",
-            path.display()
-        );
-    }
-    let bytes = std::fs::read(&path).with_context(|| format!("{}: cannot read", path.display()))?;
-    let data: RunData = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{}: not a bitalign report data file", path.display()))?;
-    if data.version != DATA_VERSION {
-        bail!(
-            "{}: data version {} (this bitalign reads version {DATA_VERSION}); rerun with --report",
+        return Err(Error::input(
             path.display(),
-            data.version
-        );
+            "missing; a report is rebuilt from the data a run writes with --report \
+             (run the command again with --report)",
+        ));
+    }
+    let bytes = std::fs::read(&path)
+        .map_err(|e| Error::input(path.display(), format!("cannot read ({e})")))?;
+    let data: RunData = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::input(
+            path.display(),
+            format!("not a bitalign report data file ({e})"),
+        )
+    })?;
+    if data.version != DATA_VERSION {
+        return Err(Error::input(
+            path.display(),
+            format!(
+                "data version {} (this bitalign reads version {DATA_VERSION}); rerun with --report",
+                data.version
+            ),
+        ));
     }
     Ok(data)
 }
 
-/// Writes `report.html` and the plots (`report-plots/*.svg`) into `dir`; returns the paths.
-/// Each file is written whole or not at all.
-pub fn write(dir: &Path, data: &RunData, limits: &Limits) -> Result<Vec<PathBuf>> {
-    let r = render(data, limits);
-    let plots = dir.join(SVG_DIR);
-    if !r.plots.is_empty() {
-        std::fs::create_dir_all(&plots)
-            .with_context(|| format!("{}: cannot create the directory", plots.display()))?;
+/// Writes a new report into `dir` (created if needed): `report.json`, the plots and the
+/// page; returns the paths. Refuses a directory that already holds a report.
+pub fn write_new(dir: &Path, data: &RunData, limits: &Limits) -> Result<Vec<PathBuf>> {
+    check_free(dir)?;
+    put(dir, files(data, limits)?)
+}
+
+/// Fails if `dir` already holds a report (its page or its data).
+pub fn check_free(dir: &Path) -> Result<()> {
+    for f in [HTML_FILE, DATA_FILE].map(|f| dir.join(f)) {
+        if f.exists() {
+            return Err(Error::OutputExists {
+                path: f.display().to_string(),
+            });
+        }
     }
+    Ok(())
+}
+
+/// Rewrites `report.html` and the plots (`report-plots/*.svg`) in `dir` from `data`;
+/// returns the paths. Each file is written whole or not at all.
+pub fn write(dir: &Path, data: &RunData, limits: &Limits) -> Result<Vec<PathBuf>> {
+    put(dir, page_files(data, limits))
+}
+
+fn put(dir: &Path, files: Vec<(String, Vec<u8>)>) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    for (name, svg) in &r.plots {
-        let p = plots.join(name);
-        AtomicFile::write_all(&p, svg.as_bytes())?;
+    for (name, bytes) in files {
+        let p = dir.join(&name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                Error::output(
+                    parent.display(),
+                    format!("cannot create the directory ({e})"),
+                )
+            })?;
+        }
+        AtomicFile::write_all(&p, &bytes)?;
         out.push(p);
     }
-    let page = dir.join(HTML_FILE);
-    AtomicFile::write_all(&page, r.html.as_bytes())?;
-    out.push(page);
     Ok(out)
 }
 

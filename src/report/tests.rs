@@ -116,8 +116,14 @@ fn big_runs_are_capped_per_group_and_say_so() {
 fn data_round_trips_and_a_missing_file_is_one_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let d = mined(2, 1, 1);
-    write_data(dir.path(), &d).unwrap();
+    let files = write_new(dir.path(), &d, &Limits::default()).unwrap();
+    assert_eq!(files.len(), 4, "data, two plots, page");
     assert_eq!(read_data(dir.path()).unwrap(), d);
+    let again = write_new(dir.path(), &d, &Limits::default()).unwrap_err();
+    assert!(
+        again.to_string().contains("report.html: already exists"),
+        "{again}"
+    );
     let files = write(dir.path(), &d, &Limits::default()).unwrap();
     assert!(dir.path().join(HTML_FILE).is_file());
     assert!(dir
