@@ -72,6 +72,8 @@ pub struct Document {
     /// The decoded text (BOM and CRs kept, so sentence spans are file offsets).
     pub text: String,
     pub sentences: Vec<Sentence>,
+    /// How the language was settled (given, file name, detection and its confidence).
+    pub lang_source: LangSource,
 }
 
 impl Document {
@@ -92,6 +94,7 @@ impl Document {
             lang,
             text: decoded.text,
             sentences,
+            lang_source: LangSource::Flag,
         })
     }
 
@@ -123,6 +126,7 @@ impl Document {
             lang,
             text,
             sentences: out,
+            lang_source: LangSource::Flag,
         }
     }
 
@@ -187,6 +191,7 @@ pub fn load(files: &[PathBuf], opts: &LoadOptions, obs: &dyn Observer) -> Result
                 lang: Language::unknown(),
                 text: String::new(),
                 sentences: Vec::new(),
+                lang_source: LangSource::Unknown,
             });
             continue;
         };
@@ -239,6 +244,7 @@ pub fn load(files: &[PathBuf], opts: &LoadOptions, obs: &dyn Observer) -> Result
             lang,
             text: d.text,
             sentences,
+            lang_source: how,
         });
     }
     Ok(out)

@@ -26,6 +26,7 @@ pub mod mine;
 pub mod model;
 pub mod mt;
 pub mod observe;
+pub mod report;
 pub mod score;
 pub mod segment;
 

@@ -193,6 +193,9 @@ pub struct AlignedPair {
     pub unaligned_tgt: usize,
     /// Links with sentences on both sides, as records: what corpus files hold.
     pub records: Vec<Record>,
+    /// Each document pair's alignment: (source, target) input positions and the links
+    /// (for reports).
+    pub alignments: Vec<((usize, usize), Alignment)>,
 }
 
 /// Many documents aligned pairwise across languages.
@@ -259,9 +262,20 @@ pub fn align_corpus(
     cfg: &AlignConfig,
     obs: &dyn Observer,
 ) -> Result<AlignedCorpus> {
+    align_corpus_cached(docs, &CachedEmbedder::new(embedder), pairs, cfg, obs)
+}
+
+/// [`align_corpus`] through a cache the caller keeps (whose rows then hold every
+/// sentence's vector: a sentence is a one-sentence overlap).
+pub fn align_corpus_cached(
+    docs: &[Document],
+    cache: &CachedEmbedder,
+    pairs: &[String],
+    cfg: &AlignConfig,
+    obs: &dyn Observer,
+) -> Result<AlignedCorpus> {
     cfg.validate()?;
     let CorpusPlan { langs, pairs } = plan_corpus(docs, pairs)?;
-    let cache = CachedEmbedder::new(embedder);
     let n = langs[0].1.len();
     let mut out = Vec::new();
     for &(a, b) in &pairs {
@@ -273,10 +287,12 @@ pub fn align_corpus(
             unaligned_src: 0,
             unaligned_tgt: 0,
             records: Vec::new(),
+            alignments: Vec::new(),
         };
         for k in 0..n {
-            let (src, tgt) = (&docs[langs[a].1[k]], &docs[langs[b].1[k]]);
-            let al = align_cached(src, tgt, None, &cache, cfg, obs)?;
+            let (si, ti) = (langs[a].1[k], langs[b].1[k]);
+            let (src, tgt) = (&docs[si], &docs[ti]);
+            let al = align_cached(src, tgt, None, cache, cfg, obs)?;
             st.links += al.links.len();
             let (us, ut) = al.unaligned();
             st.unaligned_src += us;
@@ -286,6 +302,7 @@ pub fn align_corpus(
                     .into_iter()
                     .filter(|r| !r.src.indices.is_empty() && !r.tgt.indices.is_empty()),
             );
+            st.alignments.push(((si, ti), al));
         }
         out.push(st);
     }

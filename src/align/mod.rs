@@ -40,8 +40,8 @@ mod scorer;
 
 pub use band::Band;
 pub use documents::{
-    align_cached, align_corpus, align_documents, align_translated_documents, plan_corpus,
-    AlignConfig, AlignedCorpus, AlignedPair, Alignment, CorpusPlan,
+    align_cached, align_corpus, align_corpus_cached, align_documents, align_translated_documents,
+    plan_corpus, AlignConfig, AlignedCorpus, AlignedPair, Alignment, CorpusPlan,
 };
 pub use dp::{best_path, dot, LinkScorer};
 pub use overlaps::{OverlapIndex, OverlapPlan};

@@ -5,14 +5,16 @@
 
 use super::{InputArgs, ModelArgs, Progress};
 use anyhow::{bail, ensure, Result};
-use bitalign::align::{align_translated_documents, AlignConfig, Alignment};
+use bitalign::align::{align_cached, AlignConfig, Alignment};
 use bitalign::corpus::vecalign::format_link;
 use bitalign::corpus::{
     AtomicFile, CorpusWriter, Format, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
     Record,
 };
 use bitalign::document::{self, Document};
+use bitalign::embed::CachedEmbedder;
 use bitalign::mt::Translations;
+use bitalign::report;
 use clap::Args;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -60,6 +62,11 @@ pub struct AlignArgs {
     /// each link. An empty line stands for "no translation" (the SRC sentence is used).
     #[arg(long, value_name = "FILE")]
     pub translations: Option<PathBuf>,
+    /// Also write a report into DIR (created if needed; refused if it already holds
+    /// one): report.html with the dot plot of the similarity matrix, the path and its
+    /// link types and the links side by side, the plots as SVG, and report.json.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 /// Where the links go, settled before anything is read.
@@ -190,6 +197,10 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
     };
     cfg.validate()?;
     let target = target(&a)?;
+    if let Some(dir) = &a.report {
+        report::check_free(dir)
+            .map_err(|e| anyhow::anyhow!("{e}; choose another --report directory"))?;
+    }
     // A file that holds no text is an empty side (every sentence of the other document
     // unaligned), not an error as it is for the other commands.
     let opts = document::LoadOptions {
@@ -214,8 +225,8 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
         None => None,
     };
     let embedder = a.model.embedder(progress)?;
-    let alignment =
-        align_translated_documents(src, tgt, translation.as_ref(), &embedder, &cfg, progress)?;
+    let cache = CachedEmbedder::new(&embedder);
+    let alignment = align_cached(src, tgt, translation.as_ref(), &cache, &cfg, progress)?;
     let recs = alignment.records(src, tgt);
     let (sl, tl) = (src.lang.tag(), tgt.lang.tag());
     match target {
@@ -241,6 +252,30 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
         "{links} links ({aligned} with both sides, {} unaligned sentences)",
         links - aligned
     ));
+    if let Some(dir) = &a.report {
+        let model = serde_json::to_value(ModelRecord::of(&embedder, None))?;
+        let params = serde_json::json!({
+            "max_size": cfg.max_size,
+            "max_overlap": cfg.max_overlap,
+            "threshold": cfg.threshold,
+            "format": a.format,
+        });
+        let mut data =
+            report::build::run_data(&super::report::command_line(), &docs, &model, &params);
+        data.aligned = vec![report::AlignedPair {
+            src: sl.to_string(),
+            tgt: tl.to_string(),
+            docs: vec![report::build::aligned_cached(
+                &docs,
+                (0, 1),
+                &alignment.links,
+                &cache,
+                progress,
+            )?],
+        }];
+        let written = report::write_new(dir, &data, &report::Limits::default())?;
+        super::report::say_written(&written, progress);
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@ mod bench_mine;
 mod embed;
 mod eval;
 mod progress;
+mod report;
 mod run;
 mod split;
 
@@ -52,6 +53,9 @@ pub enum Command {
     Split(split::SplitArgs),
     /// Measure quality against others' gold data.
     Eval(eval::EvalArgs),
+    /// Rebuild the HTML report of an output directory written with --report (its
+    /// report.json), e.g. with more rows.
+    Report(report::ReportArgs),
     /// Measure embedding throughput (sentences/s, tokens/s, GFLOP/s against the CPU's FMA
     /// peak, peak memory) on a fixed corpus; `bench mine`: mining throughput.
     Bench(bench::BenchArgs),
@@ -141,5 +145,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Split(a) => split::run(a, &progress),
         Command::Align(a) => align::run(a, &progress),
         Command::Bench(a) => bench::run(a, threads, &progress),
+        Command::Report(a) => report::run(a, &progress),
     }
 }

@@ -4,16 +4,19 @@
 
 use super::{InputArgs, ModelArgs, OutputArgs, Progress};
 use anyhow::{bail, ensure, Result};
-use bitalign::align::{align_corpus, plan_corpus, AlignConfig};
+use bitalign::align::{align_corpus_cached, plan_corpus, AlignConfig};
 use bitalign::corpus::{
     tuples_jsonl, CorpusWriter, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
 };
-use bitalign::embed::read_embeddings;
+use bitalign::document::Document;
+use bitalign::embed::{read_embeddings, CachedEmbedder};
 use bitalign::mine::{
     self, mine_documents, mine_embedded, Filter, Filters, MineConfig, Mined, Mode, Rank,
 };
+use bitalign::report::{self, RunData};
 use bitalign::score::{Score, DEFAULT_K};
 use clap::Args;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -78,6 +81,13 @@ pub struct RunArgs {
     /// Pivot language of the multi-way tuples (default: the first input language).
     #[arg(long, value_name = "LANG")]
     pub pivot: Option<String>,
+
+    /// Also write report.html: a page to look at the run in a browser (counts, score
+    /// histograms with the threshold, the pairs side by side with the nearest dropped
+    /// ones; dot plots for --mode align), its plots as SVG in report-plots/, and
+    /// report.json, the data `bitalign report DIR` rebuilds the page from.
+    #[arg(long)]
+    pub report: bool,
 
     /// Precomputed sentence embeddings, one .npy per input in the same order (e.g. from
     /// `bitalign embed`), instead of running the model: re-mine without re-embedding.
@@ -244,6 +254,21 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     if mined.pools.len() >= 3 {
         writer.write_file("multi.jsonl", &tuples_jsonl(&mined.tuple_sides(&docs))?)?;
     }
+    let report_files = if args.report {
+        let mut params = json!({
+            "params": mined.params,
+            "filters": mined.filters,
+            "formats": writer.formats(),
+        });
+        if mined.pools.len() >= 3 {
+            params["pivot"] = json!(mined.lang(mined.pivot));
+        }
+        let mut data = run_data(&docs, &model, &params)?;
+        data.mined = report::build::mined(&docs, &mined);
+        super::report::write_all(&mut writer, &data)?
+    } else {
+        Vec::new()
+    };
     let timings: BTreeMap<String, f64> = [
         ("load_split_s", t_load),
         ("model_load_s", load_seconds),
@@ -269,6 +294,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         ..Manifest::new()
     };
     writer.commit(&manifest)?;
+    super::report::say_written(&report_files, progress);
 
     if !progress.quiet {
         let sentences = docs.iter().map(|d| d.sentences.len()).sum();
@@ -304,11 +330,26 @@ fn run_align(args: RunArgs, progress: &Progress) -> Result<()> {
 
     let embedder = args.model.embedder(progress)?;
     let t_align = Instant::now();
-    let corpus = align_corpus(&docs, &embedder, &args.pairs, &cfg, progress)?;
+    let cache = CachedEmbedder::new(&embedder);
+    let corpus = align_corpus_cached(&docs, &cache, &args.pairs, &cfg, progress)?;
     for p in &corpus.pairs {
         writer.write_pair(&p.src, &p.tgt, &p.records)?;
     }
     let align_seconds = t_align.elapsed().as_secs_f64() - corpus.embed_seconds;
+    let report_files = if args.report {
+        let params = json!({
+            "mode": "align",
+            "max_size": cfg.max_size,
+            "max_overlap": cfg.max_overlap,
+            "threshold": cfg.threshold,
+            "formats": writer.formats(),
+        });
+        let mut data = run_data(&docs, &ModelRecord::of(&embedder, None), &params)?;
+        data.aligned = report::build::aligned_corpus(&docs, &corpus, &cache, progress)?;
+        super::report::write_all(&mut writer, &data)?
+    } else {
+        Vec::new()
+    };
     let timings: BTreeMap<String, f64> = [
         ("model_load_s", embedder.load_seconds),
         ("embed_s", corpus.embed_seconds),
@@ -346,6 +387,7 @@ fn run_align(args: RunArgs, progress: &Progress) -> Result<()> {
         ..Manifest::new()
     };
     writer.commit(&manifest)?;
+    super::report::say_written(&report_files, progress);
 
     for p in &corpus.pairs {
         progress.say(format!(
@@ -362,6 +404,21 @@ fn run_align(args: RunArgs, progress: &Progress) -> Result<()> {
         out.out.display()
     ));
     Ok(())
+}
+
+/// The report's run-level facts: the documents, the model (without the embedding
+/// statistics, which vary run to run) and `params`.
+fn run_data(docs: &[Document], model: &ModelRecord, params: &serde_json::Value) -> Result<RunData> {
+    let mut model = serde_json::to_value(model)?;
+    if let Some(m) = model.as_object_mut() {
+        m.remove("stats");
+    }
+    Ok(report::build::run_data(
+        &super::report::command_line(),
+        docs,
+        &model,
+        params,
+    ))
 }
 
 /// The summary on stderr: sentences per language, pairs per language pair (with what the

@@ -120,9 +120,14 @@ impl CorpusWriter {
         Ok(())
     }
 
-    /// Writes one more file of the run (e.g. `multi.jsonl`) from its bytes.
+    /// Writes one more file of the run (e.g. `multi.jsonl`, or `report-plots/a.svg` in a
+    /// folder of the run) from its bytes.
     pub fn write_file(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
-        AtomicFile::write_all(self.staging().join(name), bytes)?;
+        let path = self.staging().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        AtomicFile::write_all(path, bytes)?;
         self.files.push(name.to_string());
         Ok(())
     }
@@ -141,7 +146,12 @@ impl CorpusWriter {
         let mut moved: Vec<PathBuf> = Vec::new();
         for name in self.files.iter().map(String::as_str).chain(["run.json"]) {
             let target = self.out.join(name);
-            if let Err(e) = std::fs::rename(stage.path().join(name), &target) {
+            let renamed = match target.parent() {
+                Some(p) if p != self.out => std::fs::create_dir_all(p),
+                _ => Ok(()),
+            }
+            .and_then(|()| std::fs::rename(stage.path().join(name), &target));
+            if let Err(e) = renamed {
                 // Undo: this run's files all appear or none do.
                 for m in &moved {
                     let _ = std::fs::remove_file(m);

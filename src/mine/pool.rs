@@ -303,6 +303,7 @@ mod tests {
             lang: Language::parse(lang).unwrap_or_default(),
             text: texts.join("\n"),
             sentences: sents,
+            lang_source: crate::lang::LangSource::Flag,
         }
     }
 
