@@ -3,9 +3,9 @@
 //! sentence's best partner, keep the pairs above a margin threshold, then apply the
 //! filters users of mined corpora expect.
 
-pub mod pool;
 pub mod filter;
 pub mod multi;
+pub mod pool;
 
 pub use filter::{Filter, Filters};
 
