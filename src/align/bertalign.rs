@@ -202,3 +202,25 @@ impl LinkScorer for BertalignScorer<'_> {
         sim * (1.0 + lo / hi.max(1.0)).log2()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_band_follows_the_anchors() {
+        // Anchors on the diagonal of a 20 × 20 grid, the last one short of the end.
+        let b = second_band(vec![(5, 5), (10, 10), (15, 15)], 20, 20);
+        assert_eq!(b.rows(), 21);
+        // Rows 1..=5 lie between (0, 0) and the first anchor: 0 − 5 .. 5 + 5.
+        assert_eq!(b.window(0), (0, 10));
+        assert_eq!(b.window(3), (0, 10));
+        // Rows 6..=10: 5 − 5 .. 10 + 5.
+        assert_eq!(b.window(8), (0, 15));
+        // The end is joined to the last anchor.
+        assert_eq!(b.window(20), (10, 20));
+        // An anchor on the last row but not the last column is replaced by the end.
+        let b = second_band(vec![(5, 5), (20, 12)], 20, 20);
+        assert_eq!(b.window(20), (0, 20));
+    }
+}

@@ -52,9 +52,10 @@ use std::ops::Range;
 /// How the final pass values a link.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum Scorer {
-    /// Weights learned on Text+Berg dev over the features of [`features`].
+    /// Weights over the features of [`features`] chosen on Text+Berg dev; of the knobs
+    /// below, only `threshold` applies (as a shift of the link price from its default).
     #[default]
-    Learned,
+    Tuned,
     /// The hand-set formula of [`AlignParams`]' knobs (`threshold`, `merge_penalty`,
     /// `deletion`, `length_penalty`): cosine and length only.
     Hand,
@@ -112,7 +113,13 @@ impl AlignParams {
     /// The weights the fine scorer combines link features with.
     pub fn weights(&self) -> Weights {
         match &self.scorer {
-            Scorer::Learned => Weights::learned(),
+            Scorer::Tuned => {
+                // `threshold` keeps its meaning (the price of one more link) as an offset
+                // from the default.
+                let mut w = Weights::tuned();
+                w.0[features::f::BIAS] -= self.threshold - Self::default().threshold;
+                w
+            }
             Scorer::Weights(w) => w.clone(),
             Scorer::Hand | Scorer::Bertalign => Weights::hand(
                 self.threshold,
@@ -204,7 +211,7 @@ fn link(fine: &FineScorer, src: Range<usize>, tgt: Range<usize>) -> Link {
         src,
         tgt,
         cosine,
-        cost: 1.0 - Calibration::learned().probability(&x, value),
+        cost: 1.0 - Calibration::fitted().probability(&x, value),
     }
 }
 

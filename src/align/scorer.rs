@@ -170,12 +170,8 @@ impl<'a> FineScorer<'a> {
                     v[f::MEMBER] = self.member_similarity(s, a, t, b) - sim;
                 }
                 text_features(
-                    self.src.facts,
-                    s,
-                    a,
-                    self.tgt.facts,
-                    t,
-                    b,
+                    (self.src.facts, s, a),
+                    (self.tgt.facts, t, b),
                     self.log_ratio,
                     &mut v,
                 );

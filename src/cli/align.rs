@@ -3,7 +3,7 @@
 //! every language pair, through [`records`].)
 
 use super::{InputArgs, ModelArgs, Progress};
-use crate::align::{align_sentences, AlignParams, Link};
+use crate::align::{align_sentences, AlignParams, Link, Scorer};
 use crate::corpus::vecalign::VecalignSink;
 use crate::corpus::{AtomicFile, JsonlSink, MosesSink, Record, Side, Sink, TmxSink, TsvSink};
 use crate::segment::{Document, Sentence};
@@ -35,6 +35,11 @@ pub struct AlignArgs {
     /// Price of one more link, in similarity units: higher merges more, lower splits more.
     #[arg(long, value_name = "X", default_value_t = AlignParams::default().threshold)]
     pub threshold: f32,
+    /// Link scorer: `tuned` (embedding similarity, length and numbers that must match,
+    /// weights chosen on Text+Berg dev), `hand` (embedding similarity and length only), or
+    /// `bertalign` (bertalign's own two-pass method, for comparison).
+    #[arg(long, default_value = "tuned", value_parser = ["tuned", "hand", "bertalign"])]
+    pub scorer: String,
 }
 
 /// Links as output records: sentence texts joined by a space, byte spans into the files.
@@ -138,6 +143,11 @@ pub fn run(a: AlignArgs, progress: &Progress) -> anyhow::Result<()> {
         a.input.files.len()
     );
     let params = AlignParams {
+        scorer: match a.scorer.as_str() {
+            "hand" => Scorer::Hand,
+            "bertalign" => Scorer::Bertalign,
+            _ => Scorer::Tuned,
+        },
         max_size: a.max_size,
         max_overlap: a.max_overlap,
         threshold: a.threshold,
