@@ -803,8 +803,8 @@ mod learn {
         let mut w = init.clone();
         let mut best = score(&w);
         for _ in 0..rounds {
-            for k in 0..NF {
-                if STEPS[k] == 0.0 {
+            for (k, &step) in STEPS.iter().enumerate() {
+                if step == 0.0 {
                     continue;
                 }
                 let mut moved = true;
@@ -812,7 +812,7 @@ mod learn {
                     moved = false;
                     for m in [-2.0, -1.0, 1.0, 2.0] {
                         let mut c = w.clone();
-                        c.0[k] += m * STEPS[k];
+                        c.0[k] += m * step;
                         let sc = score(&c);
                         if sc > best {
                             (best, w, moved) = (sc, c, true);

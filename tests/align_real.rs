@@ -78,7 +78,7 @@ fn textberg_test0_3_figure_is_pinned() {
     let data = repo().join("tests/data/textberg");
     let dir = tempfile::tempdir().unwrap();
     let mut tally = bitalign::eval::align::Tally::default();
-    let mut ranked = Vec::new();
+    let mut ranked: Vec<(f64, bool)> = Vec::new();
     for doc in ["test0", "test1", "test2", "test3"] {
         let out = dir.path().join(format!("{doc}.defr"));
         let (ok, _, err) = bitalign(&[
@@ -111,12 +111,13 @@ fn textberg_test0_3_figure_is_pinned() {
     // room for numeric drift of the embedder only (one link is about 0.002).
     assert!(s.f1_strict >= 0.895, "{s}");
     assert!(s.f1_lax >= 0.965, "{s}");
-    let (right, wrong): (Vec<_>, Vec<_>) = ranked.iter().partition(|r| r.1);
+    let right: Vec<f64> = ranked.iter().filter(|r| r.1).map(|r| r.0).collect();
+    let wrong: Vec<f64> = ranked.iter().filter(|r| !r.1).map(|r| r.0).collect();
     let pairs = (right.len() * wrong.len()) as f64;
     let auc = right
         .iter()
         .flat_map(|r| {
-            wrong.iter().map(move |w| match r.0.total_cmp(&w.0) {
+            wrong.iter().map(move |w| match r.total_cmp(w) {
                 std::cmp::Ordering::Less => 1.0,
                 std::cmp::Ordering::Equal => 0.5,
                 std::cmp::Ordering::Greater => 0.0,
