@@ -34,6 +34,7 @@
 
 mod band;
 pub mod bertalign;
+mod documents;
 mod dp;
 pub mod features;
 mod overlaps;
@@ -41,6 +42,10 @@ mod scorer;
 
 pub use band::Band;
 pub use bertalign::BertalignScorer;
+pub use documents::{
+    align_cached, align_corpus, align_documents, plan_corpus, AlignConfig, AlignedCorpus,
+    AlignedPair, Alignment, CorpusPlan,
+};
 pub use dp::{best_path, dot, LinkScorer};
 pub use features::{Calibration, SentenceFacts, Weights};
 pub use overlaps::{OverlapIndex, OverlapPlan};

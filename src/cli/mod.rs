@@ -1,17 +1,17 @@
-//! Command-line interface: flags are parsed here, the work is done by the library.
-//! One file per subcommand; shared flag groups live in `args`.
+//! The command line: flags are parsed here, the work is done by the library. One file per
+//! subcommand; shared flag groups live in `args`, the progress bars in `progress`.
 
 mod align;
 mod args;
 mod bench;
 mod embed;
 mod eval;
+mod progress;
 mod run;
-mod run_align;
 mod split;
 
-pub use crate::progress::Progress;
-pub use args::{InputArgs, ModelArgs};
+pub use args::{InputArgs, ModelArgs, OutputArgs};
+pub use progress::Progress;
 
 use clap::{Parser, Subcommand};
 
@@ -63,10 +63,57 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", message(&e));
             1
         }
     }
+}
+
+/// How to get a model without the hub, for errors that say the hub is out of reach.
+const WAY_OUT: &str = "pass a local model directory with --model DIR, or make the offline \
+                       model with scripts/fetch-offline-model.sh and use --model models/multilingual-e5-small-q4";
+
+/// The one-line message for an error: the library's, with the flags that fix it.
+fn message(e: &anyhow::Error) -> String {
+    use bitalign::Error;
+    let Some(typed) = e.downcast_ref::<Error>() else {
+        return format!("{e:#}");
+    };
+    let quoted = |p: &str| bitalign::error::quoted(p);
+    match typed {
+        Error::Config {
+            what,
+            value: Some(v),
+            message,
+        } => format!("--{} {v}: {message}", flag(what)),
+        Error::Config {
+            what,
+            value: None,
+            message,
+        } => format!("--{}: {message}", flag(what)),
+        Error::UnknownLanguage { path } => format!(
+            "{}: language unknown; name it with --lang (e.g. --lang en,vi) or in the file name (story.en.txt)",
+            quoted(path)
+        ),
+        Error::OutputExists { path } => format!(
+            "{}: already exists; choose another --out or pass --force to write into it",
+            quoted(path)
+        ),
+        Error::ModelNotCached { model, file, cache } => format!(
+            "{model}: {file} is not in the Hugging Face cache ({}) and --offline/HF_HUB_OFFLINE \
+             forbids downloading; {WAY_OUT}",
+            cache.display()
+        ),
+        Error::HubUnreachable { .. } => {
+            format!("{typed}; the hub may be unreachable from here: {WAY_OUT}")
+        }
+        _ => format!("{e:#}"),
+    }
+}
+
+/// The flag of a config field: `max_length_ratio` → `max-length-ratio`.
+fn flag(field: &str) -> String {
+    field.replace('_', "-")
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

@@ -3,15 +3,21 @@
 //! sentence's best partner, keep the pairs above a margin threshold, then apply the
 //! filters users of mined corpora expect.
 
+mod documents;
 pub mod filter;
 pub mod multi;
 pub mod pool;
 
+pub use documents::{
+    check_languages, default_threshold, languages, mine_documents, mine_embedded, MineConfig,
+    Mined, Plan,
+};
 pub use filter::{Filter, Filters};
+pub use pool::{Fate, PairResult, Pool};
 
 use crate::embed::Embeddings;
+use crate::observe::{NoStage, Stage};
 use crate::score::{Score, Scorer};
-use indicatif::ProgressBar;
 use std::collections::HashSet;
 
 /// Default ratio-margin threshold. A margin of 1.02 means the pair is 2 % more similar
@@ -28,7 +34,8 @@ pub const DEFAULT_COSINE_THRESHOLD: f32 = 0.90;
 pub const DEFAULT_DISTANCE_THRESHOLD: f32 = 0.02;
 
 /// Which candidates compete (LASER's `--mode`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Every source sentence with its best target (targets may repeat).
@@ -86,7 +93,7 @@ fn rank(a: &Pair, b: &Pair) -> std::cmp::Ordering {
 
 /// All candidates the retrieval mode proposes, best first, before the threshold.
 pub fn candidates(x: &Embeddings, y: &Embeddings, k: usize, score: Score, mode: Mode) -> Vec<Pair> {
-    candidates_with_progress(x, y, k, score, mode, &ProgressBar::hidden())
+    candidates_with_progress(x, y, k, score, mode, &NoStage)
 }
 
 /// Rows of `x` the bar of [`candidates_with_progress`] counts: one pass over the
@@ -102,7 +109,7 @@ pub fn candidates_with_progress(
     k: usize,
     score: Score,
     mode: Mode,
-    bar: &ProgressBar,
+    bar: &dyn Stage,
 ) -> Vec<Pair> {
     if x.is_empty() || y.is_empty() {
         return Vec::new();
