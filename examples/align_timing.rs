@@ -4,7 +4,7 @@
 //!
 //!     cargo run --release --example align_timing [-- 1000 10000 50000]
 
-use bitalign::align::{align, AlignParams, DocView, OverlapIndex};
+use bitalign::align::{align, AlignParams, DocView, OverlapIndex, SentenceFacts};
 use bitalign::embed::Embeddings;
 use bitalign::eval::align::{score, GoldLink};
 use std::time::Instant;
@@ -143,8 +143,8 @@ fn main() -> anyhow::Result<()> {
         let emb = Embeddings::new(DIM, data)?;
         let src = OverlapIndex::stacked(s.len(), k, 0);
         let tgt = OverlapIndex::stacked(t.len(), k, src_rows);
-        let sc = vec![100; s.len()];
-        let tc = vec![100; t.len()];
+        let sc = SentenceFacts::from_lengths(&vec![100; s.len()]);
+        let tc = SentenceFacts::from_lengths(&vec![100; t.len()]);
         drop((s, t));
         let before = rss_mib("VmRSS:");
         // Reset the peak so that it measures the aligner (Linux: "5" clears VmHWM).
@@ -155,11 +155,11 @@ fn main() -> anyhow::Result<()> {
             &emb,
             DocView {
                 index: &src,
-                chars: &sc,
+                facts: &sc,
             },
             DocView {
                 index: &tgt,
-                chars: &tc,
+                facts: &tc,
             },
             &p,
         )?;

@@ -12,6 +12,13 @@ pub struct Band {
 }
 
 impl Band {
+    /// Row `i` spans target positions `lo[i]..=hi[i]`.
+    pub fn from_rows(lo: Vec<usize>, hi: Vec<usize>) -> Self {
+        assert_eq!(lo.len(), hi.len());
+        assert!(lo.iter().zip(&hi).all(|(l, h)| l <= h));
+        Self::from_windows(lo, hi)
+    }
+
     fn from_windows(lo: Vec<usize>, hi: Vec<usize>) -> Self {
         let mut off = Vec::with_capacity(lo.len() + 1);
         let mut total = 0;

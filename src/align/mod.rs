@@ -33,17 +33,21 @@
 //!   run in a fixed order, and ties go to the earlier link type (1-1 first).
 
 mod band;
+pub mod bertalign;
 mod documents;
 mod dp;
+pub mod features;
 mod overlaps;
 mod scorer;
 
 pub use band::Band;
+pub use bertalign::BertalignScorer;
 pub use documents::{
     align_cached, align_corpus, align_corpus_cached, align_documents, align_translated_documents,
     plan_corpus, AlignConfig, AlignedCorpus, AlignedPair, Alignment, CorpusPlan,
 };
 pub use dp::{best_path, dot, LinkScorer};
+pub use features::{Calibration, SentenceFacts, Weights};
 pub use overlaps::{OverlapIndex, OverlapPlan};
 pub(crate) use scorer::hubness;
 pub use scorer::{link_types, CoarseScorer, FineScorer, Level};
@@ -52,9 +56,28 @@ use crate::embed::Embeddings;
 use crate::mt::{MtEvidence, MtWeights};
 use std::ops::Range;
 
+/// How the final pass values a link.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Scorer {
+    /// Weights over the features of [`features`] chosen on Text+Berg dev; of the knobs
+    /// below, only `threshold` applies (as a shift of the link price from its default).
+    #[default]
+    Tuned,
+    /// The hand-set formula of [`AlignParams`]' knobs (`threshold`, `merge_penalty`,
+    /// `deletion`, `length_penalty`): cosine and length only.
+    Hand,
+    /// Any weight vector over [`features::FEATURE_NAMES`].
+    Weights(Weights),
+    /// Bertalign's own method (its two passes and link score; see [`bertalign`]), for
+    /// comparison; ignores every other knob but `max_overlap`.
+    Bertalign,
+}
+
 /// Tunable knobs; the defaults were chosen on Text+Berg's dev document only.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlignParams {
+    /// The link scorer of the final pass.
+    pub scorer: Scorer,
     /// Most sentences in one link, both sides together.
     pub max_size: usize,
     /// Most sentences on one side of a link (the longest overlap embedded).
@@ -81,6 +104,7 @@ pub struct AlignParams {
 impl Default for AlignParams {
     fn default() -> Self {
         Self {
+            scorer: Scorer::default(),
             max_size: 8,
             max_overlap: 4,
             threshold: 0.04,
@@ -95,6 +119,28 @@ impl Default for AlignParams {
     }
 }
 
+impl AlignParams {
+    /// The weights the fine scorer combines link features with.
+    pub fn weights(&self) -> Weights {
+        match &self.scorer {
+            Scorer::Tuned => {
+                // `threshold` keeps its meaning (the price of one more link) as an offset
+                // from the default.
+                let mut w = Weights::tuned();
+                w.0[features::f::BIAS] -= self.threshold - Self::default().threshold;
+                w
+            }
+            Scorer::Weights(w) => w.clone(),
+            Scorer::Hand | Scorer::Bertalign => Weights::hand(
+                self.threshold,
+                self.merge_penalty,
+                self.deletion,
+                self.length_penalty,
+            ),
+        }
+    }
+}
+
 /// One link: source and target sentence ranges (either may be empty).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Link {
@@ -102,16 +148,18 @@ pub struct Link {
     pub tgt: Range<usize>,
     /// Cosine of the two sides' embeddings (0 for an insertion/deletion).
     pub cosine: f32,
-    /// `1 − similarity` for a link (lower is better); `1 − threshold` for an
-    /// insertion/deletion, the bar it did not clear.
+    /// `1 − p`, where `p` is the estimated probability that this link (or this unaligned
+    /// sentence) is exactly right, calibrated on Text+Berg dev ([`features::Calibration`]):
+    /// lower is better, and dropping links above a cost trades recall for precision.
     pub cost: f32,
 }
 
-/// One document: its overlaps' rows in the shared matrix and sentence lengths (chars).
+/// One document: its overlaps' rows in the shared matrix and what the link features need
+/// to know about its sentences.
 #[derive(Clone, Copy)]
 pub struct DocView<'a> {
     pub index: &'a OverlapIndex,
-    pub chars: &'a [usize],
+    pub facts: &'a SentenceFacts,
 }
 
 /// Aligns two documents whose overlaps are embedded in `emb`.
@@ -134,51 +182,59 @@ pub fn align_with(
     p: &AlignParams,
 ) -> anyhow::Result<Vec<Link>> {
     let (n, m) = (src.index.len(), tgt.index.len());
-    anyhow::ensure!(src.chars.len() == n && tgt.chars.len() == m);
+    anyhow::ensure!(src.facts.len() == n && tgt.facts.len() == m);
     anyhow::ensure!(p.max_size >= 2, "--max-size must be at least 2");
     anyhow::ensure!(p.max_overlap >= 1, "--max-overlap must be at least 1");
+    let fine = FineScorer::new(emb, src.index, tgt.index, src.facts, tgt.facts, p).with_mt(mt);
     if n == 0 || m == 0 {
-        let del = 1.0 - p.threshold;
         return Ok((0..n)
             .map(|i| (i..i + 1, m..m))
             .chain((0..m).map(|j| (n..n, j..j + 1)))
-            .map(|(s, t)| Link {
-                src: s,
-                tgt: t,
-                cosine: 0.0,
-                cost: del,
-            })
+            .map(|(s, t)| link(&fine, s, t))
             .collect());
     }
-    let fine = FineScorer::new(emb, src.index, tgt.index, src.chars, tgt.chars, p).with_mt(mt);
-    let band = if n.max(m) > p.coarse_size {
-        let path = coarse_path(emb, src.index, tgt.index, p);
-        Band::around(&path, n, m, p.band)
+    let (points, steps, types) = if p.scorer == Scorer::Bertalign {
+        let scorer = BertalignScorer::new(emb, (src.index, src.facts), (tgt.index, tgt.facts));
+        let (points, steps) = best_path(&scorer, &scorer.band(), m)
+            .ok_or_else(|| anyhow::anyhow!("no alignment path found"))?;
+        (points, steps, scorer.types().to_vec())
     } else {
-        Band::full(n, m)
+        let band = if n.max(m) > p.coarse_size {
+            let path = coarse_path(emb, src.index, tgt.index, p);
+            Band::around(&path, n, m, p.band)
+        } else {
+            Band::full(n, m)
+        };
+        let (points, steps) =
+            best_path(&fine, &band, m).ok_or_else(|| anyhow::anyhow!("no alignment path found"))?;
+        (points, steps, fine.types().to_vec())
     };
-    let (points, steps) =
-        best_path(&fine, &band, m).ok_or_else(|| anyhow::anyhow!("no alignment path found"))?;
-    let types = fine.types();
     Ok(points
         .iter()
         .zip(&steps)
         .map(|(&(i, j), &t)| {
             let (a, b) = types[t as usize];
-            let (cosine, cost) = if a == 0 || b == 0 {
-                (0.0, 1.0 - fine.threshold())
-            } else {
-                let (c, s) = fine.similarity(i, a, j, b);
-                (c, 1.0 - s)
-            };
-            Link {
-                src: i..i + a,
-                tgt: j..j + b,
-                cosine,
-                cost,
-            }
+            link(&fine, i..i + a, j..j + b)
         })
         .collect())
+}
+
+/// A link with its cosine and cost (1 − calibrated confidence).
+fn link(fine: &FineScorer, src: Range<usize>, tgt: Range<usize>) -> Link {
+    let (s, a, t, b) = (src.start, src.len(), tgt.start, tgt.len());
+    let cosine = if a == 0 || b == 0 {
+        0.0
+    } else {
+        fine.similarity(s, a, t, b).0
+    };
+    let x = fine.features(s, a, t, b);
+    let value = fine.weights().value(&x);
+    Link {
+        src,
+        tgt,
+        cosine,
+        cost: 1.0 - Calibration::fitted().probability(&x, value),
+    }
 }
 
 /// Aligns two documents' sentences: plans their overlaps, embeds all of them (both
@@ -228,17 +284,16 @@ pub fn align_translated<S: AsRef<str>>(
     let evidence = trans
         .as_ref()
         .map(|t| MtEvidence::new(&emb, &plan.texts, t, &plan.tgt));
-    let chars = |s: &[S]| -> Vec<usize> { s.iter().map(|x| x.as_ref().chars().count()).collect() };
-    let (sc, tc) = (chars(src), chars(tgt));
+    let (sf, tf) = (SentenceFacts::new(src), SentenceFacts::new(tgt));
     align_with(
         &emb,
         DocView {
             index: &plan.src,
-            chars: &sc,
+            facts: &sf,
         },
         DocView {
             index: &plan.tgt,
-            chars: &tc,
+            facts: &tf,
         },
         evidence.as_ref(),
         p,

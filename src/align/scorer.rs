@@ -2,6 +2,7 @@
 //! [`CoarseScorer`] on averaged sentence vectors for the coarse passes that place the band.
 
 use super::dp::{dot, LinkScorer};
+use super::features::{deletion_features, f, text_features, Features, SentenceFacts, Weights, NF};
 use super::overlaps::OverlapIndex;
 use super::AlignParams;
 use crate::embed::Embeddings;
@@ -13,19 +14,18 @@ struct Doc<'a> {
     /// `mu[(k - 1) * n + start]`: mean cosine of that overlap to the other document's
     /// overlaps of the same size (its "hubness"; vecalign's normaliser).
     mu: Vec<f32>,
-    /// Prefix sums of sentence lengths in characters.
-    chars: Vec<usize>,
+    facts: &'a SentenceFacts,
 }
 
 impl Doc<'_> {
-    fn chars(&self, start: usize, k: usize) -> f32 {
-        (self.chars[start + k] - self.chars[start] + k.saturating_sub(1)) as f32
+    fn mu(&self, start: usize, k: usize) -> f32 {
+        self.mu[(k - 1) * self.index.len() + start]
     }
 }
 
 /// Mean of the overlap vectors of size `k` (falling back to smaller sizes when the
 /// document is shorter than `k`), summed in a fixed order.
-fn mean_vector(emb: &Embeddings, index: &OverlapIndex, k: usize) -> Vec<f32> {
+pub(super) fn mean_vector(emb: &Embeddings, index: &OverlapIndex, k: usize) -> Vec<f32> {
     let k = k.min(index.len()).max(1);
     let mut sum = vec![0f64; emb.dim()];
     let mut count = 0usize;
@@ -59,34 +59,22 @@ pub(crate) fn hubness(emb: &Embeddings, this: &OverlapIndex, other: &OverlapInde
     mu
 }
 
-fn prefix(lens: &[usize]) -> Vec<usize> {
-    let mut p = Vec::with_capacity(lens.len() + 1);
-    p.push(0);
-    for l in lens {
-        p.push(p.last().unwrap() + l);
-    }
-    p
-}
-
 /// Length smoothing (characters) so that very short sentences do not dominate the ratio.
 const LEN_SMOOTH: f32 = 10.0;
 
-/// Scores every link type up to `max_size` sentences from the overlap embeddings.
+/// Scores every link type up to `max_size` sentences from the overlap embeddings and the
+/// sentences' text, as `weights · features` (see [`super::features`]).
 pub struct FineScorer<'a> {
     emb: &'a Embeddings,
     src: Doc<'a>,
     tgt: Doc<'a>,
     types: Vec<(usize, usize)>,
-    threshold: f32,
-    merge_penalty: f32,
-    deletion: f32,
-
-    length_penalty: f32,
+    weights: Weights,
     /// ln(source chars / target chars) over the whole documents.
     log_ratio: f32,
     /// Evidence from a translation of the source, and how it weighs in.
     mt: Option<&'a MtEvidence<'a>>,
-    weights: MtWeights,
+    mt_weights: MtWeights,
 }
 
 /// Link types: 1-1 first (it wins ties), then insertion/deletion, then merges by size.
@@ -110,36 +98,31 @@ impl<'a> FineScorer<'a> {
         emb: &'a Embeddings,
         src: &'a OverlapIndex,
         tgt: &'a OverlapIndex,
-        src_chars: &[usize],
-        tgt_chars: &[usize],
+        src_facts: &'a SentenceFacts,
+        tgt_facts: &'a SentenceFacts,
         p: &AlignParams,
     ) -> Self {
         let max_overlap = src.max_overlap().min(tgt.max_overlap()).min(p.max_overlap);
-        let (sc, tc) = (prefix(src_chars), prefix(tgt_chars));
-        let log_ratio = ((*sc.last().unwrap() as f32 + LEN_SMOOTH)
-            / (*tc.last().unwrap() as f32 + LEN_SMOOTH))
+        let log_ratio = ((src_facts.total_chars() as f32 + LEN_SMOOTH)
+            / (tgt_facts.total_chars() as f32 + LEN_SMOOTH))
             .ln();
         Self {
             emb,
             src: Doc {
                 index: src,
                 mu: hubness(emb, src, tgt),
-                chars: sc,
+                facts: src_facts,
             },
             tgt: Doc {
                 index: tgt,
                 mu: hubness(emb, tgt, src),
-                chars: tc,
+                facts: tgt_facts,
             },
             types: link_types(p.max_size, max_overlap),
-            threshold: p.threshold,
-            merge_penalty: p.merge_penalty,
-            deletion: p.deletion,
-
-            length_penalty: p.length_penalty,
+            weights: p.weights(),
             log_ratio,
             mt: None,
-            weights: p.mt.clone(),
+            mt_weights: p.mt.clone(),
         }
     }
 
@@ -157,37 +140,76 @@ impl<'a> FineScorer<'a> {
             _ => return (0.0, f32::NEG_INFINITY),
         };
         let cos = dot(self.emb.row(rx), self.emb.row(ry));
-        let mu = 0.5
-            * (self.src.mu[(a - 1) * self.src.index.len() + s]
-                + self.tgt.mu[(b - 1) * self.tgt.index.len() + t]);
+        let mu = 0.5 * (self.src.mu(s, a) + self.tgt.mu(t, b));
         let sim = cos - mu;
         match self.mt.and_then(|e| e.features(s, a, t, b)) {
-            Some(f) => (cos, self.weights.combine(sim, f)),
+            Some(f) => (cos, self.mt_weights.combine(sim, f)),
             None => (cos, sim),
         }
     }
 
-    /// Deviation of the link's length ratio from the documents' ratio (bertalign's idea).
-    fn length_mismatch(&self, s: usize, a: usize, t: usize, b: usize) -> f32 {
-        let lx = self.src.chars(s, a) + LEN_SMOOTH;
-        let ly = self.tgt.chars(t, b) + LEN_SMOOTH;
-        ((lx / ly).ln() - self.log_ratio).abs()
+    /// Lowest similarity of a member sentence of a merged side to the whole other side.
+    fn member_similarity(&self, s: usize, a: usize, t: usize, b: usize) -> f32 {
+        let mut low = f32::INFINITY;
+        let mut side =
+            |this: &Doc, start: usize, k: usize, other: &Doc, ostart: usize, ok: usize| {
+                if k < 2 {
+                    return;
+                }
+                let Some(ro) = other.index.row(ostart, ok) else {
+                    return;
+                };
+                let (vo, mo) = (self.emb.row(ro), other.mu(ostart, ok));
+                for i in start..start + k {
+                    if let Some(r) = this.index.row(i, 1) {
+                        let sim = dot(self.emb.row(r), vo) - 0.5 * (this.mu(i, 1) + mo);
+                        low = low.min(sim);
+                    }
+                }
+            };
+        side(&self.src, s, a, &self.tgt, t, b);
+        side(&self.tgt, t, b, &self.src, s, a);
+        low
     }
 
-    /// Per-sentence value of a link given its similarity.
+    /// The feature vector of the link `s..s+a` × `t..t+b` (either side may be empty: an
+    /// unaligned sentence).
+    pub fn features(&self, s: usize, a: usize, t: usize, b: usize) -> Features {
+        let mut v = [0f32; NF];
+        match (a, b) {
+            (0, 0) => {}
+            (_, 0) => deletion_features(self.src.facts, s, &mut v),
+            (0, _) => deletion_features(self.tgt.facts, t, &mut v),
+            _ => {
+                let (_, sim) = self.similarity(s, a, t, b);
+                v[f::SIM] = sim;
+                if a > 1 || b > 1 {
+                    v[f::MEMBER] = self.member_similarity(s, a, t, b) - sim;
+                }
+                text_features(
+                    (self.src.facts, s, a),
+                    (self.tgt.facts, t, b),
+                    self.log_ratio,
+                    &mut v,
+                );
+            }
+        }
+        v
+    }
+
+    /// Value of a link (higher is better): the weighted sum of its features.
     pub fn link_value(&self, s: usize, a: usize, t: usize, b: usize) -> f32 {
-        let (_, sim) = self.similarity(s, a, t, b);
-        let lp = if self.length_penalty > 0.0 {
-            self.length_penalty * self.length_mismatch(s, a, t, b)
-        } else {
-            0.0
-        };
-        let size = (a + b) as f32;
-        sim - self.threshold - lp - self.merge_penalty * (size - 2.0)
+        if a > 0
+            && b > 0
+            && (self.src.index.row(s, a).is_none() || self.tgt.index.row(t, b).is_none())
+        {
+            return f32::NEG_INFINITY;
+        }
+        self.weights.value(&self.features(s, a, t, b))
     }
 
-    pub fn threshold(&self) -> f32 {
-        self.threshold
+    pub fn weights(&self) -> &Weights {
+        &self.weights
     }
 }
 
@@ -198,9 +220,6 @@ impl LinkScorer for FineScorer<'_> {
 
     fn value(&self, t: usize, i: usize, j: usize) -> f32 {
         let (a, b) = self.types[t];
-        if a == 0 || b == 0 {
-            return -self.deletion;
-        }
         self.link_value(i - a, a, j - b, b)
     }
 }

@@ -53,6 +53,7 @@ type Pairs = Vec<(Vec<usize>, Vec<usize>)>;
 /// price of a link must be about half a match for 2-2 links to beat two half-matching 1-1s.
 fn params() -> AlignParams {
     AlignParams {
+        scorer: Scorer::Hand,
         threshold: 0.5,
         deletion: 0.0,
         length_penalty: 0.0,
@@ -64,17 +65,17 @@ fn run(src: &[String], tgt: &[String], p: &AlignParams) -> Pairs {
     let plan = OverlapPlan::new(src, tgt, p.max_overlap);
     let rows: Vec<Vec<f32>> = plan.texts.iter().map(|t| embed(t)).collect();
     let emb = Embeddings::from_rows(DIM, &rows).unwrap();
-    let sc: Vec<usize> = src.iter().map(|s| s.len()).collect();
-    let tc: Vec<usize> = tgt.iter().map(|s| s.len()).collect();
+    let sc = SentenceFacts::from_lengths(&src.iter().map(|s| s.len()).collect::<Vec<_>>());
+    let tc = SentenceFacts::from_lengths(&tgt.iter().map(|s| s.len()).collect::<Vec<_>>());
     let links = align(
         &emb,
         DocView {
             index: &plan.src,
-            chars: &sc,
+            facts: &sc,
         },
         DocView {
             index: &plan.tgt,
-            chars: &tc,
+            facts: &tc,
         },
         p,
     )

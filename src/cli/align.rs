@@ -5,7 +5,7 @@
 
 use super::{InputArgs, ModelArgs, Progress};
 use anyhow::{bail, ensure, Result};
-use bitalign::align::{align_cached, AlignConfig, Alignment};
+use bitalign::align::{align_cached, AlignConfig, Alignment, Scorer};
 use bitalign::corpus::vecalign::format_link;
 use bitalign::corpus::{
     AtomicFile, CorpusWriter, Format, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
@@ -67,6 +67,11 @@ pub struct AlignArgs {
     /// link types and the links side by side, the plots as SVG, and report.json.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// Link scorer: `tuned` (embedding similarity, length and numbers that must match,
+    /// weights chosen on Text+Berg dev), `hand` (embedding similarity and length only), or
+    /// `bertalign` (bertalign's own two-pass method, for comparison).
+    #[arg(long, default_value = "tuned", value_parser = ["tuned", "hand", "bertalign"])]
+    pub scorer: String,
 }
 
 /// Where the links go, settled before anything is read.
@@ -190,6 +195,11 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
         a.input.files.len()
     );
     let cfg = AlignConfig {
+        scorer: match a.scorer.as_str() {
+            "hand" => Scorer::Hand,
+            "bertalign" => Scorer::Bertalign,
+            _ => Scorer::Tuned,
+        },
         max_size: a.max_size,
         max_overlap: a.max_overlap,
         threshold: a.threshold,
