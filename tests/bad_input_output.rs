@@ -8,16 +8,7 @@ use common::bitalign_offline as bitalign;
 use std::path::Path;
 use std::process::Output;
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn demo(lang: &str) -> String {
-    common::repo()
-        .join(format!("data/demo/karabakh.{lang}.txt"))
-        .display()
-        .to_string()
-}
+use common::{demo, stderr};
 
 fn story(lang: &str) -> String {
     common::repo()

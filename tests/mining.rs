@@ -11,16 +11,7 @@ use std::process::Output;
 
 use common::bitalign_offline as bitalign;
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn demo(lang: &str) -> String {
-    common::repo()
-        .join(format!("data/demo/karabakh.{lang}.txt"))
-        .display()
-        .to_string()
-}
+use common::{demo, stderr};
 
 fn tatoeba(file: &str) -> PathBuf {
     common::repo().join("tests/data/tatoeba").join(file)

@@ -11,6 +11,19 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A command's stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Path of the demo article in `lang` (en, vi, id).
+pub fn demo(lang: &str) -> String {
+    repo()
+        .join(format!("data/demo/karabakh.{lang}.txt"))
+        .display()
+        .to_string()
+}
+
 pub fn fixtures() -> PathBuf {
     repo().join("tests/fixtures")
 }
