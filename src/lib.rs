@@ -17,3 +17,4 @@ pub mod model;
 pub mod progress;
 pub mod score;
 pub mod segment;
+pub mod simd;

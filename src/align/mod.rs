@@ -85,6 +85,52 @@ impl Default for AlignParams {
     }
 }
 
+/// Bounds of [`AlignParams::validate`]: beyond them the link types no longer fit the
+/// DP's byte-sized back-pointers, or the overlaps to embed and the band's memory grow
+/// past anything useful (vecalign embeds overlaps of up to 10 sentences).
+pub const MAX_OVERLAP: usize = 10;
+/// Most sentences in one link, both sides together (see [`MAX_OVERLAP`]).
+pub const MAX_LINK_SIZE: usize = 20;
+/// Widest band half-width searched around a coarse path.
+pub const MAX_BAND: usize = 1000;
+
+impl AlignParams {
+    /// Checks every knob before any work starts: sizes within bounds, numbers finite.
+    /// The message names the parameter as the library calls it.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use anyhow::ensure;
+        ensure!(
+            (2..=MAX_LINK_SIZE).contains(&self.max_size),
+            "max_size {} is out of range (2..={MAX_LINK_SIZE})",
+            self.max_size
+        );
+        ensure!(
+            (1..=MAX_OVERLAP).contains(&self.max_overlap),
+            "max_overlap {} is out of range (1..={MAX_OVERLAP})",
+            self.max_overlap
+        );
+        for (name, v) in [
+            ("threshold", self.threshold),
+            ("merge_penalty", self.merge_penalty),
+            ("deletion", self.deletion),
+            ("length_penalty", self.length_penalty),
+        ] {
+            ensure!(v.is_finite(), "{name} must be a finite number (got {v})");
+        }
+        ensure!(
+            self.coarse_size >= 8,
+            "coarse_size {} is too small (at least 8)",
+            self.coarse_size
+        );
+        ensure!(
+            (1..=MAX_BAND).contains(&self.band),
+            "band {} is out of range (1..={MAX_BAND})",
+            self.band
+        );
+        Ok(())
+    }
+}
+
 /// One link: source and target sentence ranges (either may be empty).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Link {
@@ -113,8 +159,7 @@ pub fn align(
 ) -> anyhow::Result<Vec<Link>> {
     let (n, m) = (src.index.len(), tgt.index.len());
     anyhow::ensure!(src.chars.len() == n && tgt.chars.len() == m);
-    anyhow::ensure!(p.max_size >= 2, "--max-size must be at least 2");
-    anyhow::ensure!(p.max_overlap >= 1, "--max-overlap must be at least 1");
+    p.validate()?;
     if n == 0 || m == 0 {
         let del = 1.0 - p.threshold;
         return Ok((0..n)
@@ -168,8 +213,7 @@ pub fn align_sentences<S: AsRef<str>>(
     embed: impl FnOnce(&[String]) -> anyhow::Result<Embeddings>,
     p: &AlignParams,
 ) -> anyhow::Result<Vec<Link>> {
-    anyhow::ensure!(p.max_size >= 2, "--max-size must be at least 2");
-    anyhow::ensure!(p.max_overlap >= 1, "--max-overlap must be at least 1");
+    p.validate()?;
     let plan = OverlapPlan::new(src, tgt, p.max_overlap.min(p.max_size - 1));
     let emb = if plan.texts.is_empty() {
         Embeddings::default()

@@ -33,7 +33,8 @@ pub struct AlignArgs {
     #[arg(long, value_name = "N", default_value_t = AlignParams::default().max_overlap)]
     pub max_overlap: usize,
     /// Price of one more link, in similarity units: higher merges more, lower splits more.
-    #[arg(long, value_name = "X", default_value_t = AlignParams::default().threshold)]
+    #[arg(long, value_name = "X", default_value_t = AlignParams::default().threshold,
+          value_parser = super::args::finite_f32, allow_negative_numbers = true)]
     pub threshold: f32,
 }
 
@@ -66,6 +67,7 @@ pub fn records(
             src: side(src, &l.src),
             tgt: side(tgt, &l.tgt),
             cosine: l.cosine,
+            score: None,
             margin: None,
             cost: Some(l.cost),
         })
@@ -79,8 +81,7 @@ fn load_pair(
     progress: &Progress,
 ) -> anyhow::Result<Vec<(Document, Vec<Sentence>)>> {
     let blank = |f: &PathBuf| {
-        f.as_os_str() != "-"
-            && std::fs::read(f).is_ok_and(|b| b.iter().all(u8::is_ascii_whitespace))
+        f.as_os_str() != "-" && std::fs::read(f).is_ok_and(|b| crate::segment::is_blank(&b))
     };
     let empty: Vec<bool> = input.files.iter().map(blank).collect();
     if !empty.contains(&true) {
@@ -143,6 +144,7 @@ pub fn run(a: AlignArgs, progress: &Progress) -> anyhow::Result<()> {
         threshold: a.threshold,
         ..AlignParams::default()
     };
+    params.validate()?;
     let docs = load_pair(&a.input, progress)?;
     let (src, tgt) = (&docs[0], &docs[1]);
     let texts = |s: &[Sentence]| s.iter().map(|x| x.text.clone()).collect::<Vec<_>>();

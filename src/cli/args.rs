@@ -6,6 +6,16 @@ use crate::segment::{self, Document, Segmenter, Sentence};
 use clap::Args;
 use std::path::PathBuf;
 
+/// Clap parser for a real-valued flag: any finite number, negative ones included
+/// (`nan` and `inf` are refused: they would silently keep or drop everything).
+pub fn finite_f32(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(format!("'{s}' is not a finite number")),
+        Err(_) => Err(format!("'{s}' is not a number")),
+    }
+}
+
 /// Which model embeds the sentences, and how.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
@@ -103,7 +113,13 @@ impl InputArgs {
                     if d.replaced == 1 { "" } else { "s" }
                 ));
             }
-            if forced > 0 {
+            if forced > 0 && self.presplit {
+                note.push_str(&format!(
+                    "; {forced} line{} over {} bytes kept whole (the model reads their start)",
+                    if forced == 1 { "" } else { "s" },
+                    segment::MAX_SENTENCE_BYTES
+                ));
+            } else if forced > 0 {
                 note.push_str(&format!(
                     "; {forced} over-long stretch{} without a stop cut at {} bytes",
                     if forced == 1 { "" } else { "es" },
@@ -111,6 +127,15 @@ impl InputArgs {
                 ));
             }
             progress.say(note);
+            if !self.presplit {
+                if let Some(lines) = segment::looks_line_split(&d.text, n) {
+                    progress.say(format!(
+                        "warning: {name} looks like one sentence per line ({lines} lines) but \
+                         was split into {n} sentences, so sentence numbers no longer match \
+                         line numbers; add --presplit to keep each line as one sentence"
+                    ));
+                }
+            }
             if !self.presplit
                 && code != lang::UNDETERMINED
                 && !Segmenter::new(&code).has_own_rules()

@@ -51,7 +51,7 @@ pub struct RunArgs {
     /// Keep pairs scoring at least this (default: 1.02 for margin, 0.90 for cosine, 0.02
     /// for distance, calibrated for e5-small; see docs/mining-threshold.md). With
     /// `--mode align`: the price of one more link, as `bitalign align --threshold`.
-    #[arg(long, value_name = "SCORE")]
+    #[arg(long, value_name = "SCORE", value_parser = super::args::finite_f32, allow_negative_numbers = true)]
     pub threshold: Option<f32>,
 
     /// Filters to apply: length, identical, numbers, lang; `all` or `none`.
@@ -64,7 +64,8 @@ pub struct RunArgs {
     pub filters: Vec<String>,
 
     /// Length filter: the longer side may have at most this many times the characters.
-    #[arg(long, value_name = "R", default_value_t = mine::filter::DEFAULT_MAX_LENGTH_RATIO)]
+    #[arg(long, value_name = "R", default_value_t = mine::filter::DEFAULT_MAX_LENGTH_RATIO,
+          value_parser = super::args::finite_f32)]
     pub max_length_ratio: f32,
 
     /// Output formats (several allowed).
@@ -75,10 +76,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "LANG")]
     pub pivot: Option<String>,
 
-    /// Precomputed sentence embeddings, one .npy per input in the same order (e.g. from
+    /// Precomputed sentence embeddings, one file per input in the same order (e.g. from
     /// `bitalign embed`), instead of running the model: re-mine without re-embedding.
-    #[arg(long, value_name = "NPY", num_args = 1..)]
+    /// `.npy` (float16/32/64, any byte order, C or Fortran order) or, with --dim, raw
+    /// float32 rows (the `.f32` files of `embed`, LASER's layout). Memory-mapped.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
     pub embeddings: Vec<PathBuf>,
+
+    /// Width of the raw float32 rows given to --embeddings (e.g. 384).
+    #[arg(long, value_name = "N")]
+    pub dim: Option<usize>,
 }
 
 impl RunArgs {
@@ -172,6 +179,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
             .threshold
             .unwrap_or_else(|| default_threshold(args.score)),
     };
+    params.validate()?;
     let formats = args.formats();
     check_out(&args.out, args.force)?;
 
@@ -188,7 +196,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     let (emb, info) = if args.embeddings.is_empty() {
         embed_with_model(&args.model, &texts, progress)?
     } else {
-        read_embeddings(&args.embeddings, &docs)?
+        read_embeddings(&args.embeddings, args.dim, &docs)?
     };
     let pools = mc::pools(&docs, &emb)?;
     let pairs = if args.pairs.is_empty() {
@@ -223,17 +231,21 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create the output directory", args.out.display()))?;
     let mut files: Vec<PathBuf> = Vec::new();
+    let mut altered = std::collections::BTreeMap::new();
     for r in &results {
         let (s, t) = (&pools[r.src].lang, &pools[r.tgt].lang);
         let mut sink = Box::new(MultiSink::open(&formats, &args.out, s, t)?);
         for p in &r.kept {
             sink.write(&mc::record(&docs, &pools, r, p))?;
         }
+        add_altered(&mut altered, sink.altered());
         sink.finish()?;
         for f in &formats {
             files.extend(f.paths(&args.out, s, t));
         }
     }
+    // Formats may skip a pair with no rows (hf): list only what was written.
+    files.retain(|f| f.is_file());
     if pools.len() >= 3 {
         files.push(write_tuples(&args.out, &docs, &pools, &tuples)?);
     }
@@ -252,6 +264,8 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         "model": info.model,
         "inputs": docs.iter().map(|(d, s)| json!({"file": d.name, "lang": d.lang, "sentences": s.len()})).collect::<Vec<_>>(),
         "params": params,
+        "tsv_score": format!("{:?}", params.score).to_lowercase(),
+        "altered_sides": altered,
         "filters": filters,
         "formats": formats,
         "pivot": pools[pivot].lang,
@@ -272,6 +286,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(&manifest)?;
     bytes.push(b'\n');
     AtomicFile::write_all(args.out.join("run.json"), &bytes)?;
+    say_altered(&altered, progress);
 
     if !progress.quiet {
         eprint!(
@@ -364,6 +379,7 @@ fn embed_with_model(
 
 fn read_embeddings(
     files: &[PathBuf],
+    width: Option<usize>,
     docs: &[(Document, Vec<Sentence>)],
 ) -> Result<(Embeddings, EmbedInfo)> {
     ensure!(
@@ -376,7 +392,7 @@ fn read_embeddings(
     let mut dim = 0;
     let mut data = Vec::new();
     for (f, (doc, sents)) in files.iter().zip(docs) {
-        let e = Embeddings::read_npy(f)?;
+        let e = Embeddings::read(f, width)?;
         ensure!(
             e.len() == sents.len(),
             "{}: {} rows, but {} has {} sentences",
@@ -428,6 +444,42 @@ fn write_tuples(
 
 /// The summary on stderr: sentences per language, pairs per language pair (with what the
 /// threshold and each filter removed), the score histogram and the time per stage.
+/// Adds a sink's per-format counts of changed sides to the run's.
+pub(super) fn add_altered(
+    total: &mut std::collections::BTreeMap<String, usize>,
+    counts: Vec<(Format, usize)>,
+) {
+    for (f, n) in counts {
+        *total.entry(format!("{f:?}").to_lowercase()).or_default() += n;
+    }
+}
+
+/// One note for the sentence sides a format had to change (tabs, line breaks, characters
+/// XML forbids), so that no text changes silently.
+pub(super) fn say_altered(
+    altered: &std::collections::BTreeMap<String, usize>,
+    progress: &Progress,
+) {
+    let parts: Vec<String> = altered
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(f, n)| {
+            let what = match f.as_str() {
+                "tsv" => "tabs or line breaks made spaces",
+                "moses" => "line breaks made spaces",
+                _ => "characters XML forbids dropped",
+            };
+            format!("{f} {n} ({what})")
+        })
+        .collect();
+    if !parts.is_empty() {
+        progress.say(format!(
+            "note: sentence sides changed to fit the formats: {}",
+            parts.join(", ")
+        ));
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn summary(
     pools: &[Pool],
@@ -457,7 +509,25 @@ fn summary(
     let score = format!("{:?}", params.score).to_lowercase();
     for r in results {
         let pair = format!("{}-{}", pools[r.src].lang, pools[r.tgt].lang);
-        if r.kept.is_empty() {
+        let above = r.candidates.len() - r.below_threshold;
+        if r.kept.is_empty() && above > 0 {
+            // Pairs cleared the threshold but every one was removed by a filter: say so,
+            // rather than imply that none scored high enough.
+            let f: Vec<String> = r
+                .filtered
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(f, n)| format!("{} {n}", f.name()))
+                .collect();
+            s += &format!(
+                "{pair}: no pairs kept: {above} candidate{} at {score} ≥ {} (best {:.3}) all \
+                 removed by filters ({}); wrote empty files\n",
+                if above == 1 { "" } else { "s" },
+                params.threshold,
+                r.candidates[0].score,
+                f.join(", ")
+            );
+        } else if r.kept.is_empty() {
             let best = r
                 .candidates
                 .first()

@@ -70,6 +70,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         threshold: args.threshold.unwrap_or(AlignParams::default().threshold),
         ..AlignParams::default()
     };
+    params.validate()?;
     let formats = args.formats();
     check_out(&args.out, args.force)?;
 
@@ -114,6 +115,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         .with_context(|| format!("{}: cannot create the output directory", args.out.display()))?;
     let mut stats = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
+    let mut altered = std::collections::BTreeMap::new();
     for &(a, b) in &pairs {
         let (sl, tl) = (&langs[a].0, &langs[b].0);
         let mut sink = Box::new(MultiSink::open(&formats, &args.out, sl, tl)?);
@@ -147,12 +149,15 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
                 }
             }
         }
+        super::run::add_altered(&mut altered, sink.altered());
         sink.finish()?;
         for f in &formats {
             files.extend(f.paths(&args.out, sl, tl));
         }
         stats.push(st);
     }
+    // Formats may skip a pair with no rows (hf): list only what was written.
+    files.retain(|f| f.is_file());
     let align_seconds = t_align.elapsed().as_secs_f64() - cache.seconds;
 
     let m = embedder.model();
@@ -163,6 +168,8 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         "inputs": docs.iter().map(|(d, s)| json!({"file": d.name, "lang": d.lang, "sentences": s.len()})).collect::<Vec<_>>(),
         "params": {"max_size": params.max_size, "max_overlap": params.max_overlap, "threshold": params.threshold},
         "formats": formats,
+        "tsv_score": "cosine",
+        "altered_sides": altered,
         "threads": rayon::current_num_threads(),
         "pairs": stats.iter().map(|s| json!({
             "src": s.src, "tgt": s.tgt, "documents": s.documents, "links": s.links,
@@ -179,6 +186,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(&manifest)?;
     bytes.push(b'\n');
     AtomicFile::write_all(args.out.join("run.json"), &bytes)?;
+    super::run::say_altered(&altered, progress);
 
     for s in &stats {
         progress.say(format!(

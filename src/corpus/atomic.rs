@@ -1,13 +1,53 @@
 //! Files appear whole or not at all: written to a temporary file beside the target,
-//! then renamed over it. A crash or an error leaves no half-written output.
+//! then renamed over it. An error leaves no half-written output; so does SIGINT/SIGTERM
+//! when the binary calls [`remove_pending`] from its signal handler (a signal ends the
+//! process without running destructors, so the temporary files are tracked here).
 
 use anyhow::{Context, Result};
+use std::collections::HashSet;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// Temporary files of every live [`AtomicFile`] in the process.
+static PENDING: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+
+fn pending() -> MutexGuard<'static, Option<HashSet<PathBuf>>> {
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Deletes the temporary files of every unfinished [`AtomicFile`] and returns how many.
+/// For a signal handler about to end the process: the registry stays locked, so no new
+/// temporary file can appear before the exit.
+pub fn remove_pending() -> usize {
+    let mut guard = pending();
+    let files: Vec<PathBuf> = guard
+        .as_mut()
+        .map(|s| s.drain().collect())
+        .unwrap_or_default();
+    let n = files
+        .iter()
+        .filter(|f| std::fs::remove_file(f).is_ok())
+        .count();
+    std::mem::forget(guard);
+    n
+}
 
 pub struct AtomicFile {
     target: PathBuf,
     tmp: BufWriter<tempfile::NamedTempFile>,
+    _registered: Registered,
+}
+
+/// A temporary file's place in [`PENDING`], given up when the file is committed or dropped.
+struct Registered(PathBuf);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let Some(set) = pending().as_mut() {
+            set.remove(&self.0);
+        }
+    }
 }
 
 impl AtomicFile {
@@ -17,6 +57,8 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        // Created and registered under the lock, so a signal never misses one.
+        let mut reg = pending();
         let tmp = tempfile::Builder::new()
             .prefix(".bitalign-")
             .suffix(".tmp")
@@ -24,7 +66,11 @@ impl AtomicFile {
             .with_context(|| {
                 format!("{}: cannot create a file in this directory", dir.display())
             })?;
+        let path = tmp.path().to_path_buf();
+        reg.get_or_insert_with(HashSet::new).insert(path.clone());
+        drop(reg);
         Ok(Self {
+            _registered: Registered(path),
             target,
             tmp: BufWriter::new(tmp),
         })
@@ -36,9 +82,12 @@ impl AtomicFile {
 
     /// Flushes, syncs and renames onto the target.
     pub fn commit(self) -> Result<()> {
-        let target = self.target;
-        let tmp = self
-            .tmp
+        let Self {
+            target,
+            tmp,
+            _registered,
+        } = self;
+        let tmp = tmp
             .into_inner()
             .map_err(|e| e.into_error())
             .with_context(|| format!("{}: write failed", target.display()))?;
@@ -103,5 +152,40 @@ mod tests {
         f.write_all(b"whole").unwrap();
         f.commit().unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"whole");
+    }
+
+    /// Issue 10 #4: what a SIGINT/SIGTERM handler calls removes unfinished files only.
+    #[test]
+    fn remove_pending_deletes_unfinished_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = AtomicFile::create(dir.path().join("a")).unwrap();
+        f.write_all(b"x").unwrap();
+        f.flush().unwrap();
+        AtomicFile::write_all(dir.path().join("done"), b"kept").unwrap();
+        let tmp: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with(".bitalign-"))
+            .collect();
+        assert_eq!(tmp.len(), 1);
+        // Other tests may have files pending too; this one's must be among those removed.
+        {
+            let guard = pending();
+            assert!(guard.as_ref().unwrap().contains(&dir.path().join(&tmp[0])));
+        }
+        let set: Vec<PathBuf> = pending().as_mut().unwrap().drain().collect();
+        for p in &set {
+            if p.starts_with(dir.path()) {
+                std::fs::remove_file(p).unwrap();
+            } else {
+                pending().as_mut().unwrap().insert(p.clone());
+            }
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["done"]);
+        drop(f);
     }
 }

@@ -3,9 +3,9 @@
 //! sentence's best partner, keep the pairs above a margin threshold, then apply the
 //! filters users of mined corpora expect.
 
-pub mod pool;
 pub mod filter;
 pub mod multi;
+pub mod pool;
 
 pub use filter::{Filter, Filters};
 
@@ -61,6 +61,20 @@ impl Default for Params {
             mode: Mode::Max,
             threshold: DEFAULT_THRESHOLD,
         }
+    }
+}
+
+impl Params {
+    /// Checks the parameters before any work: `k` at least 1, a finite threshold (NaN
+    /// would keep or drop everything silently).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.k >= 1, "k must be at least 1");
+        anyhow::ensure!(
+            self.threshold.is_finite(),
+            "threshold must be a finite number (got {})",
+            self.threshold
+        );
+        Ok(())
     }
 }
 

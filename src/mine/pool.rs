@@ -187,6 +187,7 @@ pub fn record(
         src: side(docs, &pools[r.src], p.src),
         tgt: side(docs, &pools[r.tgt], p.tgt),
         cosine: p.cosine,
+        score: Some(p.score),
         margin: Some(p.margin),
         cost: None,
     }

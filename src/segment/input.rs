@@ -90,6 +90,13 @@ pub fn decode(name: &str, bytes: Vec<u8>, lossy: bool) -> Result<Decoded> {
     Ok(decoded)
 }
 
+/// Whether a file's bytes hold no text: nothing but whitespace, after an optional UTF-8
+/// byte-order mark (a BOM-only file is as empty as a 0-byte one).
+pub fn is_blank(bytes: &[u8]) -> bool {
+    let b = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    std::str::from_utf8(b).is_ok_and(|t| t.chars().all(|c| c.is_whitespace() || c == '\u{feff}'))
+}
+
 /// Replaces each invalid sequence with U+FFFD (as `String::from_utf8_lossy` does), keeping
 /// track of where text and file offsets diverge.
 fn lossy_decode(bytes: &[u8]) -> Decoded {
@@ -134,6 +141,15 @@ mod tests {
         for e in [err(b"ab\xffcd", false), err(b"", false)] {
             assert!(e.starts_with("f.txt: ") && !e.contains('\n'), "{e}");
         }
+    }
+
+    #[test]
+    fn bom_only_is_blank_like_empty() {
+        for b in [&b""[..], b"\xef\xbb\xbf", b"\xef\xbb\xbf\r\n \n", b" \t\n"] {
+            assert!(is_blank(b), "{b:?}");
+        }
+        assert!(!is_blank(b"\xef\xbb\xbfx"));
+        assert!(!is_blank(b"\xff"));
     }
 
     #[test]
