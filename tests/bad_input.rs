@@ -100,7 +100,7 @@ fn line_split_input_without_presplit_is_warned_about() {
     assert!(o.status.success());
     assert!(
         stderr(&o).contains(
-            "looks like one sentence per line (30 lines) but was split into 31 sentences"
+            "looks like one sentence per line (30 lines) but was split into 32 sentences"
         ),
         "{}",
         stderr(&o)
