@@ -173,7 +173,7 @@ fn edit_safetensors(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
     let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
     edit(&mut header);
     let mut h = serde_json::to_vec(&header).unwrap();
-    while h.len() % 8 != 0 {
+    while !h.len().is_multiple_of(8) {
         h.push(b' ');
     }
     let mut out = (h.len() as u64).to_le_bytes().to_vec();
@@ -531,7 +531,7 @@ fn embeddings_in_every_layout_read_the_same() {
             if fortran { "True" } else { "False" }
         );
         let mut h = dict.into_bytes();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(b' ');
         }
         h.push(b'\n');

@@ -17,7 +17,7 @@ fn npy_header(descr: &str, fortran: bool, shape: &str) -> Vec<u8> {
         if fortran { "True" } else { "False" }
     );
     let mut h = dict.into_bytes();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(b' ');
     }
     h.push(b'\n');
@@ -151,7 +151,7 @@ fn load_edited(
     let mut h: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
     header(&mut h);
     let mut hb = serde_json::to_vec(&h).unwrap();
-    while hb.len() % 8 != 0 {
+    while !hb.len().is_multiple_of(8) {
         hb.push(b' ');
     }
     let mut out = (hb.len() as u64).to_le_bytes().to_vec();
