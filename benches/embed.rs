@@ -5,7 +5,7 @@
 
 use bitalign::model::ragged::Workspace;
 use bitalign::model::{Encoder, Model, ModelSource};
-use bitalign::progress::Progress;
+use bitalign::observe::Silent;
 use candle_core::{Device, Tensor};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::path::PathBuf;
@@ -23,13 +23,7 @@ fn model() -> Option<Model> {
         );
         return None;
     }
-    Some(
-        Model::load(
-            &ModelSource::new(dir.display().to_string()),
-            &Progress::new(true),
-        )
-        .expect("model loads"),
-    )
+    Some(Model::load(&ModelSource::new(dir.display().to_string()), &Silent).expect("model loads"))
 }
 
 fn sentences() -> Vec<String> {

@@ -184,6 +184,74 @@ pub fn normalize(code: &str) -> Option<String> {
     Some(mapped.unwrap_or(p))
 }
 
+/// ISO 639-1 codes (all 183 of them, plus `sh`, still common): what a two-letter
+/// primary subtag must be.
+const ISO639_1: &[&str] = &[
+    "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be", "bg", "bi",
+    "bm", "bn", "bo", "br", "bs", "ca", "ce", "ch", "co", "cr", "cs", "cu", "cv", "cy", "da", "de",
+    "dv", "dz", "ee", "el", "en", "eo", "es", "et", "eu", "fa", "ff", "fi", "fj", "fo", "fr", "fy",
+    "ga", "gd", "gl", "gn", "gu", "gv", "ha", "he", "hi", "ho", "hr", "ht", "hu", "hy", "hz", "ia",
+    "id", "ie", "ig", "ii", "ik", "io", "is", "it", "iu", "ja", "jv", "ka", "kg", "ki", "kj", "kk",
+    "kl", "km", "kn", "ko", "kr", "ks", "ku", "kv", "kw", "ky", "la", "lb", "lg", "li", "ln", "lo",
+    "lt", "lu", "lv", "mg", "mh", "mi", "mk", "ml", "mn", "mr", "ms", "mt", "my", "na", "nb", "nd",
+    "ne", "ng", "nl", "nn", "no", "nr", "nv", "ny", "oc", "oj", "om", "or", "os", "pa", "pi", "pl",
+    "ps", "pt", "qu", "rm", "rn", "ro", "ru", "rw", "sa", "sc", "sd", "se", "sg", "sh", "si", "sk",
+    "sl", "sm", "sn", "so", "sq", "sr", "ss", "st", "su", "sv", "sw", "ta", "te", "tg", "th", "ti",
+    "tk", "tl", "tn", "to", "tr", "ts", "tt", "tw", "ty", "ug", "uk", "ur", "uz", "ve", "vi", "vo",
+    "wa", "wo", "xh", "yi", "yo", "za", "zh", "zu",
+];
+
+/// Whether a normalised primary subtag is an ISO 639 code: any 639-1 code; a three-letter
+/// code (639-2/3, checked for shape only: the 639-3 table has some 7900 entries) that has
+/// no 639-1 equivalent; `und`.
+pub fn is_iso639(primary: &str) -> bool {
+    match primary.len() {
+        2 => ISO639_1.binary_search(&primary).is_ok(),
+        3 => primary.bytes().all(|b| b.is_ascii_lowercase()),
+        _ => false,
+    }
+}
+
+/// A BCP-47 tag in canonical case with the primary language normalised as [`normalize`]
+/// does (`PT_br` → `pt-BR`, `zho-hant` → `zh-Hant`, `vie` → `vi`): script subtags in title
+/// case, regions upper case, variants lower case. `None` if it is not shaped like a tag
+/// (primary, then optional script, region and variants) or the primary is not ISO 639.
+pub fn normalize_tag(code: &str) -> Option<String> {
+    let mut parts = code.trim().split(['-', '_']);
+    let primary = normalize(parts.next()?)?;
+    if !is_iso639(&primary) {
+        return None;
+    }
+    let mut out = primary;
+    // 0: script allowed next; 1: region; 2: variants only.
+    let mut stage = 0;
+    for p in parts {
+        let alpha = p.bytes().all(|b| b.is_ascii_alphabetic());
+        let digits = p.bytes().all(|b| b.is_ascii_digit());
+        out.push('-');
+        if stage == 0 && p.len() == 4 && alpha {
+            let mut c = p.chars();
+            let first = c.next()?.to_ascii_uppercase();
+            out.push(first);
+            out.push_str(&c.as_str().to_ascii_lowercase());
+            stage = 1;
+        } else if stage <= 1 && ((p.len() == 2 && alpha) || (p.len() == 3 && digits)) {
+            out.push_str(&p.to_ascii_uppercase());
+            stage = 2;
+        } else if ((5..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+            || (p.len() == 4
+                && p.as_bytes()[0].is_ascii_digit()
+                && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            out.push_str(&p.to_ascii_lowercase());
+            stage = 2;
+        } else {
+            return None;
+        }
+    }
+    Some(out)
+}
+
 /// Whether whatlang (hence detection and file-name guessing) knows this 639-1 code.
 fn known(code: &str) -> bool {
     ISO3_TO_1.iter().any(|(_, one)| *one == code) || ALIASES.iter().any(|(_, one)| *one == code)
@@ -199,12 +267,15 @@ pub fn from_file_name(name: &str) -> Option<String> {
         return None;
     }
     // parts[0] is the stem; look at the last two extensions, the last one first.
-    parts[1..]
-        .iter()
-        .rev()
-        .take(2)
-        .filter_map(|ext| normalize(ext))
-        .find(|c| known(c))
+    // A full tag (`story.pt-BR.txt`) is kept whole when its language is a known one.
+    parts[1..].iter().rev().take(2).find_map(|ext| {
+        let base = normalize(ext).filter(|c| known(c))?;
+        Some(
+            normalize_tag(ext)
+                .filter(|t| t.split('-').next() == Some(base.as_str()))
+                .unwrap_or(base),
+        )
+    })
 }
 
 fn to_whatlang(code: &str) -> Option<Lang> {
@@ -335,6 +406,20 @@ mod tests {
         assert_eq!(normalize("e"), None);
         assert_eq!(normalize("e1"), None);
         assert_eq!(normalize(""), None);
+    }
+
+    #[test]
+    fn full_tags_keep_region_and_script() {
+        assert_eq!(normalize_tag("pt_br").as_deref(), Some("pt-BR"));
+        assert_eq!(normalize_tag("PT-pt").as_deref(), Some("pt-PT"));
+        assert_eq!(normalize_tag("zho-hant-tw").as_deref(), Some("zh-Hant-TW"));
+        assert_eq!(normalize_tag("es-419").as_deref(), Some("es-419"));
+        assert_eq!(normalize_tag("vie").as_deref(), Some("vi"));
+        assert_eq!(normalize_tag("zz"), None, "not ISO 639");
+        assert_eq!(normalize_tag("en-x"), None);
+        assert_eq!(normalize_tag("en-US-GB"), None, "two regions");
+        assert_eq!(from_file_name("story.pt-BR.txt").as_deref(), Some("pt-BR"));
+        assert_eq!(from_file_name("a.vie-eng.vie").as_deref(), Some("vi"));
     }
 
     #[test]

@@ -1,20 +1,30 @@
 //! bitalign: parallel corpora from documents in several languages.
 //!
 //! Data flows one way, one module per stage:
-//! documents → [`segment`] → sentences → [`embed`] (with a [`model`]) → embeddings →
-//! [`score`] → [`mine`] (comparable documents) or [`align`] (parallel documents) →
-//! [`corpus`] writers. [`eval`] measures the result against others' gold data.
-//! The binary (`main.rs`) only parses flags; [`cli`] holds one file per subcommand.
+//! [`document`]s (read, language settled, split by [`segment`]) → [`embed`] (with a
+//! [`model`]) → [`score`] → [`mine`] (comparable documents) or [`align`] (translations)
+//! → [`corpus`] files and the run's manifest. [`eval`] measures results against gold data.
+//! Long calls report through an [`observe::Observer`]; errors are [`error::Error`].
+//!
+//! One call per job:
+//! - [`document::load`] files, or [`document::Document::from_text`] / `from_sentences`;
+//! - [`embed::Embedder::load`] a model, then [`embed::Embedder::embed`] texts;
+//! - [`mine::mine_documents`] → [`mine::Mined`] (pairs per language pair, tuples, records);
+//! - [`align::align_documents`] → [`align::Alignment`], or [`align::align_corpus`];
+//! - [`corpus::CorpusWriter`] writes a run's files all together, with a [`corpus::Manifest`].
 
 pub mod align;
-pub mod cli;
 pub mod corpus;
+pub mod document;
 pub mod embed;
+pub mod error;
 pub mod eval;
 pub mod lang;
 pub mod mine;
 pub mod model;
-pub mod progress;
+pub mod observe;
 pub mod score;
 pub mod segment;
 pub mod simd;
+
+pub use error::{Error, Result};

@@ -33,11 +33,16 @@
 //!   run in a fixed order, and ties go to the earlier link type (1-1 first).
 
 mod band;
+mod documents;
 mod dp;
 mod overlaps;
 mod scorer;
 
 pub use band::Band;
+pub use documents::{
+    align_cached, align_corpus, align_documents, align_documents_with, plan_corpus, AlignConfig,
+    AlignedCorpus, AlignedPair, Alignment, CorpusPlan,
+};
 pub use dp::{best_path, dot, LinkScorer};
 pub use overlaps::{OverlapIndex, OverlapPlan};
 pub use scorer::{link_types, CoarseScorer, FineScorer, Level};
@@ -93,43 +98,6 @@ pub const MAX_OVERLAP: usize = 10;
 pub const MAX_LINK_SIZE: usize = 20;
 /// Widest band half-width searched around a coarse path.
 pub const MAX_BAND: usize = 1000;
-
-impl AlignParams {
-    /// Checks every knob before any work starts: sizes within bounds, numbers finite.
-    /// The message names the parameter as the library calls it.
-    pub fn validate(&self) -> anyhow::Result<()> {
-        use anyhow::ensure;
-        ensure!(
-            (2..=MAX_LINK_SIZE).contains(&self.max_size),
-            "max_size {} is out of range (2..={MAX_LINK_SIZE})",
-            self.max_size
-        );
-        ensure!(
-            (1..=MAX_OVERLAP).contains(&self.max_overlap),
-            "max_overlap {} is out of range (1..={MAX_OVERLAP})",
-            self.max_overlap
-        );
-        for (name, v) in [
-            ("threshold", self.threshold),
-            ("merge_penalty", self.merge_penalty),
-            ("deletion", self.deletion),
-            ("length_penalty", self.length_penalty),
-        ] {
-            ensure!(v.is_finite(), "{name} must be a finite number (got {v})");
-        }
-        ensure!(
-            self.coarse_size >= 8,
-            "coarse_size {} is too small (at least 8)",
-            self.coarse_size
-        );
-        ensure!(
-            (1..=MAX_BAND).contains(&self.band),
-            "band {} is out of range (1..={MAX_BAND})",
-            self.band
-        );
-        Ok(())
-    }
-}
 
 /// One link: source and target sentence ranges (either may be empty).
 #[derive(Clone, Debug, PartialEq)]

@@ -1,14 +1,21 @@
-//! `bitalign align SRC TGT`: aligns a document with its translation.
-//! (`bitalign run --mode align`, in `run_align.rs`, does the same for many documents and
-//! every language pair, through [`records`].)
+//! `bitalign align SRC TGT`: aligns a document with its translation
+//! ([`bitalign::align::align_documents_with`]). Output options behave as `run`'s: several
+//! formats at once go into a directory claimed at start-up; one format goes to stdout or
+//! to `--out FILE`; nothing existing is replaced without `--force`, an input never.
 
 use super::{InputArgs, ModelArgs, Progress};
-use crate::align::{align_sentences, AlignParams, Link};
-use crate::corpus::vecalign::VecalignSink;
-use crate::corpus::{AtomicFile, JsonlSink, MosesSink, Record, Side, Sink, TmxSink, TsvSink};
-use crate::segment::{Document, Sentence};
+use anyhow::{bail, ensure, Result};
+use bitalign::align::{align_documents_with, AlignConfig, Alignment};
+use bitalign::corpus::vecalign::format_link;
+use bitalign::corpus::{
+    AtomicFile, CorpusWriter, Format, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
+    Record,
+};
+use bitalign::document::{self, Document};
 use clap::Args;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub struct AlignArgs {
@@ -17,236 +24,262 @@ pub struct AlignArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Write here (atomically) instead of stdout; required by the file formats (a
-    /// directory for moses, which writes corpus.SRC-TGT.SRC and .TGT there).
+    /// Where to write. One format: a file (default: stdout). moses, or several formats: a
+    /// directory, created and claimed at start-up as `run --out` (SRC-TGT.jsonl,
+    /// corpus.SRC-TGT.SRC, …, run.json). An existing FILE|DIR is refused unless --force; an
+    /// input, always.
     #[arg(long, short, value_name = "FILE|DIR")]
     pub out: Option<PathBuf>,
-    /// Output format: vecalign (`[i, j]:[k]:cost`, every link), or the corpus formats of
-    /// `run` (jsonl keeps unaligned sentences as links with an empty side; tsv, moses and
-    /// tmx hold only links with both sides).
-    #[arg(long, default_value = "vecalign", value_parser = ["vecalign", "jsonl", "tsv", "moses", "tmx"])]
-    pub format: String,
+    /// Replace an existing --out (a file) or write into it (a directory).
+    #[arg(long)]
+    pub force: bool,
+    /// Output formats (several allowed, as for `run`): vecalign (`[i, j]:[k]:cost`, every
+    /// link), jsonl (every link; unaligned sentences have an empty side), tsv, moses and
+    /// tmx (links with both sides only).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "vecalign",
+        value_parser = ["vecalign", "jsonl", "tsv", "moses", "tmx"]
+    )]
+    pub format: Vec<String>,
     /// Most sentences in one link, both sides together.
-    #[arg(long, value_name = "N", default_value_t = AlignParams::default().max_size)]
+    #[arg(long, value_name = "N", default_value_t = AlignConfig::default().max_size)]
     pub max_size: usize,
     /// Most sentences on one side of a link (each size is one more embedding pass).
-    #[arg(long, value_name = "N", default_value_t = AlignParams::default().max_overlap)]
+    #[arg(long, value_name = "N", default_value_t = AlignConfig::default().max_overlap)]
     pub max_overlap: usize,
     /// Price of one more link, in similarity units: higher merges more, lower splits more.
-    #[arg(long, value_name = "X", default_value_t = AlignParams::default().threshold,
+    #[arg(long, value_name = "X", default_value_t = AlignConfig::default().threshold,
           value_parser = super::args::finite_f32, allow_negative_numbers = true)]
     pub threshold: f32,
 }
 
-/// Links as output records: sentence texts joined by a space, byte spans into the files.
-pub fn records(
-    links: &[Link],
-    src: (&Document, &[Sentence]),
-    tgt: (&Document, &[Sentence]),
-) -> Vec<Record> {
-    let side = |(doc, sents): (&Document, &[Sentence]), r: &std::ops::Range<usize>| {
-        let s = &sents[r.clone()];
-        Side {
-            lang: doc.lang.clone(),
-            doc: doc.name.clone(),
-            indices: r.clone().collect(),
-            text: s
-                .iter()
-                .map(|x| x.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-            span: s
-                .first()
-                .zip(s.last())
-                .map(|(a, b)| (a.span.start, b.span.end)),
+/// Where the links go, settled before anything is read.
+enum Target {
+    /// One format on stdout.
+    Stdout(String),
+    /// One format into one file.
+    File(String, PathBuf),
+    /// Every format into a claimed directory.
+    Dir(CorpusWriter, Vec<String>),
+}
+
+/// The corpus format of a format name (`vecalign` is not one: written by hand).
+fn corpus_format(name: &str) -> Option<Format> {
+    match name {
+        "jsonl" => Some(Format::Jsonl),
+        "tsv" => Some(Format::Tsv),
+        "moses" => Some(Format::Moses),
+        "tmx" => Some(Format::Tmx),
+        _ => None,
+    }
+}
+
+/// Whether a format holds every link (else only links with both sides).
+fn every_link(format: &str) -> bool {
+    matches!(format, "vecalign" | "jsonl")
+}
+
+/// Whether two paths name the same file (the same path, or the same file on disk).
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b
+        || match (a.canonicalize(), b.canonicalize()) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
         }
-    };
-    links
-        .iter()
-        .map(|l| Record {
-            src: side(src, &l.src),
-            tgt: side(tgt, &l.tgt),
-            cosine: l.cosine,
-            score: None,
-            margin: None,
-            cost: Some(l.cost),
-        })
-        .collect()
 }
 
-/// Both documents; a file that holds no text is an empty side (every sentence of the other
-/// document unaligned), not an error as it is for the other commands.
-fn load_pair(
-    input: &InputArgs,
-    progress: &Progress,
-) -> anyhow::Result<Vec<(Document, Vec<Sentence>)>> {
-    let blank = |f: &PathBuf| {
-        f.as_os_str() != "-" && std::fs::read(f).is_ok_and(|b| crate::segment::is_blank(&b))
-    };
-    let empty: Vec<bool> = input.files.iter().map(blank).collect();
-    if !empty.contains(&true) {
-        return input.load(progress);
+fn target(a: &AlignArgs) -> Result<Target> {
+    let mut formats: Vec<String> = Vec::new();
+    for f in &a.format {
+        if !formats.contains(f) {
+            formats.push(f.clone());
+        }
     }
-    fn keep<T: Clone>(v: &[T], empty: &[bool]) -> Vec<T> {
-        v.iter()
-            .zip(empty)
-            .filter(|(_, e)| !**e)
-            .map(|(x, _)| x.clone())
-            .collect()
+    if let Some(out) = &a.out {
+        if let Some(input) = a.input.files.iter().find(|f| same_file(f, out)) {
+            bail!(
+                "{}: is an input; choose another --out",
+                bitalign::error::quoted(&input.display().to_string())
+            );
+        }
     }
-    let mut rest = input.clone();
-    rest.files = keep(&input.files, &empty);
-    if input.lang.len() == input.files.len() {
-        rest.lang = keep(&input.lang, &empty);
+    let to_dir = formats.len() > 1 || formats[0] == "moses";
+    if to_dir {
+        let Some(dir) = &a.out else {
+            bail!(
+                "--format {} writes several files: give --out DIR",
+                formats.join(",")
+            );
+        };
+        let corpus: Vec<Format> = formats.iter().filter_map(|f| corpus_format(f)).collect();
+        return Ok(Target::Dir(
+            CorpusWriter::create(dir, &corpus, a.force)?,
+            formats,
+        ));
     }
-    let mut loaded = if rest.files.is_empty() {
-        Vec::new()
-    } else {
-        rest.load(progress)?
-    }
-    .into_iter();
-    Ok(input
-        .files
-        .iter()
-        .zip(&empty)
-        .map(|(f, &e)| {
-            if e {
-                let name = f.display().to_string();
-                progress.say(format!(
-                    "{name}: empty; all sentences of the other side stay unaligned"
-                ));
-                (
-                    Document {
-                        name,
-                        lang: "und".into(),
-                        text: String::new(),
-                    },
-                    Vec::new(),
-                )
-            } else {
-                loaded
-                    .next()
-                    .expect("one loaded document per non-empty file")
+    let format = formats.remove(0);
+    Ok(match &a.out {
+        None => Target::Stdout(format),
+        Some(path) => {
+            if path.is_dir() {
+                bail!(
+                    "{}: is a directory; one format is written to a file (several, or moses, to a directory)",
+                    path.display()
+                );
             }
-        })
-        .collect())
+            if path.exists() && !a.force {
+                bail!(
+                    "{}: already exists; choose another --out or pass --force to replace it",
+                    path.display()
+                );
+            }
+            Target::File(format, path.clone())
+        }
+    })
 }
 
-pub fn run(a: AlignArgs, progress: &Progress) -> anyhow::Result<()> {
-    anyhow::ensure!(
+/// One format's bytes for these links.
+fn render(format: &str, recs: &[Record], src_lang: &str, tgt_lang: &str) -> Result<Vec<u8>> {
+    let keep = |r: &&Record| {
+        every_link(format) || (!r.src.indices.is_empty() && !r.tgt.indices.is_empty())
+    };
+    if format == "vecalign" {
+        let mut out = Vec::new();
+        for r in recs.iter().filter(keep) {
+            writeln!(out, "{}", format_link(r))?;
+        }
+        return Ok(out);
+    }
+    let f = corpus_format(format).expect("a corpus format");
+    // The writers write files: render into a private directory and read back.
+    let dir = tempfile::tempdir()?;
+    let mut w = CorpusWriter::create(&dir.path().join("o"), &[f], false)?;
+    let kept: Vec<&Record> = recs.iter().filter(keep).collect();
+    w.write_pair(src_lang, tgt_lang, kept)?;
+    let name = w.files()[0].clone();
+    let done = w.commit(&Manifest::default())?;
+    Ok(std::fs::read(done.with_file_name(name))?)
+}
+
+pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
+    ensure!(
         a.input.files.len() == 2,
         "align takes two documents, SRC and TGT (got {})",
         a.input.files.len()
     );
-    let params = AlignParams {
+    let cfg = AlignConfig {
         max_size: a.max_size,
         max_overlap: a.max_overlap,
         threshold: a.threshold,
-        ..AlignParams::default()
+        ..AlignConfig::default()
     };
-    params.validate()?;
-    let docs = load_pair(&a.input, progress)?;
+    cfg.validate()?;
+    let target = target(&a)?;
+    // A file that holds no text is an empty side (every sentence of the other document
+    // unaligned), not an error as it is for the other commands.
+    let opts = document::LoadOptions {
+        allow_empty: true,
+        ..a.input.options()
+    };
+    let docs = document::load(&a.input.files, &opts, progress)?;
     let (src, tgt) = (&docs[0], &docs[1]);
-    let texts = |s: &[Sentence]| s.iter().map(|x| x.text.clone()).collect::<Vec<_>>();
-    let links = align_sentences(
-        &texts(&src.1),
-        &texts(&tgt.1),
-        |overlaps| {
-            progress.say(format!(
-                "embedding {} overlaps of {} + {} sentences",
-                overlaps.len(),
-                src.1.len(),
-                tgt.1.len()
-            ));
-            a.model.embedder(progress)?.embed(overlaps, progress)
-        },
-        &params,
+    // Two empty sides need no model (nor the hub).
+    let mut model = None;
+    let slot = &mut model;
+    let alignment = align_documents_with(
+        src,
+        tgt,
+        move || Ok(&*slot.insert(a.model.embedder(progress)?)),
+        &cfg,
+        progress,
     )?;
-    let recs = records(&links, (&src.0, &src.1), (&tgt.0, &tgt.1));
-    let (sl, tl) = (src.0.lang.as_str(), tgt.0.lang.as_str());
-    let mut sink: Box<dyn Sink> = match (a.format.as_str(), &a.out) {
-        ("vecalign", Some(path)) => Box::new(VecalignSink::new(
-            AtomicFile::create(path)?,
-            Some(Box::new(|f: AtomicFile| f.commit())),
-        )),
-        ("vecalign", None) => Box::new(VecalignSink::new(std::io::stdout().lock(), None)),
-        ("jsonl", Some(path)) => Box::new(JsonlSink::create(path)?),
-        ("tsv", Some(path)) => Box::new(TsvSink::create(path)?),
-        ("tmx", Some(path)) => Box::new(TmxSink::create(path, sl)?),
-        ("moses", Some(dir)) => {
-            anyhow::ensure!(
-                dir.is_dir(),
-                "{}: --format moses writes into a directory; this is not one",
-                dir.display()
-            );
-            Box::new(MosesSink::create(dir, sl, tl)?)
+    let recs = alignment.records(src, tgt);
+    let (sl, tl) = (src.lang.tag(), tgt.lang.tag());
+    match target {
+        Target::Stdout(f) => {
+            let bytes = render(&f, &recs, sl, tl)?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)
+                .and_then(|()| out.flush())
+                .map_err(|e| anyhow::anyhow!("stdout: cannot write ({e})"))?;
         }
-        (f, _) => anyhow::bail!("--format {f} writes files: give --out (a directory for moses)"),
-    };
-    let every_link = matches!(a.format.as_str(), "vecalign" | "jsonl");
-    for r in recs
-        .iter()
-        .filter(|r| every_link || (!r.src.indices.is_empty() && !r.tgt.indices.is_empty()))
-    {
-        sink.write(r)?;
+        Target::File(f, path) => {
+            AtomicFile::write_all(&path, &render(&f, &recs, sl, tl)?)?;
+        }
+        Target::Dir(mut w, formats) => {
+            write_dir(&mut w, &formats, &recs, (src, tgt), &alignment)?;
+            let manifest = manifest(&w, &docs, model.as_ref(), &cfg, &alignment, &recs);
+            w.commit(&manifest)?;
+        }
     }
-    sink.finish()?;
-    let aligned = links
-        .iter()
-        .filter(|l| !l.src.is_empty() && !l.tgt.is_empty())
-        .count();
+    let links = alignment.links.len();
+    let aligned = alignment.aligned();
     progress.say(format!(
-        "{} links ({aligned} with both sides, {} unaligned sentences)",
-        links.len(),
-        links.len() - aligned
+        "{links} links ({aligned} with both sides, {} unaligned sentences)",
+        links - aligned
     ));
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn doc(name: &str, lang: &str, text: &str) -> (Document, Vec<Sentence>) {
-        let sents = crate::segment::split_lines(text, 0);
-        (
-            Document {
-                name: name.into(),
-                lang: lang.into(),
-                text: text.into(),
-            },
-            sents,
-        )
+/// Every format into the claimed directory: the corpus formats through the writer (jsonl
+/// with every link, the others with links that have both sides), vecalign by hand.
+fn write_dir(
+    w: &mut CorpusWriter,
+    formats: &[String],
+    recs: &[Record],
+    (src, tgt): (&Document, &Document),
+    _al: &Alignment,
+) -> Result<()> {
+    let (sl, tl) = (src.lang.tag(), tgt.lang.tag());
+    let both: Vec<&Record> = recs
+        .iter()
+        .filter(|r| !r.src.indices.is_empty() && !r.tgt.indices.is_empty())
+        .collect();
+    for f in formats {
+        match corpus_format(f) {
+            Some(Format::Jsonl) => w.write_pair_as(&[Format::Jsonl], sl, tl, recs)?,
+            Some(c) => w.write_pair_as(&[c], sl, tl, both.iter().copied())?,
+            None => w.write_file(&format!("{sl}-{tl}.vecalign"), &render(f, recs, sl, tl)?)?,
+        }
     }
+    Ok(())
+}
 
-    #[test]
-    fn records_carry_texts_spans_and_empty_sides() {
-        let (sd, ss) = doc("a.de", "de", "Eins.\nZwei.\nDrei.\n");
-        let (td, ts) = doc("b.fr", "fr", "Un et deux.\n");
-        let links = vec![
-            Link {
-                src: 0..2,
-                tgt: 0..1,
-                cosine: 0.9,
-                cost: 0.1,
-            },
-            Link {
-                src: 2..3,
-                tgt: 1..1,
-                cosine: 0.0,
-                cost: 0.96,
-            },
-        ];
-        let r = records(&links, (&sd, &ss), (&td, &ts));
-        assert_eq!(r[0].src.text, "Eins. Zwei.");
-        assert_eq!(r[0].src.span, Some((0, 11)));
-        assert_eq!(r[0].src.indices, vec![0, 1]);
-        assert_eq!(r[0].tgt.text, "Un et deux.");
-        assert_eq!(r[0].cost, Some(0.1));
-        assert_eq!(r[1].src.indices, vec![2]);
-        assert!(r[1].tgt.indices.is_empty());
-        assert_eq!(r[1].tgt.span, None);
-        assert_eq!(r[1].tgt.text, "");
-        assert_eq!(r[1].tgt.lang, "fr");
+fn manifest(
+    w: &CorpusWriter,
+    docs: &[Document],
+    embedder: Option<&bitalign::embed::Embedder>,
+    cfg: &AlignConfig,
+    al: &Alignment,
+    recs: &[Record],
+) -> Manifest {
+    let (us, ut) = al.unaligned();
+    Manifest {
+        mode: Some("align".into()),
+        model: embedder.map(|e| ModelRecord::of(e, None)),
+        inputs: InputRecord::of(docs),
+        params: Some(ParamsRecord::Align {
+            max_size: cfg.max_size,
+            max_overlap: cfg.max_overlap,
+            threshold: cfg.threshold,
+        }),
+        formats: w.formats().to_vec(),
+        pairs: vec![PairRecord::Aligned {
+            src: docs[0].lang.tag().to_string(),
+            tgt: docs[1].lang.tag().to_string(),
+            documents: 1,
+            links: al.links.len(),
+            written: recs
+                .iter()
+                .filter(|r| !r.src.indices.is_empty() && !r.tgt.indices.is_empty())
+                .count(),
+            unaligned_src: us,
+            unaligned_tgt: ut,
+        }],
+        files: w.files().to_vec(),
+        timings: BTreeMap::new(),
+        ..Manifest::new()
     }
 }

@@ -3,9 +3,9 @@
 //! do at best (its measured FMA peak) and what it cost in memory (peak RSS).
 
 use super::{ModelArgs, Progress};
-use crate::corpus::AtomicFile;
-use crate::model::{Encoder, Engine, Model, ModelSource, Quantize};
 use anyhow::Result;
+use bitalign::corpus::AtomicFile;
+use bitalign::model::{Engine, Model, Quantize};
 use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -124,16 +124,13 @@ pub fn run(args: BenchArgs, threads: usize, progress: &Progress) -> Result<()> {
         AtomicFile::write_all(path, body.as_bytes())?;
     }
 
-    let start = Instant::now();
-    let src = ModelSource {
-        model: args.model.model.clone(),
-        revision: args.model.revision.clone(),
-        offline: ModelSource::offline_requested(args.model.offline),
+    let opts = bitalign::embed::EmbedOptions {
+        engine: args.engine,
+        ..args.model.options()
     };
-    let model = Model::load_with(&src, args.engine, args.model.quantize, progress)?;
-    let flops_of = flop_counter(&model);
-    let embedder = crate::embed::Embedder::new(model, args.model.prefix.clone(), args.model.batch)?;
-    let load_seconds = start.elapsed().as_secs_f64();
+    let embedder = bitalign::embed::Embedder::load(&args.model.model, &opts, progress)?;
+    let flops_of = flop_counter(embedder.model());
+    let load_seconds = embedder.load_seconds;
     let rss_after_load = proc_status_mib("VmRSS");
 
     let peak_before = fma_peak_gflops(threads);
@@ -161,7 +158,7 @@ pub fn run(args: BenchArgs, threads: usize, progress: &Progress) -> Result<()> {
     }
     let stats = stats.expect("at least one run");
     // Token counts per sentence, for the attention term of the FLOP count.
-    let lens = token_lengths(&embedder, &texts)?;
+    let lens = embedder.token_lengths(&texts)?;
     let flops: f64 = lens.iter().map(|&l| l as f64 * flops_of(l)).sum();
     let seconds = Spread::of(secs.clone());
     let peak = match (peak_before, fma_peak_gflops(threads)) {
@@ -173,7 +170,7 @@ pub fn run(args: BenchArgs, threads: usize, progress: &Progress) -> Result<()> {
         model: embedder.model().id().to_string(),
         engine: args.engine,
         quantize: args.model.quantize,
-        simd: crate::model::kernels::simd_level(),
+        simd: bitalign::model::kernels::simd_level(),
         threads,
         batch: args.model.batch,
         sentences: stats.unique,
@@ -252,15 +249,15 @@ fn corpus(files: &[PathBuf]) -> Result<Vec<String>> {
     if files.is_empty() {
         for (_, text) in TATOEBA {
             all.extend(
-                crate::segment::split_lines(text, 0)
+                bitalign::segment::split_lines(text, 0)
                     .into_iter()
                     .map(|s| s.text),
             );
         }
         for (lang, text) in DEMO {
-            let spans = crate::segment::Segmenter::new(lang).spans(text);
+            let spans = bitalign::segment::Segmenter::new(lang).spans(text);
             all.extend(
-                crate::segment::to_sentences(text, &spans.spans, 0, |o| o)
+                bitalign::segment::to_sentences(text, &spans.spans, 0, |o| o)
                     .into_iter()
                     .map(|s| s.text.split_whitespace().collect::<Vec<_>>().join(" ")),
             );
@@ -268,9 +265,9 @@ fn corpus(files: &[PathBuf]) -> Result<Vec<String>> {
     } else {
         for f in files {
             let name = f.display().to_string();
-            let text = crate::segment::read_text(&name)?;
+            let text = bitalign::segment::read_text(&name)?;
             all.extend(
-                crate::segment::split_lines(&text, 0)
+                bitalign::segment::split_lines(&text, 0)
                     .into_iter()
                     .map(|s| s.text),
             );
@@ -279,19 +276,6 @@ fn corpus(files: &[PathBuf]) -> Result<Vec<String>> {
     let mut seen = std::collections::HashSet::new();
     all.retain(|s| seen.insert(s.clone()));
     Ok(all)
-}
-
-fn token_lengths(embedder: &crate::embed::Embedder, texts: &[String]) -> Result<Vec<usize>> {
-    let inputs: Vec<String> = texts
-        .iter()
-        .map(|t| format!("{}{t}", embedder.prefix()))
-        .collect();
-    let encs = embedder
-        .model()
-        .tokenizer
-        .encode_batch(inputs, true)
-        .map_err(|e| anyhow::anyhow!("tokenizer failed: {e}"))?;
-    Ok(encs.iter().map(|e| e.get_ids().len()).collect())
 }
 
 /// FLOPs per token of a sequence of a given length (2 per multiply-add): the dense layers
@@ -303,12 +287,6 @@ fn flop_counter(model: &Model) -> Box<dyn Fn(usize) -> f64> {
         info.intermediate_size as f64,
         info.layers as f64,
     );
-    if let Encoder::Ragged(enc) = &model.encoder {
-        debug_assert_eq!(
-            enc.flops(10),
-            n * (2.0 * (4.0 * h * h + 2.0 * h * i) + 40.0 * h)
-        );
-    }
     Box::new(move |len| n * (2.0 * (4.0 * h * h + 2.0 * h * i) + 4.0 * len as f64 * h))
 }
 

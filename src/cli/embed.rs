@@ -1,8 +1,8 @@
 //! `bitalign embed`: sentences and their vectors, per input, for other tools.
 
 use super::{InputArgs, ModelArgs, Progress};
-use crate::corpus::AtomicFile;
 use anyhow::{bail, Context, Result};
+use bitalign::corpus::{AtomicFile, EmbedFileRecord, EmbedManifest};
 use clap::Args;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,13 +28,13 @@ pub struct EmbedArgs {
 
 pub fn run(args: EmbedArgs, progress: &Progress) -> Result<()> {
     let docs = args.input.load(progress)?;
-    let stems: Vec<String> = docs.iter().map(|(d, _)| stem(&d.name)).collect();
+    let stems: Vec<String> = docs.iter().map(|d| stem(&d.name)).collect();
     for (i, s) in stems.iter().enumerate() {
         if let Some(j) = stems[..i].iter().position(|t| t == s) {
             bail!(
                 "{} and {}: both would be written as {s}.*; rename one",
-                docs[j].0.name,
-                docs[i].0.name
+                docs[j].name,
+                docs[i].name
             );
         }
     }
@@ -56,13 +56,14 @@ pub fn run(args: EmbedArgs, progress: &Progress) -> Result<()> {
     let embedder = args.model.embedder(progress)?;
     let texts: Vec<&str> = docs
         .iter()
-        .flat_map(|(_, s)| s.iter().map(|s| s.text.as_str()))
+        .flat_map(|d| d.sentences.iter().map(|s| s.text.as_str()))
         .collect();
     let (all, stats) = embedder.embed_with_stats(&texts, progress)?;
 
     let mut row = 0;
     let mut files = Vec::new();
-    for ((doc, sentences), stem) in docs.iter().zip(&stems) {
+    for (doc, stem) in docs.iter().zip(&stems) {
+        let sentences = &doc.sentences;
         let idx: Vec<usize> = (row..row + sentences.len()).collect();
         row += sentences.len();
         let m = all.select(&idx);
@@ -81,23 +82,15 @@ pub fn run(args: EmbedArgs, progress: &Progress) -> Result<()> {
         txt.commit()?;
         npy.commit()?;
         raw.commit()?;
-        files.push(serde_json::json!({"input": doc.name, "lang": doc.lang, "name": stem, "sentences": sentences.len()}));
+        files.push(EmbedFileRecord {
+            input: doc.name.clone(),
+            lang: doc.lang.tag().to_string(),
+            name: stem.clone(),
+            sentences: sentences.len(),
+        });
     }
-    let meta = serde_json::json!({
-        "model": embedder.model().id(),
-        "model_path": embedder.model().name,
-        "revision": embedder.model().revision,
-        "prefix": embedder.prefix(),
-        "dim": embedder.dim(),
-        "pooling": embedder.model().pipeline.pooling.to_string(),
-        "max_tokens": embedder.model().max_len,
-        "files": files,
-        "stats": stats,
-    });
-    AtomicFile::write_all(
-        args.out.join("embed.json"),
-        serde_json::to_string_pretty(&meta)?.as_bytes(),
-    )?;
+    let meta = EmbedManifest::new(&embedder, files, stats.clone());
+    AtomicFile::write_all(args.out.join("embed.json"), &meta.to_json()?)?;
     progress.say(format!(
         "embedded {} sentences ({} distinct, {} tokens, {} truncated) in {:.1} s: {:.0} sentences/s, {:.0} tokens/s → {}",
         stats.sentences,

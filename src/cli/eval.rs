@@ -1,11 +1,11 @@
 //! `bitalign eval mining|align`: measure against others' gold data.
 
 use super::{ModelArgs, Progress};
-use crate::embed::Embeddings;
-use crate::eval::align::{check_same_sentences, read_gold, read_links, Tally};
-use crate::eval::mining;
-use crate::score::DEFAULT_K;
 use anyhow::{ensure, Result};
+use bitalign::embed::Embeddings;
+use bitalign::eval::align::{check_same_sentences, read_gold, read_links, Tally};
+use bitalign::eval::mining;
+use bitalign::score::DEFAULT_K;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -69,7 +69,7 @@ fn is_npy(p: &std::path::Path) -> bool {
 /// Line-aligned sentences: every line counts (an empty line is still a sentence slot).
 fn read_lines(path: &std::path::Path) -> Result<Vec<String>> {
     let name = path.display().to_string();
-    let text = crate::segment::read_text(&name)?;
+    let text = bitalign::segment::read_text(&name)?;
     let lines: Vec<String> = text
         .lines()
         .map(|l| l.trim_end_matches('\r').to_string())

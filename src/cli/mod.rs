@@ -1,17 +1,17 @@
-//! Command-line interface: flags are parsed here, the work is done by the library.
-//! One file per subcommand; shared flag groups live in `args`.
+//! The command line: flags are parsed here, the work is done by the library. One file per
+//! subcommand; shared flag groups live in `args`, the progress bars in `progress`.
 
 mod align;
 mod args;
 mod bench;
 mod embed;
 mod eval;
+mod progress;
 mod run;
-mod run_align;
 mod split;
 
-pub use crate::progress::Progress;
-pub use args::{InputArgs, ModelArgs};
+pub use args::{InputArgs, ModelArgs, OutputArgs};
+pub use progress::Progress;
 
 use clap::{Parser, Subcommand};
 
@@ -61,7 +61,7 @@ pub enum Command {
 pub fn main() -> i32 {
     // A signal ends the process without destructors: remove unfinished output first.
     let _ = ctrlc::set_handler(|| {
-        let n = crate::corpus::remove_pending();
+        let n = bitalign::corpus::remove_pending();
         eprintln!(
             "error: interrupted{}",
             if n > 0 {
@@ -79,7 +79,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            eprintln!("error: {}", one_line(&message(&e)));
             1
         }
     }
@@ -144,6 +144,53 @@ fn one_line(msg: &str) -> String {
 /// `--threads` is capped at this many per core.
 const MAX_THREADS_PER_CORE: usize = 4;
 
+/// How to get a model without the hub, for errors that say the hub is out of reach.
+const WAY_OUT: &str = "pass a local model directory with --model DIR, or make the offline \
+                       model with scripts/fetch-offline-model.sh and use --model models/multilingual-e5-small-q4";
+
+/// The one-line message for an error: the library's, with the flags that fix it.
+fn message(e: &anyhow::Error) -> String {
+    use bitalign::Error;
+    let Some(typed) = e.downcast_ref::<Error>() else {
+        return format!("{e:#}");
+    };
+    let quoted = |p: &str| bitalign::error::quoted(p);
+    match typed {
+        Error::Config {
+            what,
+            value: Some(v),
+            message,
+        } => format!("--{} {v}: {message}", flag(what)),
+        Error::Config {
+            what,
+            value: None,
+            message,
+        } => format!("--{}: {message}", flag(what)),
+        Error::UnknownLanguage { path } => format!(
+            "{}: language unknown; name it with --lang (e.g. --lang en,vi) or in the file name (story.en.txt)",
+            quoted(path)
+        ),
+        Error::OutputExists { path } => format!(
+            "{}: already exists; choose another --out or pass --force to write into it",
+            quoted(path)
+        ),
+        Error::ModelNotCached { model, file, cache } => format!(
+            "{model}: {file} is not in the Hugging Face cache ({}) and --offline/HF_HUB_OFFLINE \
+             forbids downloading; {WAY_OUT}",
+            cache.display()
+        ),
+        Error::HubUnreachable { .. } => {
+            format!("{typed}; the hub may be unreachable from here: {WAY_OUT}")
+        }
+        _ => format!("{e:#}"),
+    }
+}
+
+/// The flag of a config field: `max_length_ratio` → `max-length-ratio`.
+fn flag(field: &str) -> String {
+    field.replace('_', "-")
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let threads = match cli.threads {
         Some(0) => anyhow::bail!("--threads must be at least 1"),
@@ -155,7 +202,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
     let progress = Progress::new(cli.quiet);
-    if let Err(e) = crate::simd::requested() {
+    if let Err(e) = bitalign::simd::requested() {
         anyhow::bail!("{e}");
     }
     // More threads than a few per core only add switching (10000 threads took 80× longer).

@@ -1,19 +1,21 @@
 //! `bitalign run`: documents in several languages → a parallel corpus for every language
-//! pair (the main job). Sentences are embedded once; each pair is mined by margin.
+//! pair (the main job), mined by margin ([`bitalign::mine::mine_documents`]) or, with
+//! `--mode align`, aligned as translations ([`bitalign::align::align_corpus`]).
 
-use super::{InputArgs, ModelArgs, Progress};
-use crate::corpus::{AtomicFile, Format, MultiSink, Sink};
-use crate::embed::Embeddings;
-use crate::mine::pool::{self as mc, PairResult, Pool};
-use crate::mine::{self, Filter, Filters, Mode, Params};
-use crate::score::{Score, DEFAULT_K};
-use crate::segment::{Document, Sentence};
-use anyhow::{bail, ensure, Context, Result};
+use super::{InputArgs, ModelArgs, OutputArgs, Progress};
+use anyhow::{bail, Result};
+use bitalign::align::{align_corpus, plan_corpus, AlignConfig};
+use bitalign::corpus::{
+    tuples_jsonl, CorpusWriter, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
+};
+use bitalign::embed::read_embeddings;
+use bitalign::mine::{
+    self, mine_documents, mine_embedded, Filter, Filters, MineConfig, Mined, Mode,
+};
+use bitalign::score::{Score, DEFAULT_K};
 use clap::Args;
-use serde_json::json;
-use std::collections::BTreeSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Args, Debug)]
@@ -22,14 +24,8 @@ pub struct RunArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub model: ModelArgs,
-
-    /// Output directory (refused if it exists, unless --force).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-
-    /// Write into an existing output directory, replacing files of the same name.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     /// Language pairs to mine, source first (default: every pair, in input order).
     #[arg(long, value_name = "SRC-TGT,…", value_delimiter = ',')]
@@ -68,10 +64,6 @@ pub struct RunArgs {
           value_parser = super::args::finite_f32)]
     pub max_length_ratio: f32,
 
-    /// Output formats (several allowed).
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "jsonl")]
-    pub format: Vec<Format>,
-
     /// Pivot language of the multi-way tuples (default: the first input language).
     #[arg(long, value_name = "LANG")]
     pub pivot: Option<String>,
@@ -86,19 +78,6 @@ pub struct RunArgs {
     /// Width of the raw float32 rows given to --embeddings (e.g. 384).
     #[arg(long, value_name = "N")]
     pub dim: Option<usize>,
-}
-
-impl RunArgs {
-    /// `--format` in the order given, each once.
-    pub(super) fn formats(&self) -> Vec<Format> {
-        let mut formats: Vec<Format> = Vec::new();
-        for f in &self.format {
-            if !formats.contains(f) {
-                formats.push(*f);
-            }
-        }
-        formats
-    }
 }
 
 /// `--mode`: how pairs are chosen.
@@ -117,15 +96,6 @@ pub enum RunMode {
     /// monotonically with the i-th of every other (1-1 … n-m links, as `bitalign align`);
     /// --k, --score, --filters and --pivot do not apply.
     Align,
-}
-
-/// The threshold used when `--threshold` is not given, on the scale of `score`.
-pub fn default_threshold(score: Score) -> f32 {
-    match score {
-        Score::Margin => mine::DEFAULT_THRESHOLD,
-        Score::Cosine => mine::DEFAULT_COSINE_THRESHOLD,
-        Score::Distance => mine::DEFAULT_DISTANCE_THRESHOLD,
-    }
 }
 
 fn parse_filters(list: &[String], max_length_ratio: f32) -> Result<Filters> {
@@ -148,318 +118,198 @@ fn parse_filters(list: &[String], max_length_ratio: f32) -> Result<Filters> {
     Ok(f)
 }
 
-/// What embedded the sentences, for `run.json`.
-struct EmbedInfo {
-    model: serde_json::Value,
-    /// Loading the model (0 for precomputed embeddings).
-    load_seconds: f64,
-    seconds: f64,
-}
-
 pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     let mode = match args.mode {
-        RunMode::Align => return super::run_align::run(args, progress),
+        RunMode::Align => return run_align(args, progress),
         RunMode::Forward => Mode::Forward,
         RunMode::Backward => Mode::Backward,
         RunMode::Intersect => Mode::Intersect,
         RunMode::Max => Mode::Max,
     };
     let t0 = Instant::now();
-    ensure!(args.k > 0, "--k must be at least 1");
-    ensure!(
-        args.max_length_ratio >= 1.0,
-        "--max-length-ratio must be at least 1"
-    );
-    let filters = parse_filters(&args.filters, args.max_length_ratio)?;
-    let params = Params {
+    let cfg = MineConfig {
         k: args.k,
         score: args.score,
         mode,
-        threshold: args
-            .threshold
-            .unwrap_or_else(|| default_threshold(args.score)),
+        threshold: args.threshold,
+        filters: parse_filters(&args.filters, args.max_length_ratio)?,
+        pairs: args.pairs.clone(),
+        pivot: args.pivot.clone(),
     };
-    params.validate()?;
-    let formats = args.formats();
-    check_out(&args.out, args.force)?;
-
-    // 1. Read and split.
+    cfg.validate()?;
+    // Everything that can be checked is checked before the model loads.
+    let out = &args.output;
+    let mut writer = CorpusWriter::create(&out.out, &out.format, out.force)?;
     let docs = args.input.load(progress)?;
     let t_load = t0.elapsed().as_secs_f64();
-    check_languages(&docs)?;
+    cfg.plan(&docs)?;
 
-    // 2. Embed every sentence once.
-    let texts: Vec<&str> = docs
-        .iter()
-        .flat_map(|(_, s)| s.iter().map(|s| s.text.as_str()))
-        .collect();
-    let (emb, info) = if args.embeddings.is_empty() {
-        embed_with_model(&args.model, &texts, progress)?
+    let (mined, model, load_seconds, embed_seconds) = if args.embeddings.is_empty() {
+        let embedder = args.model.embedder(progress)?;
+        let mined = mine_documents(&docs, &embedder, &cfg, progress)?;
+        let stats = mined.embed_stats.clone().unwrap_or_default();
+        let secs = stats.seconds;
+        let model = ModelRecord::of(&embedder, Some(stats));
+        (mined, model, embedder.load_seconds, secs)
     } else {
-        read_embeddings(&args.embeddings, args.dim, &docs)?
-    };
-    let pools = mc::pools(&docs, &emb)?;
-    let pairs = if args.pairs.is_empty() {
-        mc::all_pairs(pools.len())
-    } else {
-        let langs: Vec<&str> = pools.iter().map(|p| p.lang.as_str()).collect();
-        mc::parse_pairs(&args.pairs, &langs)?
-    };
-    let pivot = match &args.pivot {
-        None => 0,
-        Some(l) => pools
-            .iter()
-            .position(|p| &p.lang == l)
-            .with_context(|| format!("--pivot {l}: no input is in that language"))?,
+        let start = Instant::now();
+        let emb = read_embeddings(&args.embeddings, args.dim, &docs)?;
+        let secs = start.elapsed().as_secs_f64();
+        let model = ModelRecord::Precomputed {
+            embeddings: args
+                .embeddings
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect(),
+        };
+        (
+            mine_embedded(&docs, &emb, &cfg, progress)?,
+            model,
+            0.0,
+            secs,
+        )
     };
 
-    // 3. Mine every pair.
-    let t_mine = Instant::now();
-    let results: Vec<PairResult> = pairs
-        .iter()
-        .map(|&pair| mc::mine_pair(&docs, &pools, pair, &params, &filters, progress))
-        .collect();
-    let tuples = if pools.len() >= 3 {
-        mc::tuples(&pools, &results, pivot)
-    } else {
-        Vec::new()
-    };
-    let t_mine = t_mine.elapsed().as_secs_f64();
-
-    // 4. Write: every file atomically, run.json last.
     let t_write = Instant::now();
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("{}: cannot create the output directory", args.out.display()))?;
-    let mut files: Vec<PathBuf> = Vec::new();
-    let mut altered = std::collections::BTreeMap::new();
-    for r in &results {
-        let (s, t) = (&pools[r.src].lang, &pools[r.tgt].lang);
-        let mut sink = Box::new(MultiSink::open(&formats, &args.out, s, t)?);
-        for p in &r.kept {
-            sink.write(&mc::record(&docs, &pools, r, p))?;
-        }
-        add_altered(&mut altered, sink.altered());
-        sink.finish()?;
-        for f in &formats {
-            files.extend(f.paths(&args.out, s, t));
-        }
+    for (i, r) in mined.pairs.iter().enumerate() {
+        writer.write_pair(
+            mined.lang(r.src),
+            mined.lang(r.tgt),
+            &mined.records(&docs, i),
+        )?;
     }
-    // Formats may skip a pair with no rows (hf): list only what was written.
-    files.retain(|f| f.is_file());
-    if pools.len() >= 3 {
-        files.push(write_tuples(&args.out, &docs, &pools, &tuples)?);
+    if mined.pools.len() >= 3 {
+        writer.write_file("multi.jsonl", &tuples_jsonl(&mined.tuple_sides(&docs))?)?;
     }
-    let t_write = t_write.elapsed().as_secs_f64();
-
-    let timings = json!({
-        "load_split_s": t_load,
-        "model_load_s": info.load_seconds,
-        "embed_s": info.seconds,
-        "mine_s": t_mine,
-        "write_s": t_write,
-        "total_s": t0.elapsed().as_secs_f64(),
-    });
-    let manifest = json!({
-        "bitalign": env!("CARGO_PKG_VERSION"),
-        "model": info.model,
-        "inputs": docs.iter().map(|(d, s)| json!({"file": d.name, "lang": d.lang, "sentences": s.len()})).collect::<Vec<_>>(),
-        "params": params,
-        "tsv_score": format!("{:?}", params.score).to_lowercase(),
-        "altered_sides": altered,
-        "filters": filters,
-        "formats": formats,
-        "pivot": pools[pivot].lang,
-        "threads": rayon::current_num_threads(),
-        "pairs": results.iter().map(|r| json!({
-            "src": pools[r.src].lang,
-            "tgt": pools[r.tgt].lang,
-            "candidates": r.candidates.len(),
-            "below_threshold": r.below_threshold,
-            "filtered": r.filtered.iter().map(|(f, n)| (f.name(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
-            "kept": r.kept.len(),
-            "seconds": r.seconds,
-        })).collect::<Vec<_>>(),
-        "tuples": tuples.len(),
-        "files": files.iter().map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned())).collect::<Vec<_>>(),
-        "timings": timings,
-    });
-    let mut bytes = serde_json::to_vec_pretty(&manifest)?;
-    bytes.push(b'\n');
-    AtomicFile::write_all(args.out.join("run.json"), &bytes)?;
-    say_altered(&altered, progress);
+    let timings: BTreeMap<String, f64> = [
+        ("load_split_s", t_load),
+        ("model_load_s", load_seconds),
+        ("embed_s", embed_seconds),
+        ("mine_s", mined.mine_seconds),
+        ("write_s", t_write.elapsed().as_secs_f64()),
+        ("total_s", t0.elapsed().as_secs_f64()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let manifest = Manifest {
+        model: Some(model),
+        inputs: InputRecord::of(&docs),
+        params: Some(ParamsRecord::Mine(mined.params.clone())),
+        filters: Some(mined.filters.clone()),
+        formats: writer.formats().to_vec(),
+        tsv_score: Some(format!("{:?}", mined.params.score).to_lowercase()),
+        altered_sides: writer.altered().clone(),
+        pivot: Some(mined.lang(mined.pivot).to_string()),
+        pairs: PairRecord::mined(&mined),
+        tuples: Some(mined.tuples.len()),
+        files: writer.files().to_vec(),
+        timings,
+        ..Manifest::new()
+    };
+    writer.commit(&manifest)?;
+    say_altered(&manifest.altered_sides, progress);
 
     if !progress.quiet {
+        let sentences = docs.iter().map(|d| d.sentences.len()).sum();
         eprint!(
             "{}",
             summary(
-                &pools,
-                &results,
-                &params,
-                &filters,
-                tuples.len(),
-                pivot,
-                &timings,
-                emb.len(),
+                &mined,
+                &manifest.timings,
+                sentences,
                 !args.embeddings.is_empty(),
-                &args.out
+                &out.out
             )
         );
     }
     Ok(())
 }
 
-/// An existing output directory is refused unless `force`; a file in its place always.
-pub(super) fn check_out(out: &Path, force: bool) -> Result<()> {
-    if out.exists() && !force {
-        bail!(
-            "{}: already exists; choose another --out or pass --force to write into it",
-            out.display()
-        );
+/// `--mode align`: the i-th document of each language aligned with the i-th of every other.
+fn run_align(args: RunArgs, progress: &Progress) -> Result<()> {
+    let t0 = Instant::now();
+    if !args.embeddings.is_empty() {
+        bail!("--embeddings holds sentence embeddings; --mode align embeds overlaps of sentences, so it runs the model");
     }
-    if out.exists() && !out.is_dir() {
-        bail!("{}: exists and is not a directory", out.display());
-    }
-    Ok(())
-}
+    let cfg = AlignConfig {
+        threshold: args.threshold.unwrap_or(AlignConfig::default().threshold),
+        ..AlignConfig::default()
+    };
+    cfg.validate()?;
+    let out = &args.output;
+    let mut writer = CorpusWriter::create(&out.out, &out.format, out.force)?;
+    let docs = args.input.load(progress)?;
+    plan_corpus(&docs, &args.pairs)?;
 
-/// Mining needs at least two languages.
-pub(super) fn check_languages(docs: &[(Document, Vec<Sentence>)]) -> Result<()> {
-    let langs: BTreeSet<&str> = docs.iter().map(|(d, _)| d.lang.as_str()).collect();
-    if langs.len() < 2 && !langs.contains("") {
-        let names: Vec<&str> = docs.iter().map(|(d, _)| d.name.as_str()).collect();
-        let lang = langs.iter().next().copied().unwrap_or("?");
-        if docs.len() == 1 {
-            bail!(
-                "{}: only one document (in `{lang}`); mining needs documents in at least two languages",
-                names[0]
-            );
-        }
-        bail!(
-            "{}: all inputs are in `{lang}`; mining needs documents in at least two languages \
-             (documents in the same language are pooled, not mined against each other)",
-            names.join(", ")
-        );
+    let embedder = args.model.embedder(progress)?;
+    let t_align = Instant::now();
+    let corpus = align_corpus(&docs, &embedder, &args.pairs, &cfg, progress)?;
+    for p in &corpus.pairs {
+        writer.write_pair(&p.src, &p.tgt, &p.records)?;
     }
-    Ok(())
-}
+    let align_seconds = t_align.elapsed().as_secs_f64() - corpus.embed_seconds;
+    let timings: BTreeMap<String, f64> = [
+        ("model_load_s", embedder.load_seconds),
+        ("embed_s", corpus.embed_seconds),
+        ("align_s", align_seconds),
+        ("total_s", t0.elapsed().as_secs_f64()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let manifest = Manifest {
+        mode: Some("align".into()),
+        model: Some(ModelRecord::of(&embedder, None)),
+        inputs: InputRecord::of(&docs),
+        params: Some(ParamsRecord::Align {
+            max_size: cfg.max_size,
+            max_overlap: cfg.max_overlap,
+            threshold: cfg.threshold,
+        }),
+        formats: writer.formats().to_vec(),
+        tsv_score: Some("cosine".into()),
+        altered_sides: writer.altered().clone(),
+        pairs: corpus
+            .pairs
+            .iter()
+            .map(|p| PairRecord::Aligned {
+                src: p.src.clone(),
+                tgt: p.tgt.clone(),
+                documents: p.documents,
+                links: p.links,
+                written: p.records.len(),
+                unaligned_src: p.unaligned_src,
+                unaligned_tgt: p.unaligned_tgt,
+            })
+            .collect(),
+        files: writer.files().to_vec(),
+        timings,
+        ..Manifest::new()
+    };
+    writer.commit(&manifest)?;
+    say_altered(&manifest.altered_sides, progress);
 
-fn embed_with_model(
-    model: &ModelArgs,
-    texts: &[&str],
-    progress: &Progress,
-) -> Result<(Embeddings, EmbedInfo)> {
-    let start = Instant::now();
-    let embedder = model.embedder(progress)?;
-    let load_seconds = start.elapsed().as_secs_f64();
-    let (emb, stats) = embedder.embed_with_stats(texts, progress)?;
-    if stats.truncated > 0 {
+    for p in &corpus.pairs {
         progress.say(format!(
-            "note: {} of {} sentences were longer than {} tokens and were truncated",
-            stats.truncated,
-            stats.unique,
-            embedder.model().max_len
+            "{}-{}: {} links with both sides from {} document pair(s); unaligned sentences: {} {}, {} {}",
+            p.src, p.tgt, p.records.len(), p.documents, p.unaligned_src, p.src, p.unaligned_tgt, p.tgt
         ));
     }
-    let m = embedder.model();
-    let info = EmbedInfo {
-        model: json!({
-            "id": m.id(),
-            "path": m.name,
-            "revision": m.revision,
-            "prefix": embedder.prefix(),
-            "dim": embedder.dim(),
-            "max_tokens": m.max_len,
-            "stats": stats,
-        }),
-        load_seconds,
-        seconds: stats.seconds,
-    };
-    Ok((emb, info))
-}
-
-fn read_embeddings(
-    files: &[PathBuf],
-    width: Option<usize>,
-    docs: &[(Document, Vec<Sentence>)],
-) -> Result<(Embeddings, EmbedInfo)> {
-    ensure!(
-        files.len() == docs.len(),
-        "--embeddings: {} files for {} inputs; give one .npy per input, in the same order",
-        files.len(),
-        docs.len()
-    );
-    let start = Instant::now();
-    let mut dim = 0;
-    let mut data = Vec::new();
-    for (f, (doc, sents)) in files.iter().zip(docs) {
-        let e = Embeddings::read(f, width)?;
-        ensure!(
-            e.len() == sents.len(),
-            "{}: {} rows, but {} has {} sentences",
-            f.display(),
-            e.len(),
-            doc.name,
-            sents.len()
-        );
-        ensure!(
-            dim == 0 || e.dim() == dim,
-            "{}: width {} differs from the other files' {dim}",
-            f.display(),
-            e.dim()
-        );
-        dim = e.dim();
-        data.extend(e.into_vec());
-    }
-    let emb = Embeddings::new(dim.max(1), data)?;
-    let info = EmbedInfo {
-        model: json!({"embeddings": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>()}),
-        load_seconds: 0.0,
-        seconds: start.elapsed().as_secs_f64(),
-    };
-    Ok((emb, info))
-}
-
-/// `multi.jsonl`: one tuple a line, `{"sentences": [side, …]}` in language order.
-fn write_tuples(
-    dir: &Path,
-    docs: &[(Document, Vec<Sentence>)],
-    pools: &[Pool],
-    tuples: &[mine::multi::Tuple],
-) -> Result<PathBuf> {
-    let path = dir.join("multi.jsonl");
-    let mut f = AtomicFile::create(&path)?;
-    for t in tuples {
-        let sides: Vec<_> = t
-            .iter()
-            .enumerate()
-            .filter_map(|(l, r)| r.map(|r| mc::side(docs, &pools[l], r)))
-            .collect();
-        serde_json::to_writer(&mut f, &json!({ "sentences": sides }))?;
-        f.write_all(b"\n")
-            .with_context(|| format!("{}: write failed", path.display()))?;
-    }
-    f.commit()?;
-    Ok(path)
-}
-
-/// The summary on stderr: sentences per language, pairs per language pair (with what the
-/// threshold and each filter removed), the score histogram and the time per stage.
-/// Adds a sink's per-format counts of changed sides to the run's.
-pub(super) fn add_altered(
-    total: &mut std::collections::BTreeMap<String, usize>,
-    counts: Vec<(Format, usize)>,
-) {
-    for (f, n) in counts {
-        *total.entry(format!("{f:?}").to_lowercase()).or_default() += n;
-    }
+    progress.say(format!(
+        "time: model load {:.2} s, embed {:.2} s ({} overlaps), align {align_seconds:.2} s, total {:.2} s\nwrote {}",
+        embedder.load_seconds,
+        corpus.embed_seconds,
+        corpus.embedded,
+        t0.elapsed().as_secs_f64(),
+        out.out.display()
+    ));
+    Ok(())
 }
 
 /// One note for the sentence sides a format had to change (tabs, line breaks, characters
 /// XML forbids), so that no text changes silently.
-pub(super) fn say_altered(
-    altered: &std::collections::BTreeMap<String, usize>,
-    progress: &Progress,
-) {
+pub(super) fn say_altered(altered: &BTreeMap<String, usize>, progress: &Progress) {
     let parts: Vec<String> = altered
         .iter()
         .filter(|(_, n)| **n > 0)
@@ -480,19 +330,18 @@ pub(super) fn say_altered(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The summary on stderr: sentences per language, pairs per language pair (with what the
+/// threshold and each filter removed), the score histogram and the time per stage.
 fn summary(
-    pools: &[Pool],
-    results: &[PairResult],
-    params: &Params,
-    filters: &Filters,
-    tuples: usize,
-    pivot: usize,
-    timings: &serde_json::Value,
+    mined: &Mined,
+    timings: &BTreeMap<String, f64>,
     sentences: usize,
     precomputed: bool,
-    out: &Path,
+    out: &std::path::Path,
 ) -> String {
+    let (pools, results, params, filters) =
+        (&mined.pools, &mined.pairs, &mined.params, &mined.filters);
+    let (tuples, pivot) = (mined.tuples.len(), mined.pivot);
     let mut s = String::new();
     let langs: Vec<String> = pools
         .iter()
@@ -564,7 +413,7 @@ fn summary(
         );
     }
     s += &histogram(results, params);
-    let t = |k: &str| timings[k].as_f64().unwrap_or(0.0);
+    let t = |k: &str| timings.get(k).copied().unwrap_or(0.0);
     let embed = if precomputed {
         format!("embeddings read {:.2} s", t("embed_s"))
     } else {
@@ -587,7 +436,7 @@ fn summary(
 }
 
 /// Candidate scores of all pairs in ten bins, with the threshold marked.
-fn histogram(results: &[PairResult], params: &Params) -> String {
+fn histogram(results: &[mine::PairResult], params: &mine::Params) -> String {
     let scores: Vec<f32> = results
         .iter()
         .flat_map(|r| r.candidates.iter().map(|p| p.score))

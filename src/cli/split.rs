@@ -34,13 +34,13 @@ pub fn run(args: SplitArgs, progress: &Progress) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = (|| -> std::io::Result<()> {
-        for (doc, sentences) in &docs {
-            for s in sentences {
+        for doc in &docs {
+            for s in &doc.sentences {
                 if args.json {
                     let line = Line {
                         file: &doc.name,
                         doc: s.doc,
-                        lang: &doc.lang,
+                        lang: doc.lang.tag(),
                         index: s.index,
                         start: s.span.start,
                         end: s.span.end,

@@ -4,43 +4,89 @@
 //! process without running destructors, so the temporary files are tracked here).
 
 use anyhow::{Context, Result};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-/// Temporary files of every live [`AtomicFile`] in the process.
-static PENDING: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+/// What [`remove_pending`] does with a registered path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pending {
+    /// An unfinished temporary file: deleted.
+    File,
+    /// A staging directory: deleted with everything in it.
+    Tree,
+    /// A directory the run created: deleted if empty once files and trees are gone.
+    EmptyDir,
+}
 
-fn pending() -> MutexGuard<'static, Option<HashSet<PathBuf>>> {
+type Registry = Option<HashMap<PathBuf, Pending>>;
+
+/// Temporary files of every live [`AtomicFile`] in the process, and the staging (and
+/// newly created output) directories of every unfinished corpus writer.
+static PENDING: Mutex<Registry> = Mutex::new(None);
+
+fn pending() -> MutexGuard<'static, Registry> {
     PENDING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Deletes the temporary files of every unfinished [`AtomicFile`] and returns how many.
-/// For a signal handler about to end the process: the registry stays locked, so no new
-/// temporary file can appear before the exit.
+/// Deletes the temporary files of every unfinished [`AtomicFile`], then the unfinished
+/// staging directories, then the output directories their runs created (when empty),
+/// and returns how many files and staging directories it removed. For a signal handler
+/// about to end the process: the registry stays locked, so no new temporary file or
+/// directory can appear before the exit.
 pub fn remove_pending() -> usize {
     let mut guard = pending();
-    let files: Vec<PathBuf> = guard
+    let mut entries: Vec<(PathBuf, Pending)> = guard
         .as_mut()
         .map(|s| s.drain().collect())
         .unwrap_or_default();
-    let n = files
-        .iter()
-        .filter(|f| std::fs::remove_file(f).is_ok())
-        .count();
+    // Files first, then the trees holding them, then the directories holding those.
+    entries.sort_by_key(|(p, kind)| {
+        let rank = match kind {
+            Pending::File => 0,
+            Pending::Tree => 1,
+            Pending::EmptyDir => 2,
+        };
+        // Deeper directories before their parents.
+        (rank, std::cmp::Reverse(p.components().count()))
+    });
+    let mut n = 0;
+    for (p, kind) in &entries {
+        match kind {
+            Pending::File => n += usize::from(std::fs::remove_file(p).is_ok()),
+            Pending::Tree => n += usize::from(std::fs::remove_dir_all(p).is_ok()),
+            Pending::EmptyDir => {
+                let _ = std::fs::remove_dir(p);
+            }
+        }
+    }
     std::mem::forget(guard);
     n
 }
 
-pub struct AtomicFile {
-    target: PathBuf,
-    tmp: BufWriter<tempfile::NamedTempFile>,
-    _registered: Registered,
+/// The locked registry, for creating something and registering it with no gap in which
+/// a signal could miss it. Register only after the creation succeeded, and drop the lock
+/// before any [`Registered`] (whose drop takes the lock again).
+pub(crate) struct PendingLock(MutexGuard<'static, Registry>);
+
+pub(crate) fn lock_pending() -> PendingLock {
+    PendingLock(pending())
 }
 
-/// A temporary file's place in [`PENDING`], given up when the file is committed or dropped.
-struct Registered(PathBuf);
+impl PendingLock {
+    /// Registers `path` for [`remove_pending`] until the returned value is dropped.
+    pub(crate) fn register(&mut self, path: PathBuf, kind: Pending) -> Registered {
+        self.0
+            .get_or_insert_with(HashMap::new)
+            .insert(path.clone(), kind);
+        Registered(path)
+    }
+}
+
+/// A path's place in [`PENDING`], given up when it is dropped (the file committed, the
+/// directory finished or removed).
+pub(crate) struct Registered(PathBuf);
 
 impl Drop for Registered {
     fn drop(&mut self) {
@@ -48,6 +94,12 @@ impl Drop for Registered {
             set.remove(&self.0);
         }
     }
+}
+
+pub struct AtomicFile {
+    target: PathBuf,
+    tmp: BufWriter<tempfile::NamedTempFile>,
+    _registered: Registered,
 }
 
 impl AtomicFile {
@@ -58,7 +110,7 @@ impl AtomicFile {
             _ => PathBuf::from("."),
         };
         // Created and registered under the lock, so a signal never misses one.
-        let mut reg = pending();
+        let mut reg = lock_pending();
         let tmp = tempfile::Builder::new()
             .prefix(".bitalign-")
             .suffix(".tmp")
@@ -66,11 +118,10 @@ impl AtomicFile {
             .with_context(|| {
                 format!("{}: cannot create a file in this directory", dir.display())
             })?;
-        let path = tmp.path().to_path_buf();
-        reg.get_or_insert_with(HashSet::new).insert(path.clone());
+        let registered = reg.register(tmp.path().to_path_buf(), Pending::File);
         drop(reg);
         Ok(Self {
-            _registered: Registered(path),
+            _registered: registered,
             target,
             tmp: BufWriter::new(tmp),
         })
@@ -171,14 +222,17 @@ mod tests {
         // Other tests may have files pending too; this one's must be among those removed.
         {
             let guard = pending();
-            assert!(guard.as_ref().unwrap().contains(&dir.path().join(&tmp[0])));
+            assert!(guard
+                .as_ref()
+                .unwrap()
+                .contains_key(&dir.path().join(&tmp[0])));
         }
-        let set: Vec<PathBuf> = pending().as_mut().unwrap().drain().collect();
-        for p in &set {
+        let set: Vec<(PathBuf, Pending)> = pending().as_mut().unwrap().drain().collect();
+        for (p, kind) in set {
             if p.starts_with(dir.path()) {
-                std::fs::remove_file(p).unwrap();
+                std::fs::remove_file(&p).unwrap();
             } else {
-                pending().as_mut().unwrap().insert(p.clone());
+                pending().as_mut().unwrap().insert(p, kind);
             }
         }
         let left: Vec<_> = std::fs::read_dir(dir.path())

@@ -45,3 +45,20 @@ pub fn read_jsonl(path: impl AsRef<Path>) -> Result<Vec<Record>> {
         })
         .collect()
 }
+
+/// One multi-way tuple a line: `{"sentences": [side, …]}`, languages in input order.
+#[derive(serde::Serialize)]
+struct TupleLine<'a> {
+    sentences: &'a [super::Side],
+}
+
+/// `multi.jsonl`'s bytes for these tuples (keys sorted within each object).
+pub fn tuples_jsonl(tuples: &[Vec<super::Side>]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for t in tuples {
+        let v = serde_json::to_value(TupleLine { sentences: t })?;
+        serde_json::to_writer(&mut out, &v)?;
+        out.push(b'\n');
+    }
+    Ok(out)
+}

@@ -1,20 +1,27 @@
 //! The output side: one record type for mined pairs and aligned links, one writer
-//! ("sink") per format, and atomic file output shared by all of them.
+//! ("sink") per format, atomic file output shared by all of them, a directory writer that
+//! commits a run's files all together ([`CorpusWriter`]) and the run's manifest.
 
 mod atomic;
 mod hf;
 mod jsonl;
+mod manifest;
 mod moses;
 mod tmx;
 mod tsv;
 pub mod vecalign;
+mod writer;
 
 pub use atomic::{remove_pending, AtomicFile};
 pub use hf::HfSink;
-pub use jsonl::{read_jsonl, JsonlSink};
+pub use jsonl::{read_jsonl, tuples_jsonl, JsonlSink};
+pub use manifest::{
+    EmbedFileRecord, EmbedManifest, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
+};
 pub use moses::MosesSink;
 pub use tmx::{xml_escape, TmxSink};
 pub use tsv::TsvSink;
+pub use writer::CorpusWriter;
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -65,7 +72,8 @@ pub trait Sink {
 }
 
 /// The output formats; `--format` takes one or several.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// One JSON object per pair with languages, documents, indices, spans and scores.

@@ -7,18 +7,51 @@ mod matrix;
 
 pub use matrix::Embeddings;
 
-use anyhow::{anyhow, Context, Result};
-use candle_core::Tensor;
+use anyhow::{anyhow, Result};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::model::{Encoder, Model};
-use crate::progress::Progress;
+use crate::model::{Engine, Model, ModelSource, Quantize};
+use crate::observe::{Observer, Unit};
 
-/// Sentences per batch unless `--batch` says otherwise.
+/// Sentences per batch unless the options say otherwise.
 pub const DEFAULT_BATCH: usize = 32;
+
+/// How to load and run an embedding model. `Default` is the library's choice.
+#[derive(Clone, Debug)]
+pub struct EmbedOptions {
+    /// Hub revision (branch, tag or commit) when the source is a repo id.
+    pub revision: String,
+    /// Read the Hugging Face cache only (also when `HF_HUB_OFFLINE` is set).
+    pub offline: bool,
+    /// Text put before every sentence; `None` takes the model's (`passage: ` for e5).
+    pub prefix: Option<String>,
+    /// Sentences per batch (batches group sentences of similar length).
+    pub batch: usize,
+    /// Matrix products in int8.
+    pub quantize: Quantize,
+    /// Which encoder implementation runs the model.
+    pub engine: Engine,
+    /// Worker threads for this embedder (`None`: the caller's rayon pool).
+    pub threads: Option<usize>,
+}
+
+impl Default for EmbedOptions {
+    fn default() -> Self {
+        Self {
+            revision: "main".into(),
+            offline: false,
+            prefix: None,
+            batch: DEFAULT_BATCH,
+            quantize: Quantize::None,
+            engine: Engine::default(),
+            threads: None,
+        }
+    }
+}
 
 /// What one `embed` call did, for summaries and `run.json`.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -46,18 +79,67 @@ pub struct Embedder {
     model: Model,
     prefix: String,
     batch: usize,
+    pool: Option<rayon::ThreadPool>,
+    /// Seconds spent loading the model (0 when built from a loaded one).
+    pub load_seconds: f64,
 }
 
 impl Embedder {
     /// `prefix`: `None` takes the model's default (e.g. `passage: ` for e5).
     pub fn new(model: Model, prefix: Option<String>, batch: usize) -> Result<Self> {
-        anyhow::ensure!(batch > 0, "--batch must be at least 1");
+        if batch == 0 {
+            return Err(crate::error::Error::config("batch", "must be at least 1").into());
+        }
         let prefix = prefix.unwrap_or_else(|| model.default_prefix.clone());
         Ok(Self {
             model,
             prefix,
             batch,
+            pool: None,
+            load_seconds: 0.0,
         })
+    }
+
+    /// Loads a model from a Hugging Face repo id or a local directory (downloading it on
+    /// first use unless offline) and wraps it for embedding.
+    pub fn load(
+        source: &str,
+        opts: &EmbedOptions,
+        obs: &dyn Observer,
+    ) -> crate::error::Result<Self> {
+        use crate::error::Error;
+        if opts.batch == 0 {
+            return Err(Error::config("batch", "must be at least 1"));
+        }
+        if opts.threads == Some(0) {
+            return Err(Error::config("threads", "must be at least 1"));
+        }
+        let start = Instant::now();
+        let src = ModelSource {
+            model: source.to_string(),
+            revision: opts.revision.clone(),
+            offline: ModelSource::offline_requested(opts.offline),
+        };
+        let model =
+            Model::load_with(&src, opts.engine, opts.quantize, obs).map_err(
+                |e| match Error::from(e) {
+                    Error::Other(e) => Error::Model {
+                        message: format!("{e:#}"),
+                    },
+                    typed => typed,
+                },
+            )?;
+        let mut e = Self::new(model, opts.prefix.clone(), opts.batch)?;
+        if let Some(n) = opts.threads {
+            e.pool = Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .map_err(|err| Error::config("threads", format!("cannot start {n}: {err}")))?,
+            );
+        }
+        e.load_seconds = start.elapsed().as_secs_f64();
+        Ok(e)
     }
 
     pub fn model(&self) -> &Model {
@@ -72,15 +154,15 @@ impl Embedder {
         self.model.dim()
     }
 
-    /// Embeds `texts` (rows in the same order). Truncation is reported on stderr.
+    /// Embeds `texts` (rows in the same order). Truncation is reported as a note.
     pub fn embed<S: AsRef<str> + Sync>(
         &self,
         texts: &[S],
-        progress: &Progress,
+        obs: &dyn Observer,
     ) -> Result<Embeddings> {
-        let (e, stats) = self.embed_with_stats(texts, progress)?;
+        let (e, stats) = self.embed_with_stats(texts, obs)?;
         if stats.truncated > 0 {
-            progress.say(format!(
+            obs.note(&format!(
                 "note: {} of {} texts were longer than {} tokens and were truncated",
                 stats.truncated, stats.unique, self.model.max_len
             ));
@@ -91,7 +173,18 @@ impl Embedder {
     pub fn embed_with_stats<S: AsRef<str> + Sync>(
         &self,
         texts: &[S],
-        progress: &Progress,
+        obs: &dyn Observer,
+    ) -> Result<(Embeddings, EmbedStats)> {
+        match &self.pool {
+            Some(pool) => pool.install(|| self.embed_here(texts, obs)),
+            None => self.embed_here(texts, obs),
+        }
+    }
+
+    fn embed_here<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        obs: &dyn Observer,
     ) -> Result<(Embeddings, EmbedStats)> {
         let start = Instant::now();
         let mut first_of: HashMap<&str, usize> = HashMap::new();
@@ -118,34 +211,35 @@ impl Embedder {
         let mut order: Vec<usize> = (0..unique.len()).collect();
         order.sort_by_key(|&i| (std::cmp::Reverse(encodings[i].ids.len()), i));
         let batches: Vec<&[usize]> = order.chunks(self.batch).collect();
-        stats.padded_tokens = match self.model.encoder {
-            Encoder::Ragged(_) => stats.tokens,
-            _ => batches
-                .iter()
-                .map(|b| b.len() * encodings[b[0]].ids.len())
-                .sum(),
-        };
+        let backend = self.model.backend();
+        stats.padded_tokens = batches
+            .iter()
+            .map(|b| {
+                let lens: Vec<usize> = b.iter().map(|&i| encodings[i].ids.len()).collect();
+                backend.computed_tokens(&lens)
+            })
+            .sum();
 
-        let bar = progress.bar(unique.len() as u64, "embedding");
+        let bar = obs.stage("embedding", Some(unique.len() as u64), Unit::Items);
         let dim = self.dim();
         let one = |b: &&[usize]| {
-            let rows: Vec<&Encoded> = b.iter().map(|&i| &encodings[i]).collect();
-            let out = self.forward(&rows);
-            bar.inc(b.len() as u64);
+            let seqs: Vec<&[u32]> = b.iter().map(|&i| encodings[i].ids.as_slice()).collect();
+            let out = backend.embed_batch(&seqs);
+            bar.advance(b.len() as u64);
             out
         };
         // Our encoder runs each batch on one thread: batches go in parallel. candle's runs
         // its ops on all threads: batches go one after the other inside its pool (measured
         // on 2 cores, 600 Tatoeba sentences: 2280-2500 tokens/s against 2010-2090 with
         // rayon over batches).
-        let results: Vec<Result<Vec<f32>>> = match self.model.encoder {
-            Encoder::Ragged(_) => batches.par_iter().map(one).collect(),
-            _ => self
-                .model
+        let results: Vec<Result<Vec<f32>>> = if backend.parallel_batches() {
+            batches.par_iter().map(one).collect()
+        } else {
+            self.model
                 .device
-                .with_context(|| batches.iter().map(one).collect()),
+                .with_context(|| batches.iter().map(one).collect())
         };
-        bar.finish_and_clear();
+        drop(bar);
 
         let mut data = vec![0f32; unique.len() * dim];
         for (b, r) in batches.iter().zip(results) {
@@ -178,45 +272,126 @@ impl Embedder {
             .collect())
     }
 
-    /// One right-padded batch through encoder and pipeline; rows of `dim` floats.
-    fn forward(&self, rows: &[&Encoded]) -> Result<Vec<f32>> {
-        let len = rows.iter().map(|r| r.ids.len()).max().unwrap_or(0);
-        let pad = self.model.info.pad_token_id;
-        let mut ids = Vec::with_capacity(rows.len() * len);
-        let mut mask = Vec::with_capacity(rows.len() * len);
-        for r in rows {
-            ids.extend_from_slice(&r.ids);
-            ids.extend(std::iter::repeat_n(pad, len - r.ids.len()));
-            mask.extend(std::iter::repeat_n(1u32, r.ids.len()));
-            mask.extend(std::iter::repeat_n(0u32, len - r.ids.len()));
+    /// Token counts of `texts` with the prefix (special tokens included).
+    pub fn token_lengths<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<usize>> {
+        let t: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
+        Ok(self.tokenize(&t)?.iter().map(|e| e.ids.len()).collect())
+    }
+}
+
+/// An embedder with a memory of the texts it has embedded: a text asked for again is not
+/// run through the model again. A sentence's vector does not depend on its batch-mates, so
+/// the cache changes no number; it saves the work when documents share overlaps (aligning
+/// one document against several translations).
+pub struct CachedEmbedder<'a> {
+    embedder: &'a Embedder,
+    rows: Mutex<HashMap<String, Vec<f32>>>,
+    seconds: Mutex<f64>,
+}
+
+impl<'a> CachedEmbedder<'a> {
+    pub fn new(embedder: &'a Embedder) -> Self {
+        Self {
+            embedder,
+            rows: Mutex::new(HashMap::new()),
+            seconds: Mutex::new(0.0),
         }
-        let dev = &self.model.device;
-        let run = || -> candle_core::Result<Vec<f32>> {
-            if let Encoder::Ragged(enc) = &self.model.encoder {
-                // Unpadded all the way: packed token states, pooled per sentence.
-                let seqs: Vec<&[u32]> = rows.iter().map(|r| r.ids.as_slice()).collect();
-                let lens: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
-                let states = enc.forward(&seqs);
-                return self
-                    .model
-                    .pipeline
-                    .apply_packed(&states, &lens, enc.cfg.hidden_size, dev);
+    }
+
+    pub fn embedder(&self) -> &Embedder {
+        self.embedder
+    }
+
+    /// Rows for `texts`, in order; only texts not seen before reach the model.
+    pub fn embed<S: AsRef<str>>(&self, texts: &[S], obs: &dyn Observer) -> Result<Embeddings> {
+        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        let mut missing: Vec<&str> = texts
+            .iter()
+            .map(|t| t.as_ref())
+            .filter(|t| !rows.contains_key(*t))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            let start = Instant::now();
+            let m = self.embedder.embed(&missing, obs)?;
+            for (t, row) in missing.iter().zip(m.rows()) {
+                rows.insert(t.to_string(), row.to_vec());
             }
-            let mask = Tensor::from_vec(mask, (rows.len(), len), dev)?;
-            let ids = Tensor::from_vec(ids, (rows.len(), len), dev)?;
-            let types = ids.zeros_like()?;
-            let hidden = self.model.encoder.forward(&ids, &types, &mask)?;
-            self.model
-                .pipeline
-                .apply(&hidden, &mask)?
-                .flatten_all()?
-                .to_vec1::<f32>()
-        };
-        run().context("model forward pass failed")
+            *self.seconds.lock().unwrap_or_else(|e| e.into_inner()) +=
+                start.elapsed().as_secs_f64();
+        }
+        let out: Vec<&[f32]> = texts.iter().map(|t| rows[t.as_ref()].as_slice()).collect();
+        Embeddings::from_rows(self.embedder.dim(), &out)
+    }
+
+    /// Distinct texts embedded so far.
+    pub fn len(&self) -> usize {
+        self.rows.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Seconds spent in the model so far.
+    pub fn seconds(&self) -> f64 {
+        *self.seconds.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 struct Encoded {
     ids: Vec<u32>,
     truncated: bool,
+}
+
+/// Precomputed sentence embeddings, one `.npy` per document in the same order (e.g. from
+/// `bitalign embed`), as one matrix: documents then sentences, as [`Embedder::embed`] of
+/// all sentences would give.
+pub fn read_embeddings(
+    files: &[std::path::PathBuf],
+    width: Option<usize>,
+    docs: &[crate::document::Document],
+) -> crate::error::Result<Embeddings> {
+    use crate::error::Error;
+    if files.len() != docs.len() {
+        return Err(Error::config(
+            "embeddings",
+            format!(
+                "{} files for {} inputs; give one file per input, in the same order",
+                files.len(),
+                docs.len()
+            ),
+        ));
+    }
+    let mut dim = 0;
+    let mut data = Vec::new();
+    for (f, doc) in files.iter().zip(docs) {
+        let e = Embeddings::read(f, width).map_err(|e| {
+            let name = f.display().to_string();
+            let msg = format!("{e:#}");
+            let msg = msg.strip_prefix(&format!("{name}: ")).unwrap_or(&msg);
+            Error::input(&name, msg)
+        })?;
+        if e.len() != doc.sentences.len() {
+            return Err(Error::input(
+                f.display(),
+                format!(
+                    "{} rows, but {} has {} sentences",
+                    e.len(),
+                    doc.name,
+                    doc.sentences.len()
+                ),
+            ));
+        }
+        if dim != 0 && e.dim() != dim {
+            return Err(Error::input(
+                f.display(),
+                format!("width {} differs from the other files' {dim}", e.dim()),
+            ));
+        }
+        dim = e.dim();
+        data.extend(e.into_vec());
+    }
+    Ok(Embeddings::new(dim.max(1), data)?)
 }

@@ -6,7 +6,8 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 
 /// One filter; `--filters` lists the ones to apply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Filter {
     /// The longer side has more than `--max-length-ratio` times the characters of the other.

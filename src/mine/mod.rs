@@ -3,15 +3,21 @@
 //! sentence's best partner, keep the pairs above a margin threshold, then apply the
 //! filters users of mined corpora expect.
 
+mod documents;
 pub mod filter;
 pub mod multi;
 pub mod pool;
 
+pub use documents::{
+    check_languages, default_threshold, languages, mine_documents, mine_embedded, MineConfig,
+    Mined, Plan,
+};
 pub use filter::{Filter, Filters};
+pub use pool::{Fate, PairResult, Pool};
 
 use crate::embed::Embeddings;
+use crate::observe::{NoStage, Stage};
 use crate::score::{Score, Scorer};
-use indicatif::ProgressBar;
 use std::collections::HashSet;
 
 /// Default ratio-margin threshold. A margin of 1.02 means the pair is 2 % more similar
@@ -28,7 +34,8 @@ pub const DEFAULT_COSINE_THRESHOLD: f32 = 0.90;
 pub const DEFAULT_DISTANCE_THRESHOLD: f32 = 0.02;
 
 /// Which candidates compete (LASER's `--mode`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Every source sentence with its best target (targets may repeat).
@@ -67,13 +74,18 @@ impl Default for Params {
 impl Params {
     /// Checks the parameters before any work: `k` at least 1, a finite threshold (NaN
     /// would keep or drop everything silently).
-    pub fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.k >= 1, "k must be at least 1");
-        anyhow::ensure!(
-            self.threshold.is_finite(),
-            "threshold must be a finite number (got {})",
-            self.threshold
-        );
+    pub fn validate(&self) -> crate::error::Result<()> {
+        use crate::error::Error;
+        if self.k == 0 {
+            return Err(Error::config("k", "must be at least 1"));
+        }
+        if !self.threshold.is_finite() {
+            return Err(Error::config_value(
+                "threshold",
+                self.threshold.to_string(),
+                "must be a finite number",
+            ));
+        }
         Ok(())
     }
 }
@@ -100,7 +112,7 @@ fn rank(a: &Pair, b: &Pair) -> std::cmp::Ordering {
 
 /// All candidates the retrieval mode proposes, best first, before the threshold.
 pub fn candidates(x: &Embeddings, y: &Embeddings, k: usize, score: Score, mode: Mode) -> Vec<Pair> {
-    candidates_with_progress(x, y, k, score, mode, &ProgressBar::hidden())
+    candidates_with_progress(x, y, k, score, mode, &NoStage)
 }
 
 /// Rows of `x` the bar of [`candidates_with_progress`] counts: one pass over the
@@ -116,7 +128,7 @@ pub fn candidates_with_progress(
     k: usize,
     score: Score,
     mode: Mode,
-    bar: &ProgressBar,
+    bar: &dyn Stage,
 ) -> Vec<Pair> {
     if x.is_empty() || y.is_empty() {
         return Vec::new();

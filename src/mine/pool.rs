@@ -4,10 +4,11 @@
 
 use super::{candidates_with_progress, multi, Filter, Filters, Pair, Params};
 use crate::corpus::{Record, Side};
+use crate::document::Document;
 use crate::embed::Embeddings;
-use crate::progress::Progress;
-use crate::segment::{Document, Sentence};
-use anyhow::{bail, Result};
+use crate::error::Error;
+use crate::observe::{Observer, Unit};
+use anyhow::Result;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -24,8 +25,8 @@ pub struct Pool {
 
 /// Groups sentences by language, languages in order of first appearance. `emb` holds one
 /// row per sentence of `docs`, in document then sentence order.
-pub fn pools(docs: &[(Document, Vec<Sentence>)], emb: &Embeddings) -> Result<Vec<Pool>> {
-    let total: usize = docs.iter().map(|(_, s)| s.len()).sum();
+pub fn pools(docs: &[Document], emb: &Embeddings) -> Result<Vec<Pool>> {
+    let total: usize = docs.iter().map(|d| d.sentences.len()).sum();
     anyhow::ensure!(
         emb.len() == total,
         "{} embeddings for {total} sentences",
@@ -36,19 +37,20 @@ pub fn pools(docs: &[(Document, Vec<Sentence>)], emb: &Embeddings) -> Result<Vec
     type Group = (Vec<usize>, Vec<(usize, usize)>, Vec<usize>);
     let mut by_lang: BTreeMap<String, Group> = BTreeMap::new();
     let mut row = 0;
-    for (d, (doc, sents)) in docs.iter().enumerate() {
-        if doc.lang.is_empty() {
-            bail!(
-                "{}: language unknown; name it with --lang (e.g. --lang en,vi) or in the file name (story.en.txt)",
-                doc.name
-            );
+    for (d, doc) in docs.iter().enumerate() {
+        if !doc.lang.is_known() {
+            return Err(Error::UnknownLanguage {
+                path: doc.name.clone(),
+            }
+            .into());
         }
-        if !by_lang.contains_key(&doc.lang) {
-            order.push(doc.lang.clone());
+        let lang = doc.lang.tag().to_string();
+        if !by_lang.contains_key(&lang) {
+            order.push(lang.clone());
         }
-        let e = by_lang.entry(doc.lang.clone()).or_default();
+        let e = by_lang.entry(lang).or_default();
         e.0.push(d);
-        for s in 0..sents.len() {
+        for s in 0..doc.sentences.len() {
             e.1.push((d, s));
             e.2.push(row);
             row += 1;
@@ -75,24 +77,39 @@ pub fn all_pairs(n: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Parses `--pairs en-vi,en-id` into indices of `langs`, the languages present.
+/// Parses language pairs (`en-vi`, `en-id`) into indices of `langs`, the languages
+/// present. A tag with a region (`pt-BR-pt-PT`) is split where both halves are languages
+/// present.
 pub fn parse_pairs(spec: &[String], langs: &[&str]) -> Result<Vec<(usize, usize)>> {
+    let bad = |s: &str, m: String| Error::config_value("pairs", s, m);
     let find = |l: &str, whole: &str| {
         langs.iter().position(|x| *x == l).ok_or_else(|| {
-            anyhow::anyhow!(
-                "--pairs {whole}: no input is in `{l}` (the inputs are in {})",
-                langs.join(", ")
+            bad(
+                whole,
+                format!(
+                    "no input is in `{l}` (the inputs are in {})",
+                    langs.join(", ")
+                ),
             )
         })
     };
     let mut out: Vec<(usize, usize)> = Vec::new();
     for s in spec {
-        let Some((a, b)) = s.split_once('-') else {
-            bail!("--pairs {s}: expected SRC-TGT, e.g. en-vi");
+        let s = s.trim();
+        // The split point: the one where both sides are present languages, else the first.
+        let cuts: Vec<usize> = s.match_indices('-').map(|(i, _)| i).collect();
+        let Some(&first) = cuts.first() else {
+            return Err(bad(s, "expected SRC-TGT, e.g. en-vi".into()).into());
         };
+        let at = cuts
+            .iter()
+            .copied()
+            .find(|&i| langs.contains(&s[..i].trim()) && langs.contains(&s[i + 1..].trim()))
+            .unwrap_or(first);
+        let (a, b) = (&s[..at], &s[at + 1..]);
         let (a, b) = (find(a.trim(), s)?, find(b.trim(), s)?);
         if a == b {
-            bail!("--pairs {s}: both sides are the same language");
+            return Err(bad(s, "both sides are the same language".into()).into());
         }
         if !out.contains(&(a, b)) {
             out.push((a, b));
@@ -110,45 +127,68 @@ pub struct PairResult {
     pub candidates: Vec<Pair>,
     /// The pairs kept: above the threshold and through the filters, best first.
     pub kept: Vec<Pair>,
+    /// What became of each candidate (same order as `candidates`).
+    pub fates: Vec<Fate>,
     pub below_threshold: usize,
     pub filtered: BTreeMap<Filter, usize>,
     pub seconds: f64,
 }
 
-fn text<'a>(docs: &'a [(Document, Vec<Sentence>)], pool: &Pool, row: usize) -> &'a str {
+/// What became of a candidate pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    Kept,
+    BelowThreshold,
+    /// Above the threshold, removed by this filter.
+    Filtered(Filter),
+}
+
+fn text<'a>(docs: &'a [Document], pool: &Pool, row: usize) -> &'a str {
     let (d, s) = pool.rows[row];
-    &docs[d].1[s].text
+    &docs[d].sentences[s].text
 }
 
 /// Mines one language pair and applies the filters.
 pub fn mine_pair(
-    docs: &[(Document, Vec<Sentence>)],
+    docs: &[Document],
     pools: &[Pool],
     (src, tgt): (usize, usize),
     params: &Params,
     filters: &Filters,
-    progress: &Progress,
+    obs: &dyn Observer,
 ) -> PairResult {
     let start = Instant::now();
     let (x, y) = (&pools[src], &pools[tgt]);
-    let bar = progress.bar(
-        super::progress_len(&x.emb, params.score),
+    let bar = obs.stage(
         &format!("mining {}-{}", x.lang, y.lang),
+        Some(super::progress_len(&x.emb, params.score)),
+        Unit::Items,
     );
-    let cands = candidates_with_progress(&x.emb, &y.emb, params.k, params.score, params.mode, &bar);
-    bar.finish_and_clear();
+    let cands =
+        candidates_with_progress(&x.emb, &y.emb, params.k, params.score, params.mode, &*bar);
+    drop(bar);
+    let base = |l: &str| l.split(['-', '_']).next().unwrap_or(l).to_string();
+    let (xl, yl) = (base(&x.lang), base(&y.lang));
     let mut kept = Vec::new();
+    let mut fates = Vec::with_capacity(cands.len());
     let mut below = 0;
     let mut filtered: BTreeMap<Filter, usize> = BTreeMap::new();
     for p in &cands {
         if p.score < params.threshold {
             below += 1;
+            fates.push(Fate::BelowThreshold);
             continue;
         }
-        let rejected = filters.reject(text(docs, x, p.src), &x.lang, text(docs, y, p.tgt), &y.lang);
+        let rejected = filters.reject(text(docs, x, p.src), &xl, text(docs, y, p.tgt), &yl);
         match rejected {
-            Some(f) => *filtered.entry(f).or_default() += 1,
-            None => kept.push(*p),
+            Some(f) => {
+                *filtered.entry(f).or_default() += 1;
+                fates.push(Fate::Filtered(f));
+            }
+            None => {
+                kept.push(*p);
+                fates.push(Fate::Kept);
+            }
         }
     }
     PairResult {
@@ -156,6 +196,7 @@ pub fn mine_pair(
         tgt,
         candidates: cands,
         kept,
+        fates,
         below_threshold: below,
         filtered,
         seconds: start.elapsed().as_secs_f64(),
@@ -163,10 +204,10 @@ pub fn mine_pair(
 }
 
 /// The output side for row `row` of a pool.
-pub fn side(docs: &[(Document, Vec<Sentence>)], pool: &Pool, row: usize) -> Side {
+pub fn side(docs: &[Document], pool: &Pool, row: usize) -> Side {
     let (d, s) = pool.rows[row];
-    let (doc, sents) = &docs[d];
-    let sent = &sents[s];
+    let doc = &docs[d];
+    let sent = &doc.sentences[s];
     Side {
         lang: pool.lang.clone(),
         doc: doc.name.clone(),
@@ -177,12 +218,7 @@ pub fn side(docs: &[(Document, Vec<Sentence>)], pool: &Pool, row: usize) -> Side
 }
 
 /// The record of a kept pair.
-pub fn record(
-    docs: &[(Document, Vec<Sentence>)],
-    pools: &[Pool],
-    r: &PairResult,
-    p: &Pair,
-) -> Record {
+pub fn record(docs: &[Document], pools: &[Pool], r: &PairResult, p: &Pair) -> Record {
     Record {
         src: side(docs, &pools[r.src], p.src),
         tgt: side(docs, &pools[r.tgt], p.tgt),
@@ -211,7 +247,9 @@ pub fn tuples(pools: &[Pool], results: &[PairResult], pivot: usize) -> Vec<multi
 mod tests {
     use super::*;
 
-    fn doc(name: &str, lang: &str, texts: &[&str], d: usize) -> (Document, Vec<Sentence>) {
+    use crate::document::{Language, Sentence};
+
+    fn doc(name: &str, lang: &str, texts: &[&str], d: usize) -> Document {
         let mut off = 0;
         let sents = texts
             .iter()
@@ -227,14 +265,12 @@ mod tests {
                 s
             })
             .collect();
-        (
-            Document {
-                name: name.into(),
-                lang: lang.into(),
-                text: texts.join("\n"),
-            },
-            sents,
-        )
+        Document {
+            name: name.into(),
+            lang: Language::parse(lang).unwrap_or_default(),
+            text: texts.join("\n"),
+            sentences: sents,
+        }
     }
 
     #[test]

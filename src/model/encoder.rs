@@ -16,7 +16,8 @@ pub enum Encoder {
 }
 
 /// Precision of the encoder's matrix products.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Quantize {
     /// f32 throughout.
@@ -27,7 +28,8 @@ pub enum Quantize {
 }
 
 /// Which implementation runs the encoder.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
     /// Our ragged encoder with fused kernels (BERT/XLM-R with erf GELU), else candle.

@@ -1,11 +1,12 @@
 //! Where a model's files come from: a local directory in the hub's layout, or a
 //! Hugging Face repo id resolved through hf-hub's cache (downloading when allowed).
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use hf_hub::{api::sync::ApiBuilder, Cache, Repo, RepoType};
 use std::path::{Path, PathBuf};
 
-use crate::progress::Progress;
+use crate::error::Error;
+use crate::observe::{Observer, Stage, Unit};
 
 /// What `--model`, `--revision` and `--offline` asked for.
 #[derive(Clone, Debug)]
@@ -33,23 +34,20 @@ impl ModelSource {
     }
 }
 
-const WAY_OUT: &str = "pass a local model directory with --model DIR, or make the offline \
-                       model with scripts/fetch-offline-model.sh and use --model models/multilingual-e5-small-q4";
-
 /// Finds a model's files, downloading them from the hub on first use.
-pub enum ModelFiles {
+pub enum ModelFiles<'o> {
     Local(PathBuf),
     Hub {
         id: String,
         revision: String,
         cache: Cache,
         api: Option<Box<hf_hub::api::sync::ApiRepo>>,
-        progress: Progress,
+        progress: &'o dyn Observer,
     },
 }
 
-impl ModelFiles {
-    pub fn open(src: &ModelSource, progress: &Progress) -> Result<Self> {
+impl<'o> ModelFiles<'o> {
+    pub fn open(src: &ModelSource, progress: &'o dyn Observer) -> Result<Self> {
         let path = Path::new(&src.model);
         if path.is_dir() {
             return Ok(Self::Local(path.to_path_buf()));
@@ -58,12 +56,18 @@ impl ModelFiles {
             src.model.starts_with(['.', '/', '~']) || src.model.ends_with('/') || path.exists();
         if looks_like_path || src.model.split('/').count() > 2 || src.model.is_empty() {
             if path.exists() {
-                bail!(
-                    "{}: is not a directory (--model takes a repo id or a model directory)",
-                    src.model
-                );
+                return Err(Error::Model {
+                    message: format!(
+                        "{}: is not a directory (a model is a repo id or a model directory)",
+                        src.model
+                    ),
+                }
+                .into());
             }
-            bail!("{}: no such model directory", src.model);
+            return Err(Error::Model {
+                message: format!("{}: no such model directory", src.model),
+            }
+            .into());
         }
         let cache = Cache::from_env();
         let repo = Repo::with_revision(src.model.clone(), RepoType::Model, src.revision.clone());
@@ -81,7 +85,7 @@ impl ModelFiles {
             revision: src.revision.clone(),
             cache,
             api,
-            progress: *progress,
+            progress,
         })
     }
 
@@ -100,11 +104,16 @@ impl ModelFiles {
     /// A file the model cannot work without.
     pub fn required(&self, file: &str) -> Result<PathBuf> {
         self.optional(file)?.ok_or_else(|| match self {
-            Self::Local(dir) => anyhow!("{}: missing (the model directory has no {file})", dir.join(file).display()),
-            Self::Hub { id, api: None, .. } => anyhow!(
-                "{id}: {file} is not in the Hugging Face cache ({}) and --offline/HF_HUB_OFFLINE forbids downloading; {WAY_OUT}",
-                Cache::from_env().path().display()
+            Self::Local(dir) => anyhow!(
+                "{}: missing (the model directory has no {file})",
+                dir.join(file).display()
             ),
+            Self::Hub { id, api: None, .. } => Error::ModelNotCached {
+                model: id.clone(),
+                file: file.to_string(),
+                cache: Cache::from_env().path().clone(),
+            }
+            .into(),
             Self::Hub { id, .. } => anyhow!("{id}: the repo has no {file}"),
         })
     }
@@ -127,7 +136,7 @@ impl ModelFiles {
                     return Ok(Some(p));
                 }
                 let Some(api) = api else { return Ok(None) };
-                let bar = DownloadBar(progress.bytes_bar(file));
+                let bar = DownloadBar(Some(progress.stage(file, None, Unit::Bytes)));
                 match api.download_with_progress(file, bar) {
                     Ok(p) => Ok(Some(p)),
                     Err(hf_hub::api::sync::ApiError::RequestError(e))
@@ -135,10 +144,12 @@ impl ModelFiles {
                     {
                         Ok(None)
                     }
-                    Err(e) => Err(anyhow!(
-                        "{id}: cannot download {file} from the Hugging Face hub ({e}); the hub may be \
-                         unreachable from here: {WAY_OUT}"
-                    )),
+                    Err(e) => Err(Error::HubUnreachable {
+                        model: id.clone(),
+                        file: file.to_string(),
+                        reason: e.to_string(),
+                    }
+                    .into()),
                 }
             }
         }
@@ -160,19 +171,22 @@ fn cached(cache: &Cache, id: &str, revision: &str, file: &str) -> Option<PathBuf
     direct.is_file().then_some(direct)
 }
 
-/// hf-hub's download callbacks drawn on our progress bar.
-struct DownloadBar(indicatif::ProgressBar);
+/// hf-hub's download callbacks reported as a stage (in bytes).
+struct DownloadBar<'o>(Option<Box<dyn Stage + 'o>>);
 
-impl hf_hub::api::Progress for DownloadBar {
-    fn init(&mut self, size: usize, filename: &str) {
-        self.0.set_length(size as u64);
-        self.0.set_message(filename.to_string());
+impl hf_hub::api::Progress for DownloadBar<'_> {
+    fn init(&mut self, size: usize, _filename: &str) {
+        if let Some(s) = &self.0 {
+            s.set_total(size as u64);
+        }
     }
     fn update(&mut self, size: usize) {
-        self.0.inc(size as u64);
+        if let Some(s) = &self.0 {
+            s.advance(size as u64);
+        }
     }
     fn finish(&mut self) {
-        self.0.finish_and_clear();
+        self.0 = None;
     }
 }
 

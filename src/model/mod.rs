@@ -1,6 +1,7 @@
 //! Models: where they come from (hub or disk), what they are (`config.json`), and the
 //! sentence-transformers pipeline around the encoder.
 
+mod backend;
 mod encoder;
 pub mod hub;
 pub mod int8;
@@ -9,6 +10,7 @@ mod pipeline;
 pub mod ragged;
 pub mod registry;
 
+pub use backend::Backend;
 pub use encoder::{Encoder, EncoderInfo, Engine, Quantize};
 pub use hub::{ModelFiles, ModelSource};
 pub use pipeline::{Pipeline, Pooling};
@@ -18,7 +20,7 @@ use candle_core::Device;
 use std::collections::HashMap;
 use tokenizers::Tokenizer;
 
-use crate::progress::Progress;
+use crate::observe::Observer;
 
 /// The model used when `--model` is not given.
 pub const DEFAULT_MODEL: &str = "intfloat/multilingual-e5-small";
@@ -54,7 +56,7 @@ struct StConfig {
 }
 
 impl Model {
-    pub fn load(src: &ModelSource, progress: &Progress) -> Result<Self> {
+    pub fn load(src: &ModelSource, progress: &dyn Observer) -> Result<Self> {
         Self::load_with(src, Engine::default(), Quantize::None, progress)
     }
 
@@ -63,7 +65,7 @@ impl Model {
         src: &ModelSource,
         engine: Engine,
         quantize: Quantize,
-        progress: &Progress,
+        progress: &dyn Observer,
     ) -> Result<Self> {
         let device = Device::Cpu;
         let files = ModelFiles::open(src, progress)?;

@@ -11,7 +11,7 @@ mod kernel;
 pub use kernel::dot as cosine;
 
 use crate::embed::Embeddings;
-use indicatif::ProgressBar;
+use crate::observe::{NoStage, Stage};
 use rayon::prelude::*;
 
 /// Default neighbourhood size for the margin (LASER, WikiMatrix and stopes use 4).
@@ -24,7 +24,8 @@ const BLOCK_X: usize = 64;
 const BLOCK_Y: usize = 512;
 
 /// How a candidate pair is scored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Score {
     /// cos(x,y) / mean of the two neighbourhood averages (ratio margin; default).
@@ -121,7 +122,7 @@ fn scan<F>(
     y: &Embeddings,
     k: usize,
     score: F,
-    bar: &ProgressBar,
+    bar: &dyn Stage,
 ) -> (Vec<TopK>, Vec<TopK>)
 where
     F: Fn(usize, usize, f32) -> f32 + Sync,
@@ -171,7 +172,7 @@ where
                         }
                     }
                 }
-                bar.inc((x1 - x0) as u64);
+                bar.advance((x1 - x0) as u64);
             }
             (rows, cols)
         })
@@ -267,7 +268,7 @@ impl Neighbours {
 
 /// k nearest neighbours by cosine in both directions (x→y, y→x), in one blocked pass.
 pub fn knn(x: &Embeddings, y: &Embeddings, k: usize) -> (Neighbours, Neighbours) {
-    knn_with_progress(x, y, k, &ProgressBar::hidden())
+    knn_with_progress(x, y, k, &NoStage)
 }
 
 /// [`knn`], advancing `bar` by one per row of `x`.
@@ -275,7 +276,7 @@ pub fn knn_with_progress(
     x: &Embeddings,
     y: &Embeddings,
     k: usize,
-    bar: &ProgressBar,
+    bar: &dyn Stage,
 ) -> (Neighbours, Neighbours) {
     let kx = k.min(y.len());
     let ky = k.min(x.len());
@@ -307,7 +308,7 @@ pub struct Scorer {
 impl Scorer {
     /// Finds the k nearest neighbours both ways and their averages.
     pub fn new(x: &Embeddings, y: &Embeddings, k: usize, score: Score) -> Self {
-        Self::with_progress(x, y, k, score, &ProgressBar::hidden())
+        Self::with_progress(x, y, k, score, &NoStage)
     }
 
     /// [`Scorer::new`], advancing `bar` by one per row of `x`.
@@ -316,7 +317,7 @@ impl Scorer {
         y: &Embeddings,
         k: usize,
         score: Score,
-        bar: &ProgressBar,
+        bar: &dyn Stage,
     ) -> Self {
         let (fwd, bwd) = knn_with_progress(x, y, k, bar);
         Self {
@@ -344,7 +345,7 @@ impl Scorer {
     /// a second blocked pass, because the margin's best partner is not always among the
     /// cosine's k nearest (on Tatoeba vie-eng, searching all rows gains two points).
     pub fn best(&self, x: &Embeddings, y: &Embeddings) -> (Vec<Option<Hit>>, Vec<Option<Hit>>) {
-        self.best_with_progress(x, y, &ProgressBar::hidden())
+        self.best_with_progress(x, y, &NoStage)
     }
 
     /// [`Scorer::best`], advancing `bar` by one per row of `x` when it takes a pass.
@@ -352,7 +353,7 @@ impl Scorer {
         &self,
         x: &Embeddings,
         y: &Embeddings,
-        bar: &ProgressBar,
+        bar: &dyn Stage,
     ) -> (Vec<Option<Hit>>, Vec<Option<Hit>>) {
         let first = |n: &Neighbours, len: usize| -> Vec<Option<Hit>> {
             (0..len)

@@ -1,6 +1,7 @@
 //! Reading input files into text, with one-line errors for everything that is not text.
 
-use anyhow::{bail, Context, Result};
+use crate::error::Error;
+use anyhow::{Context, Result};
 use std::io::Read;
 use std::path::Path;
 
@@ -50,21 +51,33 @@ fn read_bytes(name: &str) -> Result<Vec<u8>> {
     }
     let p = Path::new(name);
     match std::fs::metadata(p) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("{name}: no such file"),
-        Err(e) => bail!("{name}: cannot read ({e})"),
-        Ok(m) if m.is_dir() => bail!("{name}: is a directory, expected a text file"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::input(name, "no such file").into())
+        }
+        Err(e) => return Err(Error::input(name, format!("cannot read ({e})")).into()),
+        Ok(m) if m.is_dir() => {
+            return Err(Error::input(name, "is a directory, expected a text file").into())
+        }
         Ok(_) => {}
     }
-    std::fs::read(p).map_err(|e| anyhow::anyhow!("{name}: cannot read ({e})"))
+    std::fs::read(p).map_err(|e| Error::input(name, format!("cannot read ({e})")).into())
 }
 
 /// Decodes bytes that claim to be a UTF-8 document named `name` (see [`read_input`]).
 pub fn decode(name: &str, bytes: Vec<u8>, lossy: bool) -> Result<Decoded> {
     if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
-        bail!("{name}: looks like UTF-16 (byte-order mark); convert it to UTF-8 first");
+        return Err(Error::input(
+            name,
+            "looks like UTF-16 (byte-order mark); convert it to UTF-8 first",
+        )
+        .into());
     }
     if let Some(p) = bytes.iter().position(|&b| b == 0) {
-        bail!("{name}: binary file (NUL byte at offset {p}), expected UTF-8 text");
+        return Err(Error::input(
+            name,
+            format!("binary file (NUL byte at offset {p}), expected UTF-8 text"),
+        )
+        .into());
     }
     let decoded = match String::from_utf8(bytes) {
         Ok(text) => Decoded {
@@ -74,9 +87,13 @@ pub fn decode(name: &str, bytes: Vec<u8>, lossy: bool) -> Result<Decoded> {
         },
         Err(e) if !lossy => {
             let at = e.utf8_error().valid_up_to();
-            bail!(
-                "{name}: not valid UTF-8 (first bad byte at offset {at}; --lossy replaces bad bytes)"
+            return Err(Error::input(
+                name,
+                format!(
+                    "not valid UTF-8 (first bad byte at offset {at}; --lossy replaces bad bytes)"
+                ),
             )
+            .into());
         }
         Err(e) => lossy_decode(e.as_bytes()),
     };
@@ -85,7 +102,10 @@ pub fn decode(name: &str, bytes: Vec<u8>, lossy: bool) -> Result<Decoded> {
         .chars()
         .all(|c| c.is_whitespace() || c == '\u{feff}')
     {
-        bail!("{name}: empty document (no text, only whitespace)");
+        return Err(Error::EmptyDocument {
+            path: name.to_string(),
+        }
+        .into());
     }
     Ok(decoded)
 }
@@ -95,6 +115,12 @@ pub fn decode(name: &str, bytes: Vec<u8>, lossy: bool) -> Result<Decoded> {
 pub fn is_blank(bytes: &[u8]) -> bool {
     let b = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     std::str::from_utf8(b).is_ok_and(|t| t.chars().all(|c| c.is_whitespace() || c == '\u{feff}'))
+}
+
+/// Whether `e` is [`read_input`]'s "no text at all" error (some callers take such a file
+/// as an empty document).
+pub fn is_empty_input(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<Error>(), Some(Error::EmptyDocument { .. }))
 }
 
 /// Replaces each invalid sequence with U+FFFD (as `String::from_utf8_lossy` does), keeping

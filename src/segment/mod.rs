@@ -8,23 +8,11 @@ mod input;
 pub mod rules;
 mod splitter;
 
-pub use input::{decode, is_blank, read_input, Decoded};
+pub use input::{decode, is_blank, is_empty_input, read_input, Decoded};
 pub use splitter::{is_line_break, is_space, push_capped, Segmenter, Spans, MAX_SENTENCE_BYTES};
 
 use anyhow::Result;
 use std::ops::Range;
-
-/// A document as read from disk (or stdin), decoded but otherwise untouched, so that
-/// sentence spans are byte offsets into the original file. (With `--lossy` and bad bytes,
-/// `text` holds U+FFFD where the file had them; spans still point into the file.)
-#[derive(Clone, Debug)]
-pub struct Document {
-    /// The name the user gave (`-` for stdin).
-    pub name: String,
-    /// ISO 639-1 code where one exists (`en`, `vi`, `id`); `und` if unknown.
-    pub lang: String,
-    pub text: String,
-}
 
 /// A sentence with its place in its document.
 #[derive(Clone, Debug, PartialEq)]

@@ -3,7 +3,7 @@
 
 use bitalign::embed::{Embedder, Embeddings};
 use bitalign::model::{Engine, Model, ModelSource};
-use bitalign::progress::Progress;
+use bitalign::observe::Silent;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -15,8 +15,8 @@ pub fn fixtures() -> PathBuf {
     repo().join("tests/fixtures")
 }
 
-pub fn quiet() -> Progress {
-    Progress::new(true)
+pub fn quiet() -> Silent {
+    Silent
 }
 
 /// The converted offline model (`scripts/fetch-offline-model.sh`), or `BITALIGN_TEST_MODEL`.

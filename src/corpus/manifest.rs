@@ -1,0 +1,213 @@
+//! `run.json`: what a run read, with which model and parameters, what it wrote and how
+//! long it took, so that a corpus can be reproduced. One struct, serialised with its keys
+//! in sorted order (as every earlier `run.json`).
+
+use crate::document::Document;
+use crate::embed::{EmbedStats, Embedder};
+use crate::mine::{Filters, Mined, Params};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+use super::Format;
+
+/// The manifest of a run (mining or alignment).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Manifest {
+    /// The bitalign version that wrote it.
+    pub bitalign: String,
+    /// `align` for runs that align translations; absent for mining.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    pub model: Option<ModelRecord>,
+    pub inputs: Vec<InputRecord>,
+    pub params: Option<ParamsRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Filters>,
+    pub formats: Vec<Format>,
+    /// Which score the TSV files' first column holds (`margin`, `cosine`, `distance`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tsv_score: Option<String>,
+    /// Per format, the sentence sides whose text the format had to change to hold it.
+    pub altered_sides: BTreeMap<String, usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pivot: Option<String>,
+    pub threads: usize,
+    pub pairs: Vec<PairRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tuples: Option<usize>,
+    pub files: Vec<String>,
+    /// Seconds per stage (`load_split_s`, `model_load_s`, `embed_s`, …, `total_s`).
+    pub timings: BTreeMap<String, f64>,
+}
+
+/// What embedded the sentences.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum ModelRecord {
+    Model {
+        id: String,
+        path: String,
+        revision: Option<String>,
+        prefix: String,
+        dim: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        max_tokens: Option<usize>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stats: Option<EmbedStats>,
+    },
+    /// Embeddings read from files instead of a model.
+    Precomputed { embeddings: Vec<String> },
+}
+
+impl ModelRecord {
+    /// The embedder's identity; `stats` when the run reports them.
+    pub fn of(e: &Embedder, stats: Option<EmbedStats>) -> Self {
+        let m = e.model();
+        Self::Model {
+            id: m.id().to_string(),
+            path: m.name.clone(),
+            revision: m.revision.clone(),
+            prefix: e.prefix().to_string(),
+            dim: e.dim(),
+            max_tokens: stats.is_some().then_some(m.max_len),
+            stats,
+        }
+    }
+}
+
+/// One input document.
+#[derive(Clone, Debug, Serialize)]
+pub struct InputRecord {
+    pub file: String,
+    pub lang: String,
+    pub sentences: usize,
+}
+
+impl InputRecord {
+    pub fn of(docs: &[Document]) -> Vec<Self> {
+        docs.iter()
+            .map(|d| Self {
+                file: d.name.clone(),
+                lang: d.lang.tag().to_string(),
+                sentences: d.sentences.len(),
+            })
+            .collect()
+    }
+}
+
+/// The parameters of the run.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum ParamsRecord {
+    Mine(Params),
+    Align {
+        max_size: usize,
+        max_overlap: usize,
+        threshold: f32,
+    },
+}
+
+/// What one language pair gave.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum PairRecord {
+    Mined {
+        src: String,
+        tgt: String,
+        candidates: usize,
+        below_threshold: usize,
+        filtered: BTreeMap<&'static str, usize>,
+        kept: usize,
+        seconds: f64,
+    },
+    Aligned {
+        src: String,
+        tgt: String,
+        documents: usize,
+        links: usize,
+        written: usize,
+        unaligned_src: usize,
+        unaligned_tgt: usize,
+    },
+}
+
+impl PairRecord {
+    /// Every mined pair's counts.
+    pub fn mined(m: &Mined) -> Vec<Self> {
+        m.pairs
+            .iter()
+            .map(|r| Self::Mined {
+                src: m.lang(r.src).to_string(),
+                tgt: m.lang(r.tgt).to_string(),
+                candidates: r.candidates.len(),
+                below_threshold: r.below_threshold,
+                filtered: r.filtered.iter().map(|(f, n)| (f.name(), *n)).collect(),
+                kept: r.kept.len(),
+                seconds: r.seconds,
+            })
+            .collect()
+    }
+}
+
+impl Manifest {
+    /// A manifest with the version and thread count filled in.
+    pub fn new() -> Self {
+        Self {
+            bitalign: env!("CARGO_PKG_VERSION").to_string(),
+            threads: rayon::current_num_threads(),
+            ..Self::default()
+        }
+    }
+
+    /// Pretty JSON, keys sorted.
+    pub fn to_json(&self) -> crate::error::Result<Vec<u8>> {
+        let value = serde_json::to_value(self).map_err(anyhow::Error::from)?;
+        Ok(serde_json::to_vec_pretty(&value).map_err(anyhow::Error::from)?)
+    }
+}
+
+/// `embed.json`: what `embed` wrote, with the model that wrote it.
+#[derive(Clone, Debug, Serialize)]
+pub struct EmbedManifest {
+    pub model: String,
+    pub model_path: String,
+    pub revision: Option<String>,
+    pub prefix: String,
+    pub dim: usize,
+    pub pooling: String,
+    pub max_tokens: usize,
+    pub files: Vec<EmbedFileRecord>,
+    pub stats: EmbedStats,
+}
+
+/// One input of `embed` and the stem of its output files.
+#[derive(Clone, Debug, Serialize)]
+pub struct EmbedFileRecord {
+    pub input: String,
+    pub lang: String,
+    pub name: String,
+    pub sentences: usize,
+}
+
+impl EmbedManifest {
+    pub fn new(e: &Embedder, files: Vec<EmbedFileRecord>, stats: EmbedStats) -> Self {
+        let m = e.model();
+        Self {
+            model: m.id().to_string(),
+            model_path: m.name.clone(),
+            revision: m.revision.clone(),
+            prefix: e.prefix().to_string(),
+            dim: e.dim(),
+            pooling: m.pipeline.pooling.to_string(),
+            max_tokens: m.max_len,
+            files,
+            stats,
+        }
+    }
+
+    /// Pretty JSON, keys sorted, no trailing newline.
+    pub fn to_json(&self) -> crate::error::Result<Vec<u8>> {
+        let value = serde_json::to_value(self).map_err(anyhow::Error::from)?;
+        Ok(serde_json::to_vec_pretty(&value).map_err(anyhow::Error::from)?)
+    }
+}

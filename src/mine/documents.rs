@@ -1,0 +1,285 @@
+//! Mining documents in one call: [`mine_documents`] embeds every sentence once (or takes
+//! precomputed embeddings, [`mine_embedded`]), pools documents by language, mines every
+//! requested language pair, filters, and builds the multi-way tuples. [`Mined`] keeps,
+//! per pair, every candidate and what became of it, and turns the kept pairs into the
+//! records the writers consume.
+
+use super::pool::{self, Fate, PairResult, Pool};
+use super::{multi, Filters, Mode, Params};
+use crate::corpus::{Record, Side};
+use crate::document::Document;
+use crate::embed::{EmbedStats, Embedder, Embeddings};
+use crate::error::{Error, Result};
+use crate::observe::Observer;
+use crate::score::{Score, DEFAULT_K};
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+/// How documents are mined. `Default` is the library's choice (margin over 4 neighbours,
+/// LASER's `max` mode, the threshold calibrated for the score, every filter).
+#[derive(Clone, Debug)]
+pub struct MineConfig {
+    /// Neighbours per sentence for the margin.
+    pub k: usize,
+    pub score: Score,
+    pub mode: Mode,
+    /// Keep pairs scoring at least this; `None` takes [`default_threshold`] of `score`.
+    pub threshold: Option<f32>,
+    pub filters: Filters,
+    /// Language pairs to mine, source first (`en-vi`); empty: every pair, in input order.
+    pub pairs: Vec<String>,
+    /// Pivot language of the multi-way tuples; `None`: the first input language.
+    pub pivot: Option<String>,
+}
+
+impl Default for MineConfig {
+    fn default() -> Self {
+        Self {
+            k: DEFAULT_K,
+            score: Score::Margin,
+            mode: Mode::Max,
+            threshold: None,
+            filters: Filters::default(),
+            pairs: Vec::new(),
+            pivot: None,
+        }
+    }
+}
+
+/// The threshold used when none is given, on the scale of `score`.
+pub fn default_threshold(score: Score) -> f32 {
+    match score {
+        Score::Margin => super::DEFAULT_THRESHOLD,
+        Score::Cosine => super::DEFAULT_COSINE_THRESHOLD,
+        Score::Distance => super::DEFAULT_DISTANCE_THRESHOLD,
+    }
+}
+
+impl MineConfig {
+    /// The pair-mining parameters, with the threshold settled.
+    pub fn params(&self) -> Params {
+        Params {
+            k: self.k,
+            score: self.score,
+            mode: self.mode,
+            threshold: self
+                .threshold
+                .unwrap_or_else(|| default_threshold(self.score)),
+        }
+    }
+
+    /// Checks the parameters on their own (before anything is read).
+    pub fn validate(&self) -> Result<()> {
+        if self.k == 0 {
+            return Err(Error::config("k", "must be at least 1"));
+        }
+        if self.threshold.is_some_and(|t| !t.is_finite()) {
+            return Err(Error::config("threshold", "must be a finite number"));
+        }
+        let r = self.filters.max_length_ratio;
+        if r.is_nan() || r < 1.0 {
+            return Err(Error::config("max_length_ratio", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Checks the parameters against the documents (languages, pairs, pivot), so that
+    /// a mistake is reported before the model loads. Returns the pairs (indices into the
+    /// languages in input order) and the pivot.
+    pub fn plan(&self, docs: &[Document]) -> Result<Plan> {
+        self.validate()?;
+        check_languages(docs)?;
+        let langs = languages(docs);
+        let names: Vec<&str> = langs.iter().map(String::as_str).collect();
+        let pairs = if self.pairs.is_empty() {
+            pool::all_pairs(langs.len())
+        } else {
+            pool::parse_pairs(&self.pairs, &names)?
+        };
+        let pivot = match &self.pivot {
+            None => 0,
+            Some(l) => names
+                .iter()
+                .position(|x| x == l)
+                .ok_or_else(|| Error::config_value("pivot", l, "no input is in that language"))?,
+        };
+        Ok(Plan {
+            langs,
+            pairs,
+            pivot,
+        })
+    }
+}
+
+/// What [`MineConfig::plan`] settled: languages in input order, pairs, pivot.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub langs: Vec<String>,
+    pub pairs: Vec<(usize, usize)>,
+    pub pivot: usize,
+}
+
+/// Languages (full tags) in order of first appearance.
+pub fn languages(docs: &[Document]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for d in docs {
+        let t = d.lang.tag();
+        if !out.iter().any(|l| l == t) {
+            out.push(t.to_string());
+        }
+    }
+    out
+}
+
+/// Mining needs every language known and at least two of them.
+pub fn check_languages(docs: &[Document]) -> Result<()> {
+    if let Some(d) = docs.iter().find(|d| !d.lang.is_known()) {
+        return Err(Error::UnknownLanguage {
+            path: d.name.clone(),
+        });
+    }
+    let langs: BTreeSet<&str> = docs.iter().map(|d| d.lang.tag()).collect();
+    if langs.len() < 2 {
+        let names: Vec<&str> = docs.iter().map(|d| d.name.as_str()).collect();
+        let lang = langs.iter().next().copied().unwrap_or("?");
+        if docs.len() == 1 {
+            return Err(Error::input(
+                names[0],
+                format!(
+                    "only one document (in `{lang}`); mining needs documents in at least two languages"
+                ),
+            ));
+        }
+        return Err(Error::input(
+            names.join(", "),
+            format!(
+                "all inputs are in `{lang}`; mining needs documents in at least two languages \
+                 (documents in the same language are pooled, not mined against each other)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The result of mining: per language pair, every candidate with its fate and the pairs
+/// kept; the multi-way tuples; what embedding cost.
+#[derive(Clone, Debug)]
+pub struct Mined {
+    /// One pool per language, in input order.
+    pub pools: Vec<Pool>,
+    /// One result per mined language pair, in the order asked.
+    pub pairs: Vec<PairResult>,
+    /// Multi-way tuples (three or more languages), one row per language.
+    pub tuples: Vec<multi::Tuple>,
+    /// Pool index of the tuples' pivot language.
+    pub pivot: usize,
+    pub params: Params,
+    pub filters: Filters,
+    /// Embedding statistics (`None` for precomputed embeddings).
+    pub embed_stats: Option<EmbedStats>,
+    /// Seconds spent mining (after embedding).
+    pub mine_seconds: f64,
+}
+
+impl Mined {
+    /// The language tag of pool `i`.
+    pub fn lang(&self, i: usize) -> &str {
+        &self.pools[i].lang
+    }
+
+    /// The kept pairs of `pair` (an index into [`Mined::pairs`]) as output records.
+    pub fn records(&self, docs: &[Document], pair: usize) -> Vec<Record> {
+        let r = &self.pairs[pair];
+        r.kept
+            .iter()
+            .map(|p| pool::record(docs, &self.pools, r, p))
+            .collect()
+    }
+
+    /// The kept pairs of every language pair, as records, pair after pair.
+    pub fn all_records(&self, docs: &[Document]) -> Vec<Record> {
+        (0..self.pairs.len())
+            .flat_map(|i| self.records(docs, i))
+            .collect()
+    }
+
+    /// Each candidate of `pair` with what became of it, best first.
+    pub fn candidates(&self, pair: usize) -> impl Iterator<Item = (&super::Pair, Fate)> + '_ {
+        let r = &self.pairs[pair];
+        r.candidates.iter().zip(r.fates.iter().copied())
+    }
+
+    /// The multi-way tuples as lists of sides (languages in input order, absent ones left out).
+    pub fn tuple_sides(&self, docs: &[Document]) -> Vec<Vec<Side>> {
+        self.tuples
+            .iter()
+            .map(|t| {
+                t.iter()
+                    .enumerate()
+                    .filter_map(|(l, r)| r.map(|r| pool::side(docs, &self.pools[l], r)))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Embeds every sentence of `docs` once and mines them (see [`mine_embedded`]).
+pub fn mine_documents(
+    docs: &[Document],
+    embedder: &Embedder,
+    cfg: &MineConfig,
+    obs: &dyn Observer,
+) -> Result<Mined> {
+    cfg.plan(docs)?;
+    let texts: Vec<&str> = docs
+        .iter()
+        .flat_map(|d| d.sentences.iter().map(|s| s.text.as_str()))
+        .collect();
+    let (emb, stats) = embedder.embed_with_stats(&texts, obs)?;
+    if stats.truncated > 0 {
+        obs.note(&format!(
+            "note: {} of {} sentences were longer than {} tokens and were truncated",
+            stats.truncated,
+            stats.unique,
+            embedder.model().max_len
+        ));
+    }
+    let mut mined = mine_embedded(docs, &emb, cfg, obs)?;
+    mined.embed_stats = Some(stats);
+    Ok(mined)
+}
+
+/// Mines `docs` whose sentences are embedded in `emb` (one row per sentence, documents
+/// then sentences in order): every requested language pair, filtered, plus multi-way
+/// tuples when there are three languages or more.
+pub fn mine_embedded(
+    docs: &[Document],
+    emb: &Embeddings,
+    cfg: &MineConfig,
+    obs: &dyn Observer,
+) -> Result<Mined> {
+    let plan = cfg.plan(docs)?;
+    let params = cfg.params();
+    let pools = pool::pools(docs, emb)?;
+    let start = Instant::now();
+    let pairs: Vec<PairResult> = plan
+        .pairs
+        .iter()
+        .map(|&pair| pool::mine_pair(docs, &pools, pair, &params, &cfg.filters, obs))
+        .collect();
+    let tuples = if pools.len() >= 3 {
+        pool::tuples(&pools, &pairs, plan.pivot)
+    } else {
+        Vec::new()
+    };
+    Ok(Mined {
+        pools,
+        pairs,
+        tuples,
+        pivot: plan.pivot,
+        params,
+        filters: cfg.filters.clone(),
+        embed_stats: None,
+        mine_seconds: start.elapsed().as_secs_f64(),
+    })
+}
