@@ -99,6 +99,9 @@ pub struct AlignParams {
     pub band: usize,
     /// How a translation of the source, when given, weighs in.
     pub mt: MtWeights,
+    /// Largest drop in a link's similarity for which an unaligned sentence next to it is
+    /// joined to it after the DP (`FineScorer::absorb`); infinite = off.
+    pub absorb: f32,
 }
 
 impl Default for AlignParams {
@@ -115,6 +118,7 @@ impl Default for AlignParams {
             coarse_size: 512,
             band: 8,
             mt: MtWeights::default(),
+            absorb: f32::NEG_INFINITY,
         }
     }
 }
@@ -209,14 +213,18 @@ pub fn align_with(
             best_path(&fine, &band, m).ok_or_else(|| anyhow::anyhow!("no alignment path found"))?;
         (points, steps, fine.types().to_vec())
     };
-    Ok(points
+    let mut spans: Vec<(Range<usize>, Range<usize>)> = points
         .iter()
         .zip(&steps)
         .map(|(&(i, j), &t)| {
             let (a, b) = types[t as usize];
-            link(&fine, i..i + a, j..j + b)
+            (i..i + a, j..j + b)
         })
-        .collect())
+        .collect();
+    if p.scorer != Scorer::Bertalign && p.absorb.is_finite() {
+        fine.absorb(&mut spans, p.absorb);
+    }
+    Ok(spans.into_iter().map(|(s, t)| link(&fine, s, t)).collect())
 }
 
 /// A link with its cosine and cost (1 − calibrated confidence).
