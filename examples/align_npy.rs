@@ -274,6 +274,7 @@ fn main() -> Result<()> {
     axis!("coarse", coarse_size, usize);
     axis!("band", band, usize);
     axis!("absorb", absorb, f32);
+    axis!("absorb-member", absorb_member, f32);
     // `--feature NAME --values a,b`: the hand-set weights with one feature's weight varied
     // (`--base tuned` varies the default weights instead).
     if let Some(name) = args.get("feature") {
@@ -371,7 +372,7 @@ fn main() -> Result<()> {
             per.push((doc.name.clone(), tally.add(&doc.gold, &test), secs));
         }
         println!(
-            "{} size {} overlap {} thr {} merge {} del {} len {} coarse {} band {} absorb {}: {}  ({:.2}s)",
+            "{} size {} overlap {} thr {} merge {} del {} len {} coarse {} band {} absorb {} {}: {}  ({:.2}s)",
             match &p.scorer {
                 Scorer::Weights(w) => format!(
                     "weights {}",
@@ -391,6 +392,7 @@ fn main() -> Result<()> {
             p.coarse_size,
             p.band,
             p.absorb,
+            p.absorb_member,
             tally.scores(),
             t0.elapsed().as_secs_f32()
         );

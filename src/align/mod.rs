@@ -102,6 +102,9 @@ pub struct AlignParams {
     /// Largest drop in a link's similarity for which an unaligned sentence next to it is
     /// joined to it after the DP (`FineScorer::absorb`); infinite = off.
     pub absorb: f32,
+    /// Least similarity of the unaligned sentence alone to the other side of the link it
+    /// joins (an unrelated sentence is a real insertion, however little it moves the link).
+    pub absorb_member: f32,
 }
 
 impl Default for AlignParams {
@@ -119,6 +122,7 @@ impl Default for AlignParams {
             band: 8,
             mt: MtWeights::default(),
             absorb: f32::NEG_INFINITY,
+            absorb_member: 0.0,
         }
     }
 }
@@ -222,7 +226,7 @@ pub fn align_with(
         })
         .collect();
     if p.scorer != Scorer::Bertalign && p.absorb.is_finite() {
-        fine.absorb(&mut spans, p.absorb);
+        fine.absorb(&mut spans, p.absorb, p.absorb_member);
     }
     Ok(spans.into_iter().map(|(s, t)| link(&fine, s, t)).collect())
 }

@@ -269,7 +269,12 @@ impl<'a> FineScorer<'a> {
     /// that condenses two sentences into one is more common than a sentence with no
     /// counterpart; real insertions (captions, notes, OCR debris) lower the similarity of
     /// whatever link they join.
-    pub fn absorb(&self, links: &mut Vec<(Range<usize>, Range<usize>)>, tolerance: f32) {
+    pub fn absorb(
+        &self,
+        links: &mut Vec<(Range<usize>, Range<usize>)>,
+        tolerance: f32,
+        member: f32,
+    ) {
         let mut gone = vec![false; links.len()];
         for k in 0..links.len() {
             let (src_side, x) = match (links[k].0.len(), links[k].1.len()) {
@@ -313,7 +318,14 @@ impl<'a> FineScorer<'a> {
                     .similarity(grown.0.start, grown.0.len(), grown.1.start, grown.1.len())
                     .1;
                 let drop = old - new;
-                if drop <= tolerance && best.as_ref().is_none_or(|b| drop < b.0) {
+                // The sentence itself must match the link's other side.
+                let alone = if src_side {
+                    self.similarity(x, 1, t.start, t.len()).1
+                } else {
+                    self.similarity(s.start, s.len(), x, 1).1
+                };
+                if drop <= tolerance
+                    && alone >= member && best.as_ref().is_none_or(|b| drop < b.0) {
                     best = Some((drop, q, grown));
                 }
             }
