@@ -29,5 +29,6 @@ pub mod observe;
 pub mod report;
 pub mod score;
 pub mod segment;
+pub mod simd;
 
 pub use error::{Error, Result};

@@ -5,8 +5,10 @@
 //! or a drop before the commit leaves no file of this run behind (and removes the
 //! directory if this run created it).
 
+use super::atomic::{lock_pending, Pending, Registered};
 use super::{AtomicFile, Format, Manifest, MultiSink, Record, Sink};
 use crate::error::{Error, Result};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Writes a run's corpus files into a directory, all together or not at all.
@@ -18,6 +20,11 @@ pub struct CorpusWriter {
     created: bool,
     /// Final names of the files written so far, in order.
     files: Vec<String>,
+    /// Per format, the sentence sides whose text it had to change (see [`Sink::altered`]).
+    altered: BTreeMap<String, usize>,
+    /// The staging directory (and `out` if this run created it) in the registry a signal
+    /// handler empties ([`super::remove_pending`]), until the commit or the drop.
+    registered: Vec<Registered>,
 }
 
 impl CorpusWriter {
@@ -30,6 +37,8 @@ impl CorpusWriter {
                 fs.push(*f);
             }
         }
+        // Created and registered under the lock, so a signal never misses them.
+        let mut reg = lock_pending();
         let created = match std::fs::create_dir(out) {
             Ok(()) => true,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -57,16 +66,35 @@ impl CorpusWriter {
                 true
             }
         };
-        let stage = tempfile::Builder::new()
+        let stage = match tempfile::Builder::new()
             .prefix(".bitalign-staging-")
             .tempdir_in(out)
-            .map_err(|e| Error::output(out.display(), format!("cannot write here ({e})")))?;
+        {
+            Ok(stage) => stage,
+            Err(e) => {
+                if created {
+                    let _ = std::fs::remove_dir(out);
+                }
+                return Err(Error::output(
+                    out.display(),
+                    format!("cannot write here ({e})"),
+                ));
+            }
+        };
+        let mut registered = Vec::new();
+        if created {
+            registered.push(reg.register(out.to_path_buf(), Pending::EmptyDir));
+        }
+        registered.push(reg.register(stage.path().to_path_buf(), Pending::Tree));
+        drop(reg);
         Ok(Self {
             out: out.to_path_buf(),
             formats: fs,
             stage: Some(stage),
             created,
             files: Vec::new(),
+            altered: BTreeMap::new(),
+            registered,
         })
     }
 
@@ -111,10 +139,19 @@ impl CorpusWriter {
         for r in records {
             sink.write(r)?;
         }
+        for (f, n) in sink.altered() {
+            *self
+                .altered
+                .entry(format!("{f:?}").to_lowercase())
+                .or_default() += n;
+        }
         sink.finish()?;
         for f in formats {
+            // Formats may skip a pair with no rows (hf): list only what was written.
             for p in f.paths(&dir, src_lang, tgt_lang) {
-                self.files.push(file_name(&p));
+                if p.is_file() {
+                    self.files.push(relative(&dir, &p));
+                }
             }
         }
         Ok(())
@@ -132,19 +169,39 @@ impl CorpusWriter {
         Ok(())
     }
 
+    /// Per format, the sentence sides whose text it had to change so far (tabs, line
+    /// breaks, characters XML forbids), for the manifest's `altered_sides`.
+    pub fn altered(&self) -> &BTreeMap<String, usize> {
+        &self.altered
+    }
+
     /// Names of the files written so far, in order (what the manifest lists).
     pub fn files(&self) -> &[String] {
         &self.files
     }
 
+    /// A file of the run to stream into (e.g. a large matrix): written in the staging
+    /// directory, moved into place with the others at the commit. Commit the
+    /// [`AtomicFile`] itself once it is complete.
+    pub fn create_file(&mut self, name: &str) -> Result<AtomicFile> {
+        let file = AtomicFile::create(self.staging().join(name))?;
+        self.files.push(name.to_string());
+        Ok(file)
+    }
+
     /// Writes the manifest as `run.json` and moves every file into place, `run.json` last.
-    pub fn commit(mut self, manifest: &Manifest) -> Result<PathBuf> {
+    pub fn commit(self, manifest: &Manifest) -> Result<PathBuf> {
         let mut bytes = manifest.to_json()?;
         bytes.push(b'\n');
-        AtomicFile::write_all(self.staging().join("run.json"), &bytes)?;
+        self.commit_as("run.json", &bytes)
+    }
+
+    /// [`CorpusWriter::commit`] with a manifest of another name and shape (`embed.json`).
+    pub fn commit_as(mut self, manifest_name: &str, bytes: &[u8]) -> Result<PathBuf> {
+        AtomicFile::write_all(self.staging().join(manifest_name), bytes)?;
         let stage = self.stage.take().expect("staging lives until commit");
         let mut moved: Vec<PathBuf> = Vec::new();
-        for name in self.files.iter().map(String::as_str).chain(["run.json"]) {
+        for name in self.files.iter().map(String::as_str).chain([manifest_name]) {
             let target = self.out.join(name);
             let renamed = match target.parent() {
                 Some(p) if p != self.out => std::fs::create_dir_all(p),
@@ -166,13 +223,16 @@ impl CorpusWriter {
         }
         drop(stage);
         self.created = false;
-        Ok(self.out.join("run.json"))
+        self.registered.clear();
+        Ok(self.out.join(manifest_name))
     }
 }
 
 impl Drop for CorpusWriter {
     fn drop(&mut self) {
         // Staging goes with its TempDir; a directory this run created goes too if empty.
+        // Their registrations go afterwards (with the fields), so a signal meanwhile
+        // still removes them.
         if let Some(stage) = self.stage.take() {
             drop(stage);
             if self.created {
@@ -182,10 +242,14 @@ impl Drop for CorpusWriter {
     }
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+/// `p`'s path below the staging directory, `/`-separated (what the manifest lists).
+fn relative(stage: &Path, p: &Path) -> String {
+    p.strip_prefix(stage)
+        .unwrap_or(p)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[cfg(test)]
