@@ -17,8 +17,8 @@
 use anyhow::{Context, Result};
 use bitalign::align::features::{confidence_inputs, CONFIDENCE_NAMES, FEATURE_NAMES, NC, NF};
 use bitalign::align::{
-    align, best_path, link_types, AlignParams, Band, Calibration, DocView, FineScorer, LinkScorer,
-    OverlapIndex, Scorer, SentenceFacts, Weights,
+    align, best_path, link_types, Absorb, AlignParams, Band, Calibration, DocView, FineScorer,
+    LinkScorer, OverlapIndex, Scorer, SentenceFacts, Weights,
 };
 use bitalign::embed::Embeddings;
 use bitalign::eval::align::{read_links, GoldLink, Tally};
@@ -273,8 +273,34 @@ fn main() -> Result<()> {
     axis!("length", length_penalty, f32);
     axis!("coarse", coarse_size, usize);
     axis!("band", band, usize);
-    axis!("absorb", absorb, f32);
-    axis!("absorb-member", absorb_member, f32);
+    // `--absorb off,0.01 --absorb-member 0.05`: the pass after the DP (off = none).
+    let tolerances: Vec<String> = list(&args, "absorb", "0.01");
+    let members: Vec<f32> = list(&args, "absorb-member", "0.05");
+    grid = grid
+        .into_iter()
+        .flat_map(|p| {
+            let mut out = Vec::new();
+            for t in &tolerances {
+                if t == "off" {
+                    out.push(AlignParams {
+                        absorb: None,
+                        ..p.clone()
+                    });
+                    continue;
+                }
+                for &member in &members {
+                    out.push(AlignParams {
+                        absorb: Some(Absorb {
+                            tolerance: t.parse().expect("--absorb"),
+                            member,
+                        }),
+                        ..p.clone()
+                    });
+                }
+            }
+            out
+        })
+        .collect();
     // `--feature NAME --values a,b`: the hand-set weights with one feature's weight varied
     // (`--base tuned` varies the default weights instead).
     if let Some(name) = args.get("feature") {
@@ -303,7 +329,9 @@ fn main() -> Result<()> {
     // weights on top of `--base` (tuned by default here).
     if let Some(spec) = args.get("grid") {
         let mut ws = vec![match args.get("base").map(String::as_str) {
-            Some("hand") => Weights::hand(d.threshold, d.merge_penalty, d.deletion, d.length_penalty),
+            Some("hand") => {
+                Weights::hand(d.threshold, d.merge_penalty, d.deletion, d.length_penalty)
+            }
             _ => Weights::tuned(),
         }];
         for axis in spec.split(';').filter(|a| !a.is_empty()) {
@@ -372,7 +400,7 @@ fn main() -> Result<()> {
             per.push((doc.name.clone(), tally.add(&doc.gold, &test), secs));
         }
         println!(
-            "{} size {} overlap {} thr {} merge {} del {} len {} coarse {} band {} absorb {} {}: {}  ({:.2}s)",
+            "{} size {} overlap {} thr {} merge {} del {} len {} coarse {} band {} absorb {}: {}  ({:.2}s)",
             match &p.scorer {
                 Scorer::Weights(w) => format!(
                     "weights {}",
@@ -391,8 +419,9 @@ fn main() -> Result<()> {
             p.length_penalty,
             p.coarse_size,
             p.band,
-            p.absorb,
-            p.absorb_member,
+            p.absorb
+                .as_ref()
+                .map_or("off -".into(), |a| format!("{} {}", a.tolerance, a.member)),
             tally.scores(),
             t0.elapsed().as_secs_f32()
         );

@@ -9,6 +9,9 @@ use crate::embed::Embeddings;
 use crate::mt::{MtEvidence, MtWeights};
 use std::ops::Range;
 
+/// A link as its source and target sentence ranges.
+pub type Span = (Range<usize>, Range<usize>);
+
 /// One document as the fine scorer sees it.
 struct Doc<'a> {
     index: &'a OverlapIndex,
@@ -269,12 +272,7 @@ impl<'a> FineScorer<'a> {
     /// that condenses two sentences into one is more common than a sentence with no
     /// counterpart; real insertions (captions, notes, OCR debris) lower the similarity of
     /// whatever link they join.
-    pub fn absorb(
-        &self,
-        links: &mut Vec<(Range<usize>, Range<usize>)>,
-        tolerance: f32,
-        member: f32,
-    ) {
+    pub fn absorb(&self, links: &mut Vec<Span>, tolerance: f32, member: f32) {
         let mut gone = vec![false; links.len()];
         for k in 0..links.len() {
             let (src_side, x) = match (links[k].0.len(), links[k].1.len()) {
@@ -282,18 +280,22 @@ impl<'a> FineScorer<'a> {
                 (0, 1) => (false, links[k].1.start),
                 _ => continue,
             };
-            let facts = if src_side { self.src.facts } else { self.tgt.facts };
+            let facts = if src_side {
+                self.src.facts
+            } else {
+                self.tgt.facts
+            };
             if facts.is_junk(x) {
                 continue;
             }
-            let side = |l: &(Range<usize>, Range<usize>)| {
+            let side = |l: &Span| {
                 if src_side {
                     l.0.clone()
                 } else {
                     l.1.clone()
                 }
             };
-            let linked = |l: &(Range<usize>, Range<usize>)| !l.0.is_empty() && !l.1.is_empty();
+            let linked = |l: &Span| !l.0.is_empty() && !l.1.is_empty();
             let before = (0..k)
                 .rev()
                 .find(|&q| !gone[q] && linked(&links[q]))
@@ -301,7 +303,7 @@ impl<'a> FineScorer<'a> {
             let after = (k + 1..links.len())
                 .find(|&q| !gone[q] && linked(&links[q]))
                 .filter(|&q| side(&links[q]).start == x + 1);
-            let mut best: Option<(f32, usize, (Range<usize>, Range<usize>))> = None;
+            let mut best: Option<(f32, usize, Span)> = None;
             for q in before.into_iter().chain(after) {
                 let (s, t) = links[q].clone();
                 let grown = match (src_side, q < k) {
@@ -324,8 +326,8 @@ impl<'a> FineScorer<'a> {
                 } else {
                     self.similarity(s.start, s.len(), x, 1).1
                 };
-                if drop <= tolerance
-                    && alone >= member && best.as_ref().is_none_or(|b| drop < b.0) {
+                if drop <= tolerance && alone >= member && best.as_ref().is_none_or(|b| drop < b.0)
+                {
                     best = Some((drop, q, grown));
                 }
             }
