@@ -12,7 +12,9 @@
 //! `--versus hand` lists, per document, the gold links the other scorer finds and this one
 //! misses (and the reverse); `--learn` learns the feature weights on the documents given
 //! (an averaged structured perceptron, with a cross-validation over contiguous folds to
-//! pick the epochs and step) and prints them for `src/align/features.rs`.
+//! pick the epochs and step) and prints them for `src/align/features.rs`. `--grid
+//! "del=-0.03,-0.02;local=0,0.5"` runs every combination of several feature weights on top
+//! of the tuned ones; `--absorb off,0.01 --absorb-member 0.05` sweeps the pass after the DP.
 
 use anyhow::{Context, Result};
 use bitalign::align::features::{confidence_inputs, CONFIDENCE_NAMES, FEATURE_NAMES, NC, NF};
