@@ -12,13 +12,15 @@
 //! `--versus hand` lists, per document, the gold links the other scorer finds and this one
 //! misses (and the reverse); `--learn` learns the feature weights on the documents given
 //! (an averaged structured perceptron, with a cross-validation over contiguous folds to
-//! pick the epochs and step) and prints them for `src/align/features.rs`.
+//! pick the epochs and step) and prints them for `src/align/features.rs`. `--grid
+//! "del=-0.03,-0.02;local=0,0.5"` runs every combination of several feature weights on top
+//! of the tuned ones; `--absorb off,0.01 --absorb-member 0.05` sweeps the pass after the DP.
 
 use anyhow::{Context, Result};
 use bitalign::align::features::{confidence_inputs, CONFIDENCE_NAMES, FEATURE_NAMES, NC, NF};
 use bitalign::align::{
-    align, best_path, link_types, AlignParams, Band, Calibration, DocView, FineScorer, LinkScorer,
-    OverlapIndex, Scorer, SentenceFacts, Weights,
+    align, best_path, link_types, Absorb, AlignParams, Band, Calibration, DocView, FineScorer,
+    LinkScorer, OverlapIndex, Scorer, SentenceFacts, Weights,
 };
 use bitalign::embed::Embeddings;
 use bitalign::eval::align::{read_links, GoldLink, Tally};
@@ -273,6 +275,34 @@ fn main() -> Result<()> {
     axis!("length", length_penalty, f32);
     axis!("coarse", coarse_size, usize);
     axis!("band", band, usize);
+    // `--absorb off,0.01 --absorb-member 0.05`: the pass after the DP (off = none).
+    let tolerances: Vec<String> = list(&args, "absorb", "0.01");
+    let members: Vec<f32> = list(&args, "absorb-member", "0.05");
+    grid = grid
+        .into_iter()
+        .flat_map(|p| {
+            let mut out = Vec::new();
+            for t in &tolerances {
+                if t == "off" {
+                    out.push(AlignParams {
+                        absorb: None,
+                        ..p.clone()
+                    });
+                    continue;
+                }
+                for &member in &members {
+                    out.push(AlignParams {
+                        absorb: Some(Absorb {
+                            tolerance: t.parse().expect("--absorb"),
+                            member,
+                        }),
+                        ..p.clone()
+                    });
+                }
+            }
+            out
+        })
+        .collect();
     // `--feature NAME --values a,b`: the hand-set weights with one feature's weight varied
     // (`--base tuned` varies the default weights instead).
     if let Some(name) = args.get("feature") {
@@ -290,6 +320,46 @@ fn main() -> Result<()> {
             .flat_map(|&v| {
                 let mut w = base.clone();
                 w.0[k] = v;
+                grid.iter().map(move |p| AlignParams {
+                    scorer: Scorer::Weights(w.clone()),
+                    ..p.clone()
+                })
+            })
+            .collect();
+    }
+    // `--grid "del=-0.03,-0.02;del_len=0,-0.01"`: every combination of several features'
+    // weights on top of `--base` (tuned by default here).
+    if let Some(spec) = args.get("grid") {
+        let mut ws = vec![match args.get("base").map(String::as_str) {
+            Some("hand") => {
+                Weights::hand(d.threshold, d.merge_penalty, d.deletion, d.length_penalty)
+            }
+            _ => Weights::tuned(),
+        }];
+        for axis in spec.split(';').filter(|a| !a.is_empty()) {
+            let (name, values) = axis.split_once('=').context("--grid NAME=v,v;…")?;
+            let k = FEATURE_NAMES
+                .iter()
+                .position(|n| *n == name)
+                .with_context(|| format!("--grid: unknown feature {name}"))?;
+            let values: Vec<f32> = values
+                .split(',')
+                .map(|v| v.parse().context("--grid value"))
+                .collect::<Result<_>>()?;
+            ws = ws
+                .iter()
+                .flat_map(|w| {
+                    values.iter().map(move |&v| {
+                        let mut w = w.clone();
+                        w.0[k] = v;
+                        w
+                    })
+                })
+                .collect();
+        }
+        grid = ws
+            .into_iter()
+            .flat_map(|w| {
                 grid.iter().map(move |p| AlignParams {
                     scorer: Scorer::Weights(w.clone()),
                     ..p.clone()
@@ -332,7 +402,7 @@ fn main() -> Result<()> {
             per.push((doc.name.clone(), tally.add(&doc.gold, &test), secs));
         }
         println!(
-            "{} size {} overlap {} thr {} merge {} del {} len {} coarse {} band {}: {}  ({:.2}s)",
+            "{} size {} overlap {} thr {} merge {} del {} len {} coarse {} band {} absorb {}: {}  ({:.2}s)",
             match &p.scorer {
                 Scorer::Weights(w) => format!(
                     "weights {}",
@@ -351,6 +421,9 @@ fn main() -> Result<()> {
             p.length_penalty,
             p.coarse_size,
             p.band,
+            p.absorb
+                .as_ref()
+                .map_or("off -".into(), |a| format!("{} {}", a.tolerance, a.member)),
             tally.scores(),
             t0.elapsed().as_secs_f32()
         );
@@ -783,7 +856,7 @@ mod learn {
     /// Step tried for each weight by the coordinate ascent (SIM stays 1: the unit).
     const STEPS: [f32; NF] = [
         0.02, 0.0, 0.05, 0.05, 0.01, 0.01, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.01, 0.05, 0.02,
-        0.05, 0.01,
+        0.05, 0.01, 0.02, 0.05,
     ];
 
     /// Coordinate ascent on strict F1 (then lax F1 on ties) over the `train` stretches:

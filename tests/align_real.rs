@@ -107,10 +107,11 @@ fn textberg_test0_3_figure_is_pinned() {
         }
     }
     let s = tally.scores();
-    // Measured (docs/align.md): 0.901 strict, 0.972 lax, cost AUC 0.783; the floors leave
-    // room for numeric drift of the embedder only (one link is about 0.002).
-    assert!(s.f1_strict >= 0.895, "{s}");
-    assert!(s.f1_lax >= 0.965, "{s}");
+    // Measured (docs/align.md, with the absorb pass): 0.903 strict, 0.976 lax, cost AUC
+    // 0.812; the floors leave room for numeric drift of the embedder only (one link is
+    // about 0.002).
+    assert!(s.f1_strict >= 0.898, "{s}");
+    assert!(s.f1_lax >= 0.970, "{s}");
     let right: Vec<f64> = ranked.iter().filter(|r| r.1).map(|r| r.0).collect();
     let wrong: Vec<f64> = ranked.iter().filter(|r| !r.1).map(|r| r.0).collect();
     let pairs = (right.len() * wrong.len()) as f64;
@@ -125,7 +126,7 @@ fn textberg_test0_3_figure_is_pinned() {
         })
         .sum::<f64>()
         / pairs;
-    assert!(auc >= 0.75, "cost AUC {auc:.3}");
+    assert!(auc >= 0.78, "cost AUC {auc:.3}");
 }
 
 #[test]

@@ -48,6 +48,17 @@ impl AlignParams {
                 ));
             }
         }
+        if let Some(ab) = &self.absorb {
+            for (name, v) in [("absorb", ab.tolerance), ("absorb_member", ab.member)] {
+                if !v.is_finite() {
+                    return Err(Error::config_value(
+                        name,
+                        v.to_string(),
+                        "must be a finite number",
+                    ));
+                }
+            }
+        }
         range("coarse_size", self.coarse_size, 8, usize::MAX)?;
         range("band", self.band, 1, MAX_BAND)?;
         Ok(())

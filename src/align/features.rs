@@ -54,10 +54,19 @@ pub mod f {
     pub const DEL_JUNK: usize = 15;
     /// `ln(1 + chars)` of an unaligned sentence.
     pub const DEL_LEN: usize = 16;
+    /// How well an unaligned sentence matches the other side right where the path passes
+    /// (the better of the two sentences around that point, hubness-corrected similarity):
+    /// a real insertion (caption, advert, OCR debris) matches nothing there, while a
+    /// sentence whose content the neighbouring link's translation holds does.
+    pub const DEL_NEAR: usize = 17;
+    /// Bertalign's link score: cosine minus the mean cosine of each side with the other
+    /// side's neighbouring sentences (a local margin), times `log2(1 + min/max)` of the
+    /// sides' byte lengths (see [`super::bertalign`]).
+    pub const LOCAL: usize = 18;
 }
 
 /// Features per candidate link.
-pub const NF: usize = 17;
+pub const NF: usize = 19;
 
 /// Names of the features, in index order (for the learning output and docs).
 pub const FEATURE_NAMES: [&str; NF] = [
@@ -78,6 +87,8 @@ pub const FEATURE_NAMES: [&str; NF] = [
     "del",
     "del_junk",
     "del_len",
+    "del_near",
+    "local",
 ];
 
 /// A link's features.
@@ -128,6 +139,8 @@ const TUNED: Features = [
     0.0,
     0.0,
     -0.03,
+    0.0,
+    0.0,
     0.0,
     0.0,
 ];

@@ -7,6 +7,10 @@ use super::overlaps::OverlapIndex;
 use super::AlignParams;
 use crate::embed::Embeddings;
 use crate::mt::{MtEvidence, MtWeights};
+use std::ops::Range;
+
+/// A link as its source and target sentence ranges.
+pub type Span = (Range<usize>, Range<usize>);
 
 /// One document as the fine scorer sees it.
 struct Doc<'a> {
@@ -72,6 +76,8 @@ pub struct FineScorer<'a> {
     weights: Weights,
     /// ln(source chars / target chars) over the whole documents.
     log_ratio: f32,
+    /// Source bytes / target bytes over the whole documents (bertalign's length ratio).
+    byte_ratio: f32,
     /// Evidence from a translation of the source, and how it weighs in.
     mt: Option<&'a MtEvidence<'a>>,
     mt_weights: MtWeights,
@@ -121,6 +127,7 @@ impl<'a> FineScorer<'a> {
             types: link_types(p.max_size, max_overlap),
             weights: p.weights(),
             log_ratio,
+            byte_ratio: src_facts.total_bytes() as f32 / tgt_facts.total_bytes().max(1) as f32,
             mt: None,
             mt_weights: p.mt.clone(),
         }
@@ -172,20 +179,70 @@ impl<'a> FineScorer<'a> {
         low
     }
 
+    /// Bertalign's link score (its local margin and length factor).
+    fn local_score(&self, s: usize, a: usize, t: usize, b: usize) -> f32 {
+        let (Some(rx), Some(ry)) = (self.src.index.row(s, a), self.tgt.index.row(t, b)) else {
+            return 0.0;
+        };
+        let (x, y) = (self.emb.row(rx), self.emb.row(ry));
+        let around = |v: &[f32], other: &Doc, start: usize, end: usize| {
+            let row = |j: usize| other.index.row(j, 1).map(|r| dot(v, self.emb.row(r)));
+            let left = start.checked_sub(1).and_then(row);
+            let right = (end < other.index.len()).then(|| row(end)).flatten();
+            match (left, right) {
+                (Some(l), Some(r)) => (l + r) / 2.0,
+                (l, r) => l.unwrap_or(0.0) + r.unwrap_or(0.0),
+            }
+        };
+        let margin = (around(x, &self.tgt, t, t + b) + around(y, &self.src, s, s + a)) / 2.0;
+        let lx = self.src.facts.bytes(s, a);
+        let ly = self.tgt.facts.bytes(t, b) * self.byte_ratio;
+        let (lo, hi) = (lx.min(ly), lx.max(ly));
+        (dot(x, y) - margin) * (1.0 + lo / hi.max(1.0)).log2()
+    }
+
+    /// Best similarity of sentence `i` of `this`, left unaligned where the path passes
+    /// `at` on `other`, to the sentences `at − 1` and `at` of `other` (0 at the edges of an
+    /// empty document).
+    fn near_similarity(&self, this: &Doc, i: usize, other: &Doc, at: usize) -> f32 {
+        let Some(r) = this.index.row(i, 1) else {
+            return 0.0;
+        };
+        let v = self.emb.row(r);
+        let best = (at.saturating_sub(1)..(at + 1).min(other.index.len()))
+            .filter_map(|j| {
+                let ro = other.index.row(j, 1)?;
+                Some(dot(v, self.emb.row(ro)) - 0.5 * (this.mu(i, 1) + other.mu(j, 1)))
+            })
+            .fold(f32::NEG_INFINITY, f32::max);
+        if best.is_finite() {
+            best
+        } else {
+            0.0
+        }
+    }
+
     /// The feature vector of the link `s..s+a` × `t..t+b` (either side may be empty: an
     /// unaligned sentence).
     pub fn features(&self, s: usize, a: usize, t: usize, b: usize) -> Features {
         let mut v = [0f32; NF];
         match (a, b) {
             (0, 0) => {}
-            (_, 0) => deletion_features(self.src.facts, s, &mut v),
-            (0, _) => deletion_features(self.tgt.facts, t, &mut v),
+            (_, 0) => {
+                deletion_features(self.src.facts, s, &mut v);
+                v[f::DEL_NEAR] = self.near_similarity(&self.src, s, &self.tgt, t);
+            }
+            (0, _) => {
+                deletion_features(self.tgt.facts, t, &mut v);
+                v[f::DEL_NEAR] = self.near_similarity(&self.tgt, t, &self.src, s);
+            }
             _ => {
                 let (_, sim) = self.similarity(s, a, t, b);
                 v[f::SIM] = sim;
                 if a > 1 || b > 1 {
                     v[f::MEMBER] = self.member_similarity(s, a, t, b) - sim;
                 }
+                v[f::LOCAL] = self.local_score(s, a, t, b);
                 text_features(
                     (self.src.facts, s, a),
                     (self.tgt.facts, t, b),
@@ -206,6 +263,81 @@ impl<'a> FineScorer<'a> {
             return f32::NEG_INFINITY;
         }
         self.weights.value(&self.features(s, a, t, b))
+    }
+
+    /// Second pass over a path: each unaligned sentence (not junk) joins the neighbouring
+    /// link on its side when that link's similarity drops by at most `tolerance` (the
+    /// smaller drop of the link before and the link after wins). The DP leaves such a
+    /// sentence out when merging it worsens the link's length match, but a translation
+    /// that condenses two sentences into one is more common than a sentence with no
+    /// counterpart; real insertions (captions, notes, OCR debris) lower the similarity of
+    /// whatever link they join.
+    pub fn absorb(&self, links: &mut Vec<Span>, tolerance: f32, member: f32) {
+        let mut gone = vec![false; links.len()];
+        for k in 0..links.len() {
+            let (src_side, x) = match (links[k].0.len(), links[k].1.len()) {
+                (1, 0) => (true, links[k].0.start),
+                (0, 1) => (false, links[k].1.start),
+                _ => continue,
+            };
+            let facts = if src_side {
+                self.src.facts
+            } else {
+                self.tgt.facts
+            };
+            if facts.is_junk(x) {
+                continue;
+            }
+            let side = |l: &Span| {
+                if src_side {
+                    l.0.clone()
+                } else {
+                    l.1.clone()
+                }
+            };
+            let linked = |l: &Span| !l.0.is_empty() && !l.1.is_empty();
+            let before = (0..k)
+                .rev()
+                .find(|&q| !gone[q] && linked(&links[q]))
+                .filter(|&q| side(&links[q]).end == x);
+            let after = (k + 1..links.len())
+                .find(|&q| !gone[q] && linked(&links[q]))
+                .filter(|&q| side(&links[q]).start == x + 1);
+            let mut best: Option<(f32, usize, Span)> = None;
+            for q in before.into_iter().chain(after) {
+                let (s, t) = links[q].clone();
+                let grown = match (src_side, q < k) {
+                    (true, true) => (s.start..x + 1, t.clone()),
+                    (true, false) => (x..s.end, t.clone()),
+                    (false, true) => (s.clone(), t.start..x + 1),
+                    (false, false) => (s.clone(), x..t.end),
+                };
+                if !self.types.contains(&(grown.0.len(), grown.1.len())) {
+                    continue;
+                }
+                let old = self.similarity(s.start, s.len(), t.start, t.len()).1;
+                let new = self
+                    .similarity(grown.0.start, grown.0.len(), grown.1.start, grown.1.len())
+                    .1;
+                let drop = old - new;
+                // The sentence itself must match the link's other side.
+                let alone = if src_side {
+                    self.similarity(x, 1, t.start, t.len()).1
+                } else {
+                    self.similarity(s.start, s.len(), x, 1).1
+                };
+                if drop <= tolerance && alone >= member && best.as_ref().is_none_or(|b| drop < b.0)
+                {
+                    best = Some((drop, q, grown));
+                }
+            }
+            if let Some((_, q, grown)) = best {
+                links[q] = grown;
+                gone[k] = true;
+            }
+        }
+        let mut keep = gone.iter().map(|g| !g);
+        links.retain(|_| keep.next().unwrap());
     }
 
     pub fn weights(&self) -> &Weights {

@@ -62,11 +62,22 @@ fn params() -> AlignParams {
 }
 
 fn run(src: &[String], tgt: &[String], p: &AlignParams) -> Pairs {
+    let len = |d: &[String]| d.iter().map(|s| s.len()).collect::<Vec<_>>();
+    run_with_lengths(src, tgt, (&len(src), &len(tgt)), p)
+}
+
+/// As [`run`], with the sentences' lengths in characters given.
+fn run_with_lengths(
+    src: &[String],
+    tgt: &[String],
+    (src_len, tgt_len): (&[usize], &[usize]),
+    p: &AlignParams,
+) -> Pairs {
     let plan = OverlapPlan::new(src, tgt, p.max_overlap);
     let rows: Vec<Vec<f32>> = plan.texts.iter().map(|t| embed(t)).collect();
     let emb = Embeddings::from_rows(DIM, &rows).unwrap();
-    let sc = SentenceFacts::from_lengths(&src.iter().map(|s| s.len()).collect::<Vec<_>>());
-    let tc = SentenceFacts::from_lengths(&tgt.iter().map(|s| s.len()).collect::<Vec<_>>());
+    let sc = SentenceFacts::from_lengths(src_len);
+    let tc = SentenceFacts::from_lengths(tgt_len);
     let links = align(
         &emb,
         DocView {
@@ -267,4 +278,44 @@ fn link_types_respect_sizes() {
     assert_eq!(t.len(), 3 + 15);
     let t = link_types(3, 4);
     assert_eq!(t, vec![(1, 1), (1, 0), (0, 1), (1, 2), (2, 1)]);
+}
+
+/// A target sentence that condenses two source sentences, the second of them long: the
+/// length penalty makes the DP leave that sentence unaligned, and the absorb pass joins it
+/// to its link (the link's similarity only rises); an unrelated sentence stays unaligned.
+#[test]
+fn absorb_joins_a_condensed_sentence_and_keeps_an_insertion() {
+    let mut src: Vec<Vec<usize>> = vec![vec![0], vec![1, 2], vec![3], vec![60], vec![4]];
+    let mut tgt: Vec<Vec<usize>> = vec![vec![0], vec![1, 2, 3], vec![4]];
+    let mut src_len = vec![20, 20, 500, 20, 20];
+    let mut tgt_len = vec![20, 20, 20];
+    for k in 0..8 {
+        src.push(vec![100 + k]);
+        tgt.push(vec![100 + k]);
+        // Longer targets here keep the documents' length ratio near 1.
+        src_len.push(20);
+        tgt_len.push(83);
+    }
+    let s: Vec<&[usize]> = src.iter().map(Vec::as_slice).collect();
+    let t: Vec<&[usize]> = tgt.iter().map(Vec::as_slice).collect();
+    let (s, t) = (doc(&s), doc(&t));
+    let run_with = |absorb: Option<Absorb>| -> Pairs {
+        let p = AlignParams {
+            scorer: Scorer::Hand,
+            length_penalty: 0.2,
+            absorb,
+            ..AlignParams::default()
+        };
+        let mut got = run_with_lengths(&s, &t, (&src_len, &tgt_len), &p);
+        got.truncate(4);
+        got
+    };
+    assert_eq!(
+        run_with(None),
+        pairs(&[(&[0], &[0]), (&[1], &[1]), (&[2], &[]), (&[3], &[])])
+    );
+    assert_eq!(
+        run_with(Some(Absorb::default())),
+        pairs(&[(&[0], &[0]), (&[1, 2], &[1]), (&[3], &[]), (&[4], &[2])])
+    );
 }

@@ -5,7 +5,7 @@
 
 use super::{InputArgs, ModelArgs, Progress};
 use anyhow::{bail, ensure, Result};
-use bitalign::align::{align_cached, AlignConfig, Alignment, Scorer};
+use bitalign::align::{align_cached, Absorb, AlignConfig, Alignment, Scorer};
 use bitalign::corpus::vecalign::format_link;
 use bitalign::corpus::{
     AtomicFile, CorpusWriter, Format, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
@@ -73,6 +73,13 @@ pub struct AlignArgs {
     /// `bertalign` (bertalign's own two-pass method, for comparison).
     #[arg(long, default_value = "tuned", value_parser = ["tuned", "hand", "bertalign"])]
     pub scorer: String,
+    /// After the best path is found, an unaligned sentence joins the link next to it when
+    /// the link's similarity drops by at most X and the sentence alone resembles the
+    /// link's other side: translations often condense two sentences into one, which the
+    /// length penalty otherwise turns into a spurious insertion. `off` keeps the path.
+    #[arg(long, value_name = "X|off", default_value_t = super::args::OffOr(Some(Absorb::default().tolerance)),
+          value_parser = super::args::off_or_finite_f32, allow_negative_numbers = true)]
+    pub absorb: super::args::OffOr,
 }
 
 /// Where the links go, settled before anything is read.
@@ -204,6 +211,10 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
         max_size: a.max_size,
         max_overlap: a.max_overlap,
         threshold: a.threshold,
+        absorb: a.absorb.0.map(|tolerance| Absorb {
+            tolerance,
+            ..Absorb::default()
+        }),
         ..AlignConfig::default()
     };
     cfg.validate()?;

@@ -17,6 +17,26 @@ pub fn finite_f32(s: &str) -> Result<f32, String> {
     }
 }
 
+/// A finite number, or `off`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OffOr(pub Option<f32>);
+
+impl std::fmt::Display for OffOr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(v) => write!(f, "{v}"),
+            None => f.write_str("off"),
+        }
+    }
+}
+
+pub fn off_or_finite_f32(s: &str) -> Result<OffOr, String> {
+    if s.trim() == "off" {
+        return Ok(OffOr(None));
+    }
+    finite_f32(s).map(|v| OffOr(Some(v)))
+}
+
 /// Which model embeds the sentences, and how.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
