@@ -12,7 +12,7 @@ use crate::embed::Embeddings;
 use rayon::prelude::*;
 
 /// Index parameters of the approximate search (recorded in `run.json`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IvfParams {
     /// Lists (k-means centroids); 0 picks 2^round(log2(2·√(n·probe))) for n rows a side.
     pub lists: usize,
