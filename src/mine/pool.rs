@@ -207,7 +207,16 @@ pub fn mine_pair(
         ),
     };
     drop(bar);
-    judge(docs, pools, (src, tgt), cands, params, filters, search, start)
+    judge(
+        docs,
+        pools,
+        (src, tgt),
+        cands,
+        params,
+        filters,
+        search,
+        start,
+    )
 }
 
 /// The threshold and the filters applied to the candidates of one language pair (best

@@ -53,7 +53,13 @@ pub fn stamp(root: &Path, file: &str) -> Result<Stamp> {
 
 impl Marker {
     /// Stamps `files` (relative to `root`) and writes the marker to `root/path`, last.
-    pub fn write(root: &Path, path: &str, stage: &str, shard: usize, files: &[String]) -> Result<Self> {
+    pub fn write(
+        root: &Path,
+        path: &str,
+        stage: &str,
+        shard: usize,
+        files: &[String],
+    ) -> Result<Self> {
         let files = files
             .iter()
             .map(|f| stamp(root, f))

@@ -276,7 +276,10 @@ impl Work {
         let mut dim = 0;
         for (i, (doc, file)) in s.docs.iter().zip(s.files).enumerate() {
             if file.as_os_str() == "-" {
-                return Err(Error::input("-", "a sharded run reads its inputs again in every task; give files, not stdin"));
+                return Err(Error::input(
+                    "-",
+                    "a sharded run reads its inputs again in every task; give files, not stdin",
+                ));
             }
             let path = absolute(file)?;
             let st = stamp(Path::new("/"), &path.display().to_string())?;
@@ -287,7 +290,12 @@ impl Work {
                     if m.len() != doc.sentences.len() {
                         return Err(Error::input(
                             e.display(),
-                            format!("{} rows, but {} has {} sentences", m.len(), doc.name, doc.sentences.len()),
+                            format!(
+                                "{} rows, but {} has {} sentences",
+                                m.len(),
+                                doc.name,
+                                doc.sentences.len()
+                            ),
                         ));
                     }
                     if dim != 0 && m.dim() != dim {
@@ -358,7 +366,10 @@ impl Work {
                     "a work directory set up for other inputs or parameters; choose another or pass --force to start it again",
                 ));
             }
-        } else if dir.exists() && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) && !force {
+        } else if dir.exists()
+            && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some())
+            && !force
+        {
             return Err(Error::OutputExists {
                 path: dir.display().to_string(),
             });
@@ -403,7 +414,9 @@ impl Work {
         let bytes = std::fs::read(&path).map_err(|e| {
             Error::input(
                 path.display(),
-                format!("cannot read ({e}); is this a work directory made by `bitalign shard init`?"),
+                format!(
+                    "cannot read ({e}); is this a work directory made by `bitalign shard init`?"
+                ),
             )
         })?;
         let manifest: Manifest = serde_json::from_slice(&bytes)
@@ -422,9 +435,9 @@ impl Work {
                 files.push((&e.path, e.bytes));
             }
             for (p, want) in files {
-                let got = std::fs::metadata(p).map(|m| m.len()).map_err(|e| {
-                    Error::input(p.display(), format!("cannot read: {e}"))
-                })?;
+                let got = std::fs::metadata(p)
+                    .map(|m| m.len())
+                    .map_err(|e| Error::input(p.display(), format!("cannot read: {e}")))?;
                 if got != want {
                     return Err(Error::input(
                         p.display(),
@@ -443,7 +456,11 @@ impl Work {
 
     /// The rows of `side` in `shard`.
     pub fn rows(&self, side: usize, shard: usize) -> Range<usize> {
-        range(self.manifest.sides[side].sentences, self.manifest.shards, shard)
+        range(
+            self.manifest.sides[side].sentences,
+            self.manifest.shards,
+            shard,
+        )
     }
 
     fn marker_path(stage: &str, shard: usize) -> String {
@@ -494,7 +511,13 @@ impl Work {
         }
         let start = Instant::now();
         let (files, rows) = work()?;
-        Marker::write(&self.dir, &Self::marker_path(stage, shard), stage, shard, &files)?;
+        Marker::write(
+            &self.dir,
+            &Self::marker_path(stage, shard),
+            stage,
+            shard,
+            &files,
+        )?;
         Ok(Outcome::Done {
             seconds: start.elapsed().as_secs_f64(),
             rows,
@@ -512,7 +535,10 @@ impl Work {
             let mut rows = 0;
             for (l, side) in self.manifest.sides.iter().enumerate() {
                 let r = self.rows(l, shard);
-                let src = self.dir.join("sentences").join(format!("{}.txt", side.lang));
+                let src = self
+                    .dir
+                    .join("sentences")
+                    .join(format!("{}.txt", side.lang));
                 let f = std::fs::File::open(&src)
                     .map_err(|e| Error::input(src.display(), format!("cannot read: {e}")))?;
                 let texts: Vec<String> = std::io::BufReader::new(f)
@@ -522,7 +548,10 @@ impl Work {
                     .collect::<std::io::Result<_>>()
                     .map_err(|e| Error::input(src.display(), format!("cannot read: {e}")))?;
                 if texts.len() != r.len() {
-                    return Err(Error::input(src.display(), "fewer sentences than the manifest says"));
+                    return Err(Error::input(
+                        src.display(),
+                        "fewer sentences than the manifest says",
+                    ));
                 }
                 let emb = if texts.is_empty() {
                     Embeddings::new(embedder.dim(), Vec::new())?
@@ -586,7 +615,10 @@ impl Work {
 
     fn pair_name(&self, p: usize) -> String {
         let (s, t) = self.manifest.pairs[p];
-        format!("{}-{}", self.manifest.sides[s].lang, self.manifest.sides[t].lang)
+        format!(
+            "{}-{}",
+            self.manifest.sides[s].lang, self.manifest.sides[t].lang
+        )
     }
 
     /// For every pair, both directions: (pair index, query side, other side, role).
@@ -635,7 +667,9 @@ impl Work {
     fn means(&self, p: usize, role: &str) -> Result<Vec<f32>> {
         let mut out = Vec::new();
         for i in 0..self.manifest.shards {
-            let path = self.dir.join(format!("knn/{}.{role}.{i}.npy", self.pair_name(p)));
+            let path = self
+                .dir
+                .join(format!("knn/{}.{role}.{i}.npy", self.pair_name(p)));
             out.extend_from_slice(Embeddings::read_npy(&path)?.as_slice());
         }
         Ok(out)
@@ -690,7 +724,10 @@ impl Work {
         let mut docs = document::load(&files, &opts, obs)?;
         for (d, i) in docs.iter_mut().zip(&m.inputs) {
             if d.sentences.len() != i.sentences {
-                return Err(Error::input(i.path.display(), "splits differently since `shard init`"));
+                return Err(Error::input(
+                    i.path.display(),
+                    "splits differently since `shard init`",
+                ));
             }
             d.name = i.name.clone();
         }
@@ -717,7 +754,16 @@ impl Work {
             let (fwd, bwd) = (self.hits(p, "src")?, self.hits(p, "tgt")?);
             drop(bar);
             let cands = mine::select(&fwd, &bwd, &x_mean, &y_mean, params.mode);
-            pairs.push(pool::judge(docs, &pools, pair, cands, &params, &cfg.filters, Knn::Exact, t0));
+            pairs.push(pool::judge(
+                docs,
+                &pools,
+                pair,
+                cands,
+                &params,
+                &cfg.filters,
+                Knn::Exact,
+                t0,
+            ));
         }
         let tuples = if pools.len() >= 3 {
             pool::tuples(&pools, &pairs, plan.pivot)
@@ -739,7 +785,9 @@ impl Work {
     fn hits(&self, p: usize, role: &str) -> Result<Vec<Option<Hit>>> {
         let mut out = Vec::new();
         for i in 0..self.manifest.shards {
-            let path = self.dir.join(format!("best/{}.{role}.{i}.bin", self.pair_name(p)));
+            let path = self
+                .dir
+                .join(format!("best/{}.{role}.{i}.bin", self.pair_name(p)));
             out.extend(read_hits(&path)?);
         }
         Ok(out)
@@ -753,10 +801,7 @@ impl Work {
     /// Marks the merge done: the corpus files (relative to the output directory) stamped.
     pub fn mark_merged(&self, files: &[String]) -> Result<()> {
         let out = &self.manifest.out;
-        let stamps: Vec<Stamp> = files
-            .iter()
-            .map(|f| stamp(out, f))
-            .collect::<Result<_>>()?;
+        let stamps: Vec<Stamp> = files.iter().map(|f| stamp(out, f)).collect::<Result<_>>()?;
         let m = Marker {
             stage: "merge".into(),
             shard: 0,
@@ -818,7 +863,8 @@ fn write_hits(path: &Path, hits: &[Option<Hit>]) -> Result<()> {
 }
 
 fn read_hits(path: &Path) -> Result<Vec<Option<Hit>>> {
-    let b = std::fs::read(path).map_err(|e| Error::input(path.display(), format!("cannot read: {e}")))?;
+    let b = std::fs::read(path)
+        .map_err(|e| Error::input(path.display(), format!("cannot read: {e}")))?;
     let bad = || Error::input(path.display(), "not a best-partner file of this version");
     if b.len() < 16 || &b[..8] != HITS_MAGIC {
         return Err(bad());
@@ -861,8 +907,14 @@ mod tests {
         assert_eq!(parse_shard("2", 4).unwrap(), [2]);
         assert_eq!(parse_shard("2/4", 4).unwrap(), [2]);
         assert_eq!(parse_shard("all", 3).unwrap(), [0, 1, 2]);
-        assert!(parse_shard("4", 4).unwrap_err().to_string().contains("does not exist"));
-        assert!(parse_shard("1/3", 4).unwrap_err().to_string().contains("4 shards"));
+        assert!(parse_shard("4", 4)
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist"));
+        assert!(parse_shard("1/3", 4)
+            .unwrap_err()
+            .to_string()
+            .contains("4 shards"));
         assert!(parse_shard("env:BITALIGN_TEST_UNSET_VAR", 4)
             .unwrap_err()
             .to_string()
@@ -874,9 +926,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("h.bin");
         let hits = vec![
-            Some(Hit { idx: 7, score: 1.25, cos: 0.5 }),
+            Some(Hit {
+                idx: 7,
+                score: 1.25,
+                cos: 0.5,
+            }),
             None,
-            Some(Hit { idx: 0, score: -0.0, cos: 0.75 }),
+            Some(Hit {
+                idx: 0,
+                score: -0.0,
+                cos: 0.75,
+            }),
         ];
         write_hits(&p, &hits).unwrap();
         assert_eq!(read_hits(&p).unwrap(), hits);
@@ -893,7 +953,10 @@ mod tests {
         Marker::write(dir.path(), "m.done", "embed", 0, &["a".into()]).unwrap();
         assert!(Marker::valid(dir.path(), "m.done", true).is_some());
         std::fs::write(dir.path().join("a"), b"hellp").unwrap();
-        assert!(Marker::valid(dir.path(), "m.done", false).is_some(), "same size");
+        assert!(
+            Marker::valid(dir.path(), "m.done", false).is_some(),
+            "same size"
+        );
         assert!(Marker::valid(dir.path(), "m.done", true).is_none());
         std::fs::remove_file(dir.path().join("a")).unwrap();
         assert!(Marker::valid(dir.path(), "m.done", false).is_none());
