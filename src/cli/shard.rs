@@ -94,9 +94,12 @@ pub struct MergeArgs {
 pub struct StatusArgs {
     #[arg(value_name = "WORK")]
     pub work: PathBuf,
-    /// Print only the shard count (for scripts).
+    /// Print only the shard count (for scripts; no markers read).
     #[arg(long)]
     pub shards: bool,
+    /// Print only `yes` or `no`: whether the run has an embed stage (for scripts).
+    #[arg(long, conflicts_with = "shards")]
+    pub needs_embed: bool,
 }
 
 pub fn run(args: ShardArgs, progress: &Progress) -> Result<()> {
@@ -132,8 +135,14 @@ fn init(a: InitArgs, progress: &Progress) -> Result<()> {
     let cfg = mine_config(r)?;
     let docs = r.input.load(progress)?;
     let m = &r.model;
+    // A local model directory is recorded absolute: tasks may start elsewhere.
+    let local = std::path::Path::new(&m.model);
+    let name = match local.is_dir() {
+        true => std::path::absolute(local)?.display().to_string(),
+        false => m.model.clone(),
+    };
     let model = ModelSpec {
-        model: m.model.clone(),
+        model: name,
         revision: m.revision.clone(),
         offline: m.offline,
         prefix: m.prefix.clone(),
@@ -276,30 +285,37 @@ fn merge(work: &Work, report: bool, progress: &Progress) -> Result<()> {
 fn status(a: StatusArgs) -> Result<()> {
     let work = Work::open(&a.work)?;
     let n = work.manifest.shards;
+    let mut text = String::new();
     if a.shards {
-        println!("{n}");
-        return Ok(());
-    }
-    for (stage, done) in work.status() {
-        if stage == "embed" && !work.embeds() {
-            println!("embed: not needed (embeddings given)");
-            continue;
+        text = format!("{n}\n");
+    } else if a.needs_embed {
+        text = format!("{}\n", if work.embeds() { "yes" } else { "no" });
+    } else {
+        for (stage, done) in work.status() {
+            if stage == "embed" && !work.embeds() {
+                text += "embed: not needed (embeddings given)\n";
+                continue;
+            }
+            let missing: Vec<String> = (0..n)
+                .filter(|i| !done.contains(i))
+                .map(|i| i.to_string())
+                .collect();
+            if missing.is_empty() {
+                text += &format!("{stage}: {n}/{n} done\n");
+            } else {
+                text += &format!(
+                    "{stage}: {}/{n} done; missing: {}\n",
+                    done.len(),
+                    missing.join(",")
+                );
+            }
         }
-        let missing: Vec<String> = (0..n)
-            .filter(|i| !done.contains(i))
-            .map(|i| i.to_string())
-            .collect();
-        if missing.is_empty() {
-            println!("{stage}: {n}/{n} done");
-        } else {
-            println!(
-                "{stage}: {}/{n} done; missing: {}",
-                done.len(),
-                missing.join(",")
-            );
-        }
+        let merged = if work.is_merged() { "done" } else { "not done" };
+        text += &format!("merge: {merged} ({})\n", work.manifest.out.display());
     }
-    let merged = if work.is_merged() { "done" } else { "not done" };
-    println!("merge: {merged} ({})", work.manifest.out.display());
-    Ok(())
+    // A reader that stops early (`| head`) is not an error.
+    match std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
