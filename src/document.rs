@@ -219,7 +219,13 @@ pub fn load(files: &[PathBuf], opts: &LoadOptions, obs: &dyn Observer) -> Result
                 if d.replaced == 1 { "" } else { "s" }
             ));
         }
-        if forced > 0 {
+        if forced > 0 && opts.presplit {
+            note.push_str(&format!(
+                "; {forced} line{} over {} bytes kept whole (the model reads their start)",
+                if forced == 1 { "" } else { "s" },
+                segment::MAX_SENTENCE_BYTES
+            ));
+        } else if forced > 0 {
             note.push_str(&format!(
                 "; {forced} over-long stretch{} without a stop cut at {} bytes",
                 if forced == 1 { "" } else { "es" },
@@ -227,6 +233,15 @@ pub fn load(files: &[PathBuf], opts: &LoadOptions, obs: &dyn Observer) -> Result
             ));
         }
         obs.note(&note);
+        if !opts.presplit {
+            if let Some(lines) = segment::looks_line_split(&d.text, n) {
+                obs.note(&format!(
+                    "warning: {name} looks like one sentence per line ({lines} lines) but \
+                     was split into {n} sentences, so sentence numbers no longer match \
+                     line numbers; add --presplit to keep each line as one sentence"
+                ));
+            }
+        }
         let base = lang.base().to_string();
         if !opts.presplit
             && lang.is_known()

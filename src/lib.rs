@@ -31,5 +31,6 @@ pub mod report;
 pub mod score;
 pub mod segment;
 pub mod shard;
+pub mod simd;
 
 pub use error::{Error, Result};

@@ -53,7 +53,7 @@ fn checks_come_before_the_model_loads_and_leave_no_output() {
     fails_with(&run(&["--lang", "zz"]), "--lang zz: not a language code");
     fails_with(
         &run(&["--threshold", "NaN"]),
-        "--threshold: must be a finite number",
+        "for '--threshold <SCORE>': 'NaN' is not a finite number",
     );
     assert!(!out.exists(), "a failed run leaves no output directory");
     // The model error itself also leaves nothing behind.

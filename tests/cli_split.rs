@@ -90,7 +90,8 @@ fn presplit_keeps_lines() {
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "p.en.txt", b"One. Two.\nThree\n\n");
     let o = bitalign(&["split", "--presplit", &f]);
-    assert_eq!(stdout(&o), "One. Two.\nThree\n");
+    // Line i is sentence i: the blank third line is an empty sentence (issue 10 #5).
+    assert_eq!(stdout(&o), "One. Two.\nThree\n\n");
     let o = bitalign(&["split", &f]);
     assert_eq!(stdout(&o), "One.\nTwo.\nThree\n");
 }

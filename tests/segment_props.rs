@@ -131,9 +131,22 @@ proptest! {
         check(&t, &r.spans, Some(max));
     }
 
+    /// `--presplit`: line i is span i (lines split on `\n` only, as vecalign, LASER and
+    /// gold files count them), each span inside its line and trimmed; never a panic.
     #[test]
-    fn presplit_lines_are_well_formed(t in text()) {
-        check(&t, &line_spans(&t), None);
+    fn presplit_lines_are_line_for_line(t in text()) {
+        let spans = line_spans(&t);
+        let lines: Vec<&str> = t.strip_suffix('\n').unwrap_or(&t).split('\n').collect();
+        let want = if t.is_empty() { 0 } else { lines.len() };
+        prop_assert_eq!(spans.len(), want);
+        let mut start = 0;
+        for (s, line) in spans.iter().zip(&lines) {
+            let end = start + line.len();
+            prop_assert!(s.start >= start && s.end <= end, "{:?} outside line {}..{}", s, start, end);
+            prop_assert!(t.is_char_boundary(s.start) && t.is_char_boundary(s.end));
+            prop_assert_eq!(&t[s.clone()], line.trim_matches(is_space));
+            start = end + 1;
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! language is the translation of the i-th of every other). Links become the records the
 //! writers consume.
 
-use super::{align_translated, AlignParams, Link};
+use super::{align_translated, AlignParams, Link, MAX_BAND, MAX_LINK_SIZE, MAX_OVERLAP};
 use crate::corpus::{Record, Side};
 use crate::document::Document;
 use crate::embed::{CachedEmbedder, Embedder};
@@ -18,17 +18,38 @@ use std::ops::Range;
 pub type AlignConfig = AlignParams;
 
 impl AlignParams {
-    /// Checks the parameters before anything is embedded.
+    /// Checks every knob before anything is embedded: sizes within bounds, numbers finite.
+    /// The message names the parameter as the library calls it.
     pub fn validate(&self) -> Result<()> {
-        if self.max_size < 2 {
-            return Err(Error::config("max_size", "must be at least 2"));
+        let range = |what: &str, v: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(Error::config_value(
+                    what,
+                    v.to_string(),
+                    format!("out of range ({lo}..={hi})"),
+                ))
+            }
+        };
+        range("max_size", self.max_size, 2, MAX_LINK_SIZE)?;
+        range("max_overlap", self.max_overlap, 1, MAX_OVERLAP)?;
+        for (name, v) in [
+            ("threshold", self.threshold),
+            ("merge_penalty", self.merge_penalty),
+            ("deletion", self.deletion),
+            ("length_penalty", self.length_penalty),
+        ] {
+            if !v.is_finite() {
+                return Err(Error::config_value(
+                    name,
+                    v.to_string(),
+                    "must be a finite number",
+                ));
+            }
         }
-        if self.max_overlap < 1 {
-            return Err(Error::config("max_overlap", "must be at least 1"));
-        }
-        if !self.threshold.is_finite() {
-            return Err(Error::config("threshold", "must be a finite number"));
-        }
+        range("coarse_size", self.coarse_size, 8, usize::MAX)?;
+        range("band", self.band, 1, MAX_BAND)?;
         Ok(())
     }
 }
@@ -52,6 +73,7 @@ impl Alignment {
                 src: side(src, &l.src),
                 tgt: side(tgt, &l.tgt),
                 cosine: l.cosine,
+                score: None,
                 margin: None,
                 confidence: None,
                 cost: Some(l.cost),

@@ -141,6 +141,15 @@ impl AlignParams {
     }
 }
 
+/// Bounds of [`AlignParams::validate`]: beyond them the link types no longer fit the
+/// DP's byte-sized back-pointers, or the overlaps to embed and the band's memory grow
+/// past anything useful (vecalign embeds overlaps of up to 10 sentences).
+pub const MAX_OVERLAP: usize = 10;
+/// Most sentences in one link, both sides together (see [`MAX_OVERLAP`]).
+pub const MAX_LINK_SIZE: usize = 20;
+/// Widest band half-width searched around a coarse path.
+pub const MAX_BAND: usize = 1000;
+
 /// One link: source and target sentence ranges (either may be empty).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Link {
@@ -183,8 +192,7 @@ pub fn align_with(
 ) -> anyhow::Result<Vec<Link>> {
     let (n, m) = (src.index.len(), tgt.index.len());
     anyhow::ensure!(src.facts.len() == n && tgt.facts.len() == m);
-    anyhow::ensure!(p.max_size >= 2, "--max-size must be at least 2");
-    anyhow::ensure!(p.max_overlap >= 1, "--max-overlap must be at least 1");
+    p.validate()?;
     let fine = FineScorer::new(emb, src.index, tgt.index, src.facts, tgt.facts, p).with_mt(mt);
     if n == 0 || m == 0 {
         return Ok((0..n)
@@ -258,8 +266,7 @@ pub fn align_translated<S: AsRef<str>>(
     embed: impl FnOnce(&[String]) -> anyhow::Result<Embeddings>,
     p: &AlignParams,
 ) -> anyhow::Result<Vec<Link>> {
-    anyhow::ensure!(p.max_size >= 2, "--max-size must be at least 2");
-    anyhow::ensure!(p.max_overlap >= 1, "--max-overlap must be at least 1");
+    p.validate()?;
     if let Some(t) = translation {
         anyhow::ensure!(
             t.len() == src.len(),

@@ -1,5 +1,5 @@
 //! `bitalign align SRC TGT`: aligns a document with its translation
-//! ([`bitalign::align::align_documents`]). Output options behave as `run`'s: several
+//! ([`bitalign::align::align_cached`]). Output options behave as `run`'s: several
 //! formats at once go into a directory claimed at start-up; one format goes to stdout or
 //! to `--out FILE`; nothing existing is replaced without `--force`, an input never.
 
@@ -53,7 +53,8 @@ pub struct AlignArgs {
     #[arg(long, value_name = "N", default_value_t = AlignConfig::default().max_overlap)]
     pub max_overlap: usize,
     /// Price of one more link, in similarity units: higher merges more, lower splits more.
-    #[arg(long, value_name = "X", default_value_t = AlignConfig::default().threshold)]
+    #[arg(long, value_name = "X", default_value_t = AlignConfig::default().threshold,
+          value_parser = super::args::finite_f32, allow_negative_numbers = true)]
     pub threshold: f32,
     /// A machine translation of SRC into TGT's language, one line per SRC sentence (or per
     /// SRC line with --presplit, blank lines included), from any MT system. Each link is
@@ -234,9 +235,20 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
         }
         None => None,
     };
-    let embedder = a.model.embedder(progress)?;
-    let cache = CachedEmbedder::new(&embedder);
-    let alignment = align_cached(src, tgt, translation.as_ref(), &cache, &cfg, progress)?;
+    // Two empty sides need no model (nor the hub), unless a report wants it.
+    let model = if src.sentences.is_empty() && tgt.sentences.is_empty() && a.report.is_none() {
+        None
+    } else {
+        Some(a.model.embedder(progress)?)
+    };
+    let cache = model.as_ref().map(CachedEmbedder::new);
+    let alignment = match &cache {
+        Some(cache) => align_cached(src, tgt, translation.as_ref(), cache, &cfg, progress)?,
+        None => {
+            cfg.validate()?;
+            Alignment::default()
+        }
+    };
     let recs = alignment.records(src, tgt);
     let (sl, tl) = (src.lang.tag(), tgt.lang.tag());
     match target {
@@ -252,7 +264,7 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
         }
         Target::Dir(mut w, formats) => {
             write_dir(&mut w, &formats, &recs, (src, tgt), &alignment)?;
-            let manifest = manifest(&w, &docs, &embedder, &cfg, &alignment, &recs);
+            let manifest = manifest(&w, &docs, model.as_ref(), &cfg, &alignment, &recs);
             w.commit(&manifest)?;
         }
     }
@@ -262,8 +274,8 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
         "{links} links ({aligned} with both sides, {} unaligned sentences)",
         links - aligned
     ));
-    if let Some(dir) = &a.report {
-        let model = serde_json::to_value(ModelRecord::of(&embedder, None))?;
+    if let (Some(dir), Some(embedder), Some(cache)) = (&a.report, &model, &cache) {
+        let model = serde_json::to_value(ModelRecord::of(embedder, None))?;
         let params = serde_json::json!({
             "max_size": cfg.max_size,
             "max_overlap": cfg.max_overlap,
@@ -279,7 +291,7 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
                 &docs,
                 (0, 1),
                 &alignment.links,
-                &cache,
+                cache,
                 progress,
             )?],
         }];
@@ -316,7 +328,7 @@ fn write_dir(
 fn manifest(
     w: &CorpusWriter,
     docs: &[Document],
-    embedder: &bitalign::embed::Embedder,
+    embedder: Option<&bitalign::embed::Embedder>,
     cfg: &AlignConfig,
     al: &Alignment,
     recs: &[Record],
@@ -324,7 +336,7 @@ fn manifest(
     let (us, ut) = al.unaligned();
     Manifest {
         mode: Some("align".into()),
-        model: Some(ModelRecord::of(embedder, None)),
+        model: embedder.map(|e| ModelRecord::of(e, None)),
         inputs: InputRecord::of(docs),
         params: Some(ParamsRecord::Align {
             max_size: cfg.max_size,

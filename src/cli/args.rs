@@ -7,6 +7,16 @@ use bitalign::embed::{EmbedOptions, Embedder};
 use clap::Args;
 use std::path::PathBuf;
 
+/// Clap parser for a real-valued flag: any finite number, negative ones included
+/// (`nan` and `inf` are refused: they would silently keep or drop everything).
+pub fn finite_f32(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(format!("'{s}' is not a finite number")),
+        Err(_) => Err(format!("'{s}' is not a number")),
+    }
+}
+
 /// Which model embeds the sentences, and how.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {

@@ -146,7 +146,7 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
         .collect();
     let inputs: Vec<Input> = match (&args.x, &args.y) {
         (Some(xp), Some(yp)) => {
-            let (x, y) = (Embeddings::map_npy(xp)?, Embeddings::map_npy(yp)?);
+            let (x, y) = (Embeddings::read_npy(xp)?, Embeddings::read_npy(yp)?);
             ensure!(
                 x.dim() == y.dim(),
                 "{} and {}: widths differ ({} and {})",

@@ -3,7 +3,7 @@
 use super::{ModelArgs, Progress};
 use anyhow::{ensure, Result};
 use bitalign::embed::Embeddings;
-use bitalign::eval::align::{read_links, Tally};
+use bitalign::eval::align::{check_same_sentences, read_gold, read_links, Tally};
 use bitalign::eval::mining;
 use bitalign::score::DEFAULT_K;
 use clap::{Args, Subcommand};
@@ -40,6 +40,9 @@ pub struct MiningArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// SRC and TGT are raw float32 embedding rows of this width (`embed`'s `.f32`).
+    #[arg(long, value_name = "N")]
+    pub dim: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -80,8 +83,11 @@ fn read_lines(path: &std::path::Path) -> Result<Vec<String>> {
 
 fn run_mining(a: MiningArgs, progress: &Progress) -> Result<()> {
     ensure!(a.k > 0, "--k must be at least 1");
-    let (x, y) = if is_npy(&a.src) && is_npy(&a.tgt) {
-        (Embeddings::read_npy(&a.src)?, Embeddings::read_npy(&a.tgt)?)
+    let (x, y) = if (is_npy(&a.src) && is_npy(&a.tgt)) || a.dim.is_some() {
+        (
+            Embeddings::read(&a.src, a.dim)?,
+            Embeddings::read(&a.tgt, a.dim)?,
+        )
     } else {
         let (s, t) = (read_lines(&a.src)?, read_lines(&a.tgt)?);
         ensure!(
@@ -140,8 +146,14 @@ fn run_align(a: EvalAlignArgs, _progress: &Progress) -> anyhow::Result<()> {
     let mut tally = Tally::default();
     let many = a.gold.len() > 1;
     for (g, t) in a.gold.iter().zip(&a.test) {
-        let gold = read_links(g)?;
+        let gold = read_gold(g)?;
         let test = read_links(t)?;
+        check_same_sentences(
+            &gold,
+            &test,
+            &g.display().to_string(),
+            &t.display().to_string(),
+        )?;
         let s = tally.add(&gold, &test);
         if many {
             println!("{}\t{s}", t.display());

@@ -68,15 +68,90 @@ pub enum Command {
 /// Parses the command line, runs it, and returns the process exit code.
 /// Errors are one line on stderr (`error: …` with its causes), never a panic trace.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    // A signal ends the process without destructors: remove unfinished output first.
+    let _ = ctrlc::set_handler(|| {
+        let n = bitalign::corpus::remove_pending();
+        eprintln!(
+            "error: interrupted{}",
+            if n > 0 {
+                format!("; removed {n} unfinished output file(s)")
+            } else {
+                String::new()
+            }
+        );
+        std::process::exit(130);
+    });
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return flag_error(e),
+    };
     match run(cli) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {}", message(&e));
+            eprintln!("error: {}", one_line(&message(&e)));
             1
         }
     }
 }
+
+/// Prints a clap error as the one-line `error: …` every other error is, exit code 1
+/// (`--help` and `--version` print as usual, exit 0).
+fn flag_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            1
+        } else {
+            0
+        };
+    }
+    eprintln!("{}", clap_one_line(&e.render().to_string()));
+    1
+}
+
+/// clap's multi-line message (error, details, tips, usage) as one line: everything before
+/// the usage, joined.
+fn clap_one_line(text: &str) -> String {
+    let mut parts = Vec::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with("Usage:") || t.starts_with("For more information") {
+            break;
+        }
+        if !t.is_empty() {
+            parts.push(t);
+        }
+    }
+    let mut out = parts.join(" ");
+    if !out.starts_with("error:") {
+        out.insert_str(0, "error: ");
+    }
+    out.push_str(" (see --help)");
+    out
+}
+
+/// A message with control characters escaped (a newline in a file name must not split
+/// the error line).
+fn one_line(msg: &str) -> String {
+    msg.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// `--threads` is capped at this many per core.
+const MAX_THREADS_PER_CORE: usize = 4;
 
 /// How to get a model without the hub, for errors that say the hub is out of reach.
 const WAY_OUT: &str = "pass a local model directory with --model DIR, or make the offline \
@@ -135,13 +210,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .filter(|&n| n > 0)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
+    let progress = Progress::new(cli.quiet);
+    if let Err(e) = bitalign::simd::requested() {
+        anyhow::bail!("{e}");
+    }
+    // More threads than a few per core only add switching (10000 threads took 80× longer).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = MAX_THREADS_PER_CORE * cores;
+    let threads = if threads > cap {
+        progress.say(format!(
+            "note: {threads} threads requested; using {cap} ({MAX_THREADS_PER_CORE} per core, {cores} cores)"
+        ));
+        cap
+    } else {
+        threads
+    };
     // candle sizes its matmul parallelism from this variable, not from rayon's pool.
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global()
         .map_err(|e| anyhow::anyhow!("cannot start {threads} threads: {e}"))?;
-    let progress = Progress::new(cli.quiet);
     match cli.command {
         Command::Embed(a) => embed::run(a, &progress),
         Command::Run(a) => run::run(a, &progress),

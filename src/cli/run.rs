@@ -62,7 +62,7 @@ pub struct RunArgs {
     /// With --rank score: keep pairs scoring at least this (default: 1.02 for margin, 0.90
     /// for cosine, 0.02 for distance, calibrated for e5-small; see docs/mining-threshold.md). With
     /// `--mode align`: the price of one more link, as `bitalign align --threshold`.
-    #[arg(long, value_name = "SCORE")]
+    #[arg(long, value_name = "SCORE", value_parser = super::args::finite_f32, allow_negative_numbers = true)]
     pub threshold: Option<f32>,
 
     /// Filters to apply: length, identical, numbers, lang; `all` or `none`.
@@ -75,7 +75,8 @@ pub struct RunArgs {
     pub filters: Vec<String>,
 
     /// Length filter: the longer side may have at most this many times the characters.
-    #[arg(long, value_name = "R", default_value_t = mine::filter::DEFAULT_MAX_LENGTH_RATIO)]
+    #[arg(long, value_name = "R", default_value_t = mine::filter::DEFAULT_MAX_LENGTH_RATIO,
+          value_parser = super::args::finite_f32)]
     pub max_length_ratio: f32,
 
     /// Pivot language of the multi-way tuples (default: the first input language).
@@ -89,10 +90,16 @@ pub struct RunArgs {
     #[arg(long)]
     pub report: bool,
 
-    /// Precomputed sentence embeddings, one .npy per input in the same order (e.g. from
+    /// Precomputed sentence embeddings, one file per input in the same order (e.g. from
     /// `bitalign embed`), instead of running the model: re-mine without re-embedding.
-    #[arg(long, value_name = "NPY", num_args = 1..)]
+    /// `.npy` (float16/32/64, any byte order, C or Fortran order) or, with --dim, raw
+    /// float32 rows (the `.f32` files of `embed`, LASER's layout). Memory-mapped.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
     pub embeddings: Vec<PathBuf>,
+
+    /// Width of the raw float32 rows given to --embeddings (e.g. 384).
+    #[arg(long, value_name = "N")]
+    pub dim: Option<usize>,
 
     #[command(flatten)]
     pub knn: KnnArgs,
@@ -235,7 +242,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         (mined, model, embedder.load_seconds, secs)
     } else {
         let start = Instant::now();
-        let emb = read_embeddings(&args.embeddings, &docs)?;
+        let emb = read_embeddings(&args.embeddings, args.dim, &docs)?;
         let secs = start.elapsed().as_secs_f64();
         let model = ModelRecord::Precomputed {
             embeddings: args
@@ -268,6 +275,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     let manifest = mined_manifest(&docs, &mined, model, &writer, timings);
     writer.commit(&manifest)?;
     super::report::say_written(&report_files, progress);
+    say_altered(&manifest.altered_sides, progress);
 
     if !progress.quiet {
         let sentences = docs.iter().map(|d| d.sentences.len()).sum();
@@ -334,6 +342,8 @@ pub fn mined_manifest(
         params: Some(ParamsRecord::Mine(mined.params.clone())),
         filters: Some(mined.filters.clone()),
         formats: writer.formats().to_vec(),
+        tsv_score: Some(mined.params.cut().0),
+        altered_sides: writer.altered().clone(),
         pivot: Some(mined.lang(mined.pivot).to_string()),
         pairs: PairRecord::mined(mined),
         tuples: Some(mined.tuples.len()),
@@ -400,6 +410,8 @@ fn run_align(args: RunArgs, progress: &Progress) -> Result<()> {
             threshold: cfg.threshold,
         }),
         formats: writer.formats().to_vec(),
+        tsv_score: Some("cosine".into()),
+        altered_sides: writer.altered().clone(),
         pairs: corpus
             .pairs
             .iter()
@@ -419,6 +431,7 @@ fn run_align(args: RunArgs, progress: &Progress) -> Result<()> {
     };
     writer.commit(&manifest)?;
     super::report::say_written(&report_files, progress);
+    say_altered(&manifest.altered_sides, progress);
 
     for p in &corpus.pairs {
         progress.say(format!(
@@ -452,6 +465,29 @@ fn run_data(docs: &[Document], model: &ModelRecord, params: &serde_json::Value) 
     ))
 }
 
+/// One note for the sentence sides a format had to change (tabs, line breaks, characters
+/// XML forbids), so that no text changes silently.
+pub(super) fn say_altered(altered: &BTreeMap<String, usize>, progress: &Progress) {
+    let parts: Vec<String> = altered
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(f, n)| {
+            let what = match f.as_str() {
+                "tsv" => "tabs or line breaks made spaces",
+                "moses" => "line breaks made spaces",
+                _ => "characters XML forbids dropped",
+            };
+            format!("{f} {n} ({what})")
+        })
+        .collect();
+    if !parts.is_empty() {
+        progress.say(format!(
+            "note: sentence sides changed to fit the formats: {}",
+            parts.join(", ")
+        ));
+    }
+}
+
 /// The summary on stderr: sentences per language, pairs per language pair (with what the
 /// threshold and each filter removed), the score histogram and the time per stage.
 pub fn summary(
@@ -480,7 +516,25 @@ pub fn summary(
     let (score, threshold) = params.cut();
     for r in results {
         let pair = format!("{}-{}", pools[r.src].lang, pools[r.tgt].lang);
-        if r.kept.is_empty() {
+        let above = r.candidates.len() - r.below_threshold;
+        if r.kept.is_empty() && above > 0 {
+            // Pairs cleared the threshold but every one was removed by a filter: say so,
+            // rather than imply that none scored high enough.
+            let f: Vec<String> = r
+                .filtered
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(f, n)| format!("{} {n}", f.name()))
+                .collect();
+            s += &format!(
+                "{pair}: no pairs kept: {above} candidate{} at {score} ≥ {} (best {:.3}) all \
+                 removed by filters ({}); wrote empty files\n",
+                if above == 1 { "" } else { "s" },
+                threshold,
+                r.candidates[0].score,
+                f.join(", ")
+            );
+        } else if r.kept.is_empty() {
             let best = r
                 .candidates
                 .first()

@@ -156,6 +156,7 @@ fn init(a: InitArgs, progress: &Progress) -> Result<()> {
         lossy: r.input.lossy,
         model: Some(model),
         embeddings: &r.embeddings,
+        dim: r.dim,
         config: &cfg,
         shards: a.shards,
         out: &r.output.out,

@@ -24,6 +24,11 @@ pub struct Manifest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filters: Option<Filters>,
     pub formats: Vec<Format>,
+    /// Which score the TSV files' first column holds (`margin`, `cosine`, `distance`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tsv_score: Option<String>,
+    /// Per format, the sentence sides whose text the format had to change to hold it.
+    pub altered_sides: BTreeMap<String, usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pivot: Option<String>,
     pub threads: usize,

@@ -3,6 +3,7 @@
 //! commits a run's files all together ([`CorpusWriter`]) and the run's manifest.
 
 mod atomic;
+mod hf;
 mod jsonl;
 mod manifest;
 mod moses;
@@ -11,7 +12,8 @@ mod tsv;
 pub mod vecalign;
 mod writer;
 
-pub use atomic::AtomicFile;
+pub use atomic::{remove_pending, AtomicFile};
+pub use hf::HfSink;
 pub use jsonl::{read_jsonl, tuples_jsonl, JsonlSink};
 pub use manifest::{
     EmbedFileRecord, EmbedManifest, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
@@ -45,6 +47,10 @@ pub struct Record {
     pub src: Side,
     pub tgt: Side,
     pub cosine: f32,
+    /// The score that ranked a mined pair and that the threshold was applied to (margin,
+    /// cosine or distance, as the run's `score` says); absent for alignment links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
     /// Ratio margin (mining); absent for alignment links.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub margin: Option<f32>,
@@ -64,6 +70,12 @@ pub struct Record {
 pub trait Sink {
     fn write(&mut self, record: &Record) -> anyhow::Result<()>;
     fn finish(self: Box<Self>) -> anyhow::Result<()>;
+    /// Sentence sides whose text this format had to change to hold it, per format (TSV:
+    /// tabs and line breaks became spaces; Moses: line breaks; TMX: characters XML
+    /// forbids were dropped), so the run can report it instead of changing text silently.
+    fn altered(&self) -> Vec<(Format, usize)> {
+        Vec::new()
+    }
 }
 
 /// The output formats; `--format` takes one or several.
@@ -73,12 +85,16 @@ pub trait Sink {
 pub enum Format {
     /// One JSON object per pair with languages, documents, indices, spans and scores.
     Jsonl,
-    /// `margin<TAB>source<TAB>target` (LASER's layout).
+    /// `score<TAB>source<TAB>target` (LASER's layout): the score that ranked the pairs
+    /// (run.json's `score`), or the cosine for alignment links.
     Tsv,
     /// Two plain files, `corpus.SRC-TGT.SRC` and `corpus.SRC-TGT.TGT`, line by line.
     Moses,
     /// TMX 1.4b translation memory.
     Tmx,
+    /// Hugging Face `datasets` translation layout, `hf/SRC-TGT/train.jsonl`
+    /// (`{"translation": {…}, "score": …}`); a pair with no rows writes no file.
+    Hf,
 }
 
 impl Format {
@@ -89,6 +105,7 @@ impl Format {
             Format::Jsonl => vec![dir.join(format!("{pair}.jsonl"))],
             Format::Tsv => vec![dir.join(format!("{pair}.tsv"))],
             Format::Tmx => vec![dir.join(format!("{pair}.tmx"))],
+            Format::Hf => vec![HfSink::path(dir, src_lang, tgt_lang)],
             Format::Moses => {
                 let (s, t) = MosesSink::paths(dir, src_lang, tgt_lang);
                 vec![s, t]
@@ -104,6 +121,7 @@ impl Format {
             Format::Tsv => Box::new(TsvSink::create(path())?),
             Format::Tmx => Box::new(TmxSink::create(path(), src_lang)?),
             Format::Moses => Box::new(MosesSink::create(dir, src_lang, tgt_lang)?),
+            Format::Hf => Box::new(HfSink::create(dir, src_lang, tgt_lang)?),
         })
     }
 }
@@ -130,6 +148,10 @@ impl Sink for MultiSink {
 
     fn finish(self: Box<Self>) -> Result<()> {
         self.0.into_iter().try_for_each(|s| s.finish())
+    }
+
+    fn altered(&self) -> Vec<(Format, usize)> {
+        self.0.iter().flat_map(|s| s.altered()).collect()
     }
 }
 
@@ -162,6 +184,7 @@ mod tests {
                 src: side("en", "Tom & \"Mary\" <said> 'hi'\tthen\nleft.", 0),
                 tgt: side("vi", "Tom & Mary nói \u{1} chào.", 3),
                 cosine: 0.875,
+                score: Some(1.25),
                 margin: Some(1.25),
                 confidence: Some(0.875),
                 cost: None,
@@ -171,6 +194,7 @@ mod tests {
                 src: side("en", "Some 30,000 lives.", 2),
                 tgt: side("vi", "30.000 người chết.", 5),
                 cosine: 0.8,
+                score: Some(1.1),
                 margin: Some(1.1),
                 confidence: None,
                 cost: None,
@@ -215,6 +239,39 @@ mod tests {
             "Tom & \"Mary\" <said> 'hi'\tthen left.\nSome 30,000 lives.\n"
         );
         assert_eq!(vi, "Tom & Mary nói \u{1} chào.\n30.000 người chết.\n");
+    }
+
+    /// Issue 10 #19 and #25: TSV's first column is the ranking score, and every format
+    /// counts the sides it had to change.
+    #[test]
+    fn tsv_writes_the_ranking_score_and_formats_count_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Box::new(
+            MultiSink::open(
+                &[Format::Jsonl, Format::Tsv, Format::Moses, Format::Tmx],
+                dir.path(),
+                "en",
+                "vi",
+            )
+            .unwrap(),
+        );
+        let mut r = records();
+        r[1].score = Some(0.031); // --score distance: neither the cosine nor the margin
+        for r in &r {
+            s.write(r).unwrap();
+        }
+        let altered = s.altered();
+        assert_eq!(
+            altered,
+            [(Format::Tsv, 1), (Format::Moses, 1), (Format::Tmx, 1)],
+            "tsv: the tab and newline side; moses: the newline; tmx: U+0001"
+        );
+        s.finish().unwrap();
+        let tsv = std::fs::read_to_string(dir.path().join("en-vi.tsv")).unwrap();
+        assert!(
+            tsv.lines().nth(1).unwrap().starts_with("0.031000\t"),
+            "{tsv}"
+        );
     }
 
     #[test]

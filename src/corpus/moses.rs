@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 pub struct MosesSink {
     src: AtomicFile,
     tgt: AtomicFile,
+    /// Sides whose line breaks became spaces.
+    altered: usize,
 }
 
 impl MosesSink {
@@ -34,12 +36,17 @@ impl MosesSink {
         Ok(Self {
             src: AtomicFile::create(s)?,
             tgt: AtomicFile::create(t)?,
+            altered: 0,
         })
     }
 }
 
 impl Sink for MosesSink {
     fn write(&mut self, r: &Record) -> Result<()> {
+        self.altered += [&r.src.text, &r.tgt.text]
+            .iter()
+            .filter(|t| t.contains(['\n', '\r']))
+            .count();
         writeln!(self.src, "{}", one_line(&r.src.text))
             .with_context(|| format!("{}: write failed", self.src.path().display()))?;
         writeln!(self.tgt, "{}", one_line(&r.tgt.text))
@@ -49,5 +56,9 @@ impl Sink for MosesSink {
     fn finish(self: Box<Self>) -> Result<()> {
         self.src.commit()?;
         self.tgt.commit()
+    }
+
+    fn altered(&self) -> Vec<(super::Format, usize)> {
+        vec![(super::Format::Moses, self.altered)]
     }
 }

@@ -8,6 +8,8 @@ use std::path::Path;
 
 pub struct TmxSink {
     file: AtomicFile,
+    /// Sides that lost characters XML forbids.
+    altered: usize,
 }
 
 impl TmxSink {
@@ -24,7 +26,7 @@ impl TmxSink {
             xml_escape(src_lang)
         )
         .with_context(|| format!("{}: write failed", file.path().display()))?;
-        Ok(Self { file })
+        Ok(Self { file, altered: 0 })
     }
 }
 
@@ -42,6 +44,9 @@ impl Sink for TmxSink {
             s += &format!("      <prop type=\"x-cost\">{c:.6}</prop>\n");
         }
         for side in [&r.src, &r.tgt] {
+            if side.text.chars().any(xml_forbidden) {
+                self.altered += 1;
+            }
             s += &format!(
                 "      <tuv xml:lang=\"{}\"><seg>{}</seg></tuv>\n",
                 xml_escape(&side.lang),
@@ -60,6 +65,15 @@ impl Sink for TmxSink {
             .with_context(|| format!("{}: write failed", self.file.path().display()))?;
         self.file.commit()
     }
+
+    fn altered(&self) -> Vec<(super::Format, usize)> {
+        vec![(super::Format::Tmx, self.altered)]
+    }
+}
+
+/// Characters XML 1.0 forbids (most C0 controls, U+FFFE, U+FFFF).
+fn xml_forbidden(c: char) -> bool {
+    ((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
 }
 
 /// Escapes the five XML special characters and drops characters XML 1.0 forbids
@@ -73,8 +87,7 @@ pub fn xml_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c if xml_forbidden(c) => {}
             c => out.push(c),
         }
     }

@@ -7,28 +7,40 @@ use std::path::Path;
 
 pub struct TsvSink {
     file: AtomicFile,
+    /// Sides whose tabs or line breaks became spaces.
+    altered: usize,
 }
 
 impl TsvSink {
     pub fn create(path: impl AsRef<Path>) -> Result<Self> {
         Ok(Self {
             file: AtomicFile::create(path)?,
+            altered: 0,
         })
     }
 }
 
 impl Sink for TsvSink {
-    /// The first column is the confidence of pairs mined by confidence, else the margin (the
-    /// cosine for alignment links, which have neither).
+    /// The first column is the score that ranked the pair (the cosine for alignment
+    /// links, which have none); tabs and line breaks inside a sentence become spaces.
     fn write(&mut self, r: &Record) -> Result<()> {
+        let mut clean = |t: &str| {
+            if t.contains(['\t', '\n', '\r']) {
+                self.altered += 1;
+            }
+            one_line(t).replace('\t', " ")
+        };
+        let (src, tgt) = (clean(&r.src.text), clean(&r.tgt.text));
         writeln!(
             self.file,
-            "{:.6}\t{}\t{}",
-            r.confidence.or(r.margin).unwrap_or(r.cosine),
-            one_line(&r.src.text).replace('\t', " "),
-            one_line(&r.tgt.text).replace('\t', " ")
+            "{:.6}\t{src}\t{tgt}",
+            r.score.unwrap_or(r.cosine)
         )
         .with_context(|| format!("{}: write failed", self.file.path().display()))
+    }
+
+    fn altered(&self) -> Vec<(super::Format, usize)> {
+        vec![(super::Format::Tsv, self.altered)]
     }
 
     fn finish(self: Box<Self>) -> Result<()> {

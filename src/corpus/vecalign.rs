@@ -71,6 +71,7 @@ mod tests {
             src: side(vec![3, 4]),
             tgt: side(vec![]),
             cosine: 0.0,
+            score: None,
             margin: None,
             confidence: None,
             cost: Some(0.25),

@@ -5,8 +5,10 @@
 //! or a drop before the commit leaves no file of this run behind (and removes the
 //! directory if this run created it).
 
+use super::atomic::{lock_pending, Pending, Registered};
 use super::{AtomicFile, Format, Manifest, MultiSink, Record, Sink};
 use crate::error::{Error, Result};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Writes a run's corpus files into a directory, all together or not at all.
@@ -18,6 +20,11 @@ pub struct CorpusWriter {
     created: bool,
     /// Final names of the files written so far, in order.
     files: Vec<String>,
+    /// Per format, the sentence sides whose text it had to change (see [`Sink::altered`]).
+    altered: BTreeMap<String, usize>,
+    /// The staging directory (and `out` if this run created it) in the registry a signal
+    /// handler empties ([`super::remove_pending`]), until the commit or the drop.
+    registered: Vec<Registered>,
 }
 
 impl CorpusWriter {
@@ -30,6 +37,8 @@ impl CorpusWriter {
                 fs.push(*f);
             }
         }
+        // Created and registered under the lock, so a signal never misses them.
+        let mut reg = lock_pending();
         let created = match std::fs::create_dir(out) {
             Ok(()) => true,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -57,16 +66,35 @@ impl CorpusWriter {
                 true
             }
         };
-        let stage = tempfile::Builder::new()
+        let stage = match tempfile::Builder::new()
             .prefix(".bitalign-staging-")
             .tempdir_in(out)
-            .map_err(|e| Error::output(out.display(), format!("cannot write here ({e})")))?;
+        {
+            Ok(stage) => stage,
+            Err(e) => {
+                if created {
+                    let _ = std::fs::remove_dir(out);
+                }
+                return Err(Error::output(
+                    out.display(),
+                    format!("cannot write here ({e})"),
+                ));
+            }
+        };
+        let mut registered = Vec::new();
+        if created {
+            registered.push(reg.register(out.to_path_buf(), Pending::EmptyDir));
+        }
+        registered.push(reg.register(stage.path().to_path_buf(), Pending::Tree));
+        drop(reg);
         Ok(Self {
             out: out.to_path_buf(),
             formats: fs,
             stage: Some(stage),
             created,
             files: Vec::new(),
+            altered: BTreeMap::new(),
+            registered,
         })
     }
 
@@ -111,10 +139,19 @@ impl CorpusWriter {
         for r in records {
             sink.write(r)?;
         }
+        for (f, n) in sink.altered() {
+            *self
+                .altered
+                .entry(format!("{f:?}").to_lowercase())
+                .or_default() += n;
+        }
         sink.finish()?;
         for f in formats {
+            // Formats may skip a pair with no rows (hf): list only what was written.
             for p in f.paths(&dir, src_lang, tgt_lang) {
-                self.files.push(file_name(&p));
+                if p.is_file() {
+                    self.files.push(relative(&dir, &p));
+                }
             }
         }
         Ok(())
@@ -130,6 +167,12 @@ impl CorpusWriter {
         AtomicFile::write_all(path, bytes)?;
         self.files.push(name.to_string());
         Ok(())
+    }
+
+    /// Per format, the sentence sides whose text it had to change so far (tabs, line
+    /// breaks, characters XML forbids), for the manifest's `altered_sides`.
+    pub fn altered(&self) -> &BTreeMap<String, usize> {
+        &self.altered
     }
 
     /// Names of the files written so far, in order (what the manifest lists).
@@ -166,6 +209,7 @@ impl CorpusWriter {
         }
         drop(stage);
         self.created = false;
+        self.registered.clear();
         Ok(self.out.join("run.json"))
     }
 }
@@ -173,6 +217,8 @@ impl CorpusWriter {
 impl Drop for CorpusWriter {
     fn drop(&mut self) {
         // Staging goes with its TempDir; a directory this run created goes too if empty.
+        // Their registrations go afterwards (with the fields), so a signal meanwhile
+        // still removes them.
         if let Some(stage) = self.stage.take() {
             drop(stage);
             if self.created {
@@ -182,10 +228,14 @@ impl Drop for CorpusWriter {
     }
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+/// `p`'s path below the staging directory, `/`-separated (what the manifest lists).
+fn relative(stage: &Path, p: &Path) -> String {
+    p.strip_prefix(stage)
+        .unwrap_or(p)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[cfg(test)]

@@ -1,52 +1,41 @@
 //! A dense row-major matrix of sentence embeddings, and the files others read.
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
+use memmap2::Mmap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 /// One row per sentence, `dim` float32 values a row (L2-normalised when the model's
-/// pipeline ends in `Normalize`). Held in memory, or memory-mapped from a `.npy` file
-/// ([`Embeddings::map_npy`]) so that matrices larger than RAM can be searched.
+/// pipeline ends in `Normalize`). Read from a file, the rows stay memory-mapped when the
+/// file holds them as little-endian float32 in C order (what `embed` writes).
 #[derive(Clone, Debug, Default)]
 pub struct Embeddings {
     dim: usize,
-    data: Store,
+    data: Data,
 }
 
 #[derive(Clone, Debug)]
-enum Store {
+enum Data {
     Owned(Vec<f32>),
-    /// `len` floats from byte `offset` of a mapped file (offset a multiple of 4).
+    /// `len` f32 values at byte `offset` of a mapped file; `offset` is 4-aligned and the
+    /// host little-endian (checked when made).
     Mapped {
-        map: std::sync::Arc<memmap2::Mmap>,
+        map: Arc<Mmap>,
         offset: usize,
         len: usize,
     },
 }
 
-impl Default for Store {
+impl Default for Data {
     fn default() -> Self {
-        Store::Owned(Vec::new())
-    }
-}
-
-impl Store {
-    fn slice(&self) -> &[f32] {
-        match self {
-            Store::Owned(v) => v,
-            // SAFETY: `map_npy` checked that the range lies in the map, that the offset
-            // is 4-byte aligned (the map itself is page aligned) and that the host is
-            // little-endian; any bit pattern is a valid f32.
-            Store::Mapped { map, offset, len } => unsafe {
-                std::slice::from_raw_parts(map.as_ptr().add(*offset) as *const f32, *len)
-            },
-        }
+        Data::Owned(Vec::new())
     }
 }
 
 impl PartialEq for Embeddings {
-    fn eq(&self, other: &Self) -> bool {
-        self.dim == other.dim && self.as_slice() == other.as_slice()
+    fn eq(&self, o: &Self) -> bool {
+        self.dim == o.dim && self.as_slice() == o.as_slice()
     }
 }
 
@@ -60,7 +49,7 @@ impl Embeddings {
         );
         Ok(Self {
             dim,
-            data: Store::Owned(data),
+            data: Data::Owned(data),
         })
     }
 
@@ -94,18 +83,32 @@ impl Embeddings {
     }
 
     pub fn rows(&self) -> impl ExactSizeIterator<Item = &[f32]> + '_ {
-        self.as_slice().chunks_exact(self.dim)
+        self.as_slice().chunks_exact(self.dim.max(1))
     }
 
     pub fn as_slice(&self) -> &[f32] {
-        self.data.slice()
+        match &self.data {
+            Data::Owned(v) => v,
+            // SAFETY: `Mapped` is only made by `mapped`, which checked that the `len`
+            // values at `offset` lie inside the map, that `offset` (from a page-aligned
+            // map) is 4-aligned, and that the host is little-endian like the file; every
+            // bit pattern is a valid f32. The map is read-only and lives as long as self.
+            Data::Mapped { map, offset, len } => unsafe {
+                std::slice::from_raw_parts(map.as_ptr().add(*offset) as *const f32, *len)
+            },
+        }
     }
 
     pub fn into_vec(self) -> Vec<f32> {
         match self.data {
-            Store::Owned(v) => v,
-            Store::Mapped { .. } => self.as_slice().to_vec(),
+            Data::Owned(v) => v,
+            Data::Mapped { .. } => self.as_slice().to_vec(),
         }
+    }
+
+    /// Whether the rows are read from a memory-mapped file rather than owned.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.data, Data::Mapped { .. })
     }
 
     /// Rows picked by index, in that order (gathering deduplicated results back).
@@ -116,7 +119,7 @@ impl Embeddings {
         }
         Self {
             dim: self.dim,
-            data: Store::Owned(data),
+            data: Data::Owned(data),
         }
     }
 
@@ -147,91 +150,183 @@ impl Embeddings {
         Ok(())
     }
 
-    /// Reads a `.npy` written by [`Embeddings::write_npy`] or NumPy (2-D, `<f4`, C order).
-    pub fn read_npy(path: &Path) -> Result<Self> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        let (n, dim, start) = npy_layout(&bytes, path)?;
-        let data = bytes[start..start + n * dim * 4]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        Self::new(dim.max(1), data)
+    /// Reads an embedding matrix file: NumPy `.npy` (2-D float16/32/64, either byte order,
+    /// C or Fortran order), or else raw float32 rows (LASER's and `embed`'s `.f32`) of width
+    /// `dim`. Little-endian float32 in C order is memory-mapped, not read. Every value
+    /// must be finite: a NaN row is an error naming the file and row.
+    pub fn read(path: &Path, dim: Option<usize>) -> Result<Self> {
+        let is_npy = path.extension().is_some_and(|e| e == "npy");
+        let e = if is_npy {
+            Self::read_npy(path)?
+        } else {
+            let Some(dim) = dim else {
+                bail!(
+                    "{}: not a .npy file; raw float32 rows need their dimension given",
+                    path.display()
+                );
+            };
+            Self::read_raw_f32(path, dim)?
+        };
+        if let Some(d) = dim {
+            ensure!(
+                e.dim == d,
+                "{}: rows of {} values, but dimension {d} was given",
+                path.display(),
+                e.dim
+            );
+        }
+        Ok(e)
     }
 
-    /// [`Embeddings::read_npy`] without reading: the file is memory-mapped, so only the
-    /// pages a search touches are in RAM, and the OS may drop them again. The file must
-    /// not change while the matrix is in use. Falls back to reading where mapping cannot
-    /// give aligned little-endian floats.
-    pub fn map_npy(path: &Path) -> Result<Self> {
-        let file = std::fs::File::open(path)
-            .with_context(|| format!("{}: cannot read", path.display()))?;
-        // SAFETY: the map is read-only; the file is documented as not to be changed.
-        let map = unsafe { memmap2::Mmap::map(&file) }
-            .with_context(|| format!("{}: cannot map", path.display()))?;
-        let (n, dim, start) = npy_layout(&map, path)?;
-        if cfg!(target_endian = "big") || start % 4 != 0 {
-            return Self::read_npy(path);
+    /// Raw little-endian float32 rows of width `dim`, no header (memory-mapped).
+    pub fn read_raw_f32(path: &Path, dim: usize) -> Result<Self> {
+        ensure!(dim > 0, "{}: dimension must be positive", path.display());
+        let map = map_file(path)?;
+        ensure!(
+            map.len().is_multiple_of(4 * dim),
+            "{}: {} bytes are not whole rows of {dim} float32 values",
+            path.display(),
+            map.len()
+        );
+        let len = map.len() / 4;
+        Self::mapped_or_copied(path, map, 0, len, dim)
+    }
+
+    /// Reads a `.npy` (see [`Embeddings::read`]); parsed with `npyz`.
+    pub fn read_npy(path: &Path) -> Result<Self> {
+        use npyz::{Order, TypeChar};
+        let map = map_file(path)?;
+        let bad = |what: String| anyhow::anyhow!("{}: not a .npy matrix ({what})", path.display());
+        let npy = npyz::NpyFile::new(&map[..]).map_err(|e| bad(e.to_string()))?;
+        let shape = npy.shape().to_vec();
+        let [n, dim] = shape[..] else {
+            return Err(bad(format!("shape {shape:?} is not 2-D")));
+        };
+        let n = usize::try_from(n).map_err(|_| bad("too many rows".into()))?;
+        let dim = usize::try_from(dim).map_err(|_| bad("rows too wide".into()))?;
+        ensure!(dim > 0 || n == 0, "{}: rows of width 0", path.display());
+        let order = npy.order();
+        let npyz::DType::Plain(ts) = npy.dtype() else {
+            return Err(bad("a structured dtype".into()));
+        };
+        let width = ts.size_field() as usize;
+        let values = n
+            .checked_mul(dim)
+            .ok_or_else(|| bad("shape too large".into()))?;
+        let bytes = values
+            .checked_mul(width)
+            .ok_or_else(|| bad("shape too large".into()))?;
+        ensure!(
+            map.len() >= bytes,
+            "{}: the header says {n} × {dim} values of {width} bytes, but the file is shorter",
+            path.display()
+        );
+        let offset = map.len() - bytes;
+        let little = ts.endianness() != npyz::Endianness::Big || width == 1;
+        let float = ts.type_char() == TypeChar::Float;
+        let c_order = order == Order::C || n <= 1 || dim <= 1;
+        if float && width == 4 && little && c_order {
+            return Self::mapped_or_copied(path, map, offset, values, dim.max(1));
         }
-        Ok(Self {
-            dim: dim.max(1),
-            data: Store::Mapped {
-                map: std::sync::Arc::new(map),
-                offset: start,
-                len: n * dim,
-            },
-        })
+        let mut data: Vec<f32> = match (ts.type_char(), width) {
+            (TypeChar::Float, 2) => npy
+                .into_vec::<npyz::half::f16>()
+                .map_err(|e| bad(e.to_string()))?
+                .into_iter()
+                .map(|v| v.to_f32())
+                .collect(),
+            (TypeChar::Float, 4) => npy.into_vec::<f32>().map_err(|e| bad(e.to_string()))?,
+            (TypeChar::Float, 8) => npy
+                .into_vec::<f64>()
+                .map_err(|e| bad(e.to_string()))?
+                .into_iter()
+                .map(|v| v as f32)
+                .collect(),
+            _ => {
+                return Err(bad(format!(
+                    "dtype {ts} (float16, float32 or float64 are read)"
+                )))
+            }
+        };
+        ensure!(
+            data.len() == values,
+            "{}: {} values for shape {n} × {dim}",
+            path.display(),
+            data.len()
+        );
+        if !c_order {
+            // Fortran order: column after column.
+            let mut c = vec![0f32; values];
+            for (k, v) in data.iter().enumerate() {
+                c[(k % n) * dim + k / n] = *v;
+            }
+            data = c;
+        }
+        let e = Self::new(dim.max(1), data)?;
+        e.check_finite(path)?;
+        Ok(e)
+    }
+
+    /// Wraps `len` f32 values at `offset` of `map`: mapped when aligned on a
+    /// little-endian host, else copied; checked finite either way.
+    fn mapped_or_copied(
+        path: &Path,
+        map: Mmap,
+        offset: usize,
+        len: usize,
+        dim: usize,
+    ) -> Result<Self> {
+        ensure!(
+            len.is_multiple_of(dim),
+            "{}: not whole rows",
+            path.display()
+        );
+        assert!(offset + len * 4 <= map.len());
+        let aligned = (map.as_ptr() as usize + offset).is_multiple_of(4);
+        let e = if cfg!(target_endian = "little") && aligned {
+            Self {
+                dim,
+                data: Data::Mapped {
+                    map: Arc::new(map),
+                    offset,
+                    len,
+                },
+            }
+        } else {
+            let data = map[offset..offset + len * 4]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            Self::new(dim, data)?
+        };
+        e.check_finite(path)?;
+        Ok(e)
+    }
+
+    /// Fails on the first row holding NaN or an infinity, naming the file and row (such
+    /// a row would silently win or lose every comparison).
+    pub fn check_finite(&self, path: &Path) -> Result<()> {
+        if let Some(i) = self.rows().position(|r| r.iter().any(|v| !v.is_finite())) {
+            bail!(
+                "{}: row {i} holds a non-finite value (NaN or infinity)",
+                path.display()
+            );
+        }
+        Ok(())
     }
 }
 
-/// Rows, width and data offset of a float32 `.npy`, checked against the file's length.
-fn npy_layout(bytes: &[u8], path: &Path) -> Result<(usize, usize, usize)> {
-    let bad =
-        |what: &str| anyhow::anyhow!("{}: not a float32 .npy matrix ({what})", path.display());
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(bad("no NUMPY magic"));
-    }
-    let (hlen, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-        _ => return Err(bad("unknown version")),
-    };
-    let header = std::str::from_utf8(
-        bytes
-            .get(start..start + hlen)
-            .ok_or_else(|| bad("short header"))?,
-    )
-    .map_err(|_| bad("header not UTF-8"))?;
-    if !header.contains("'<f4'") || header.contains("'fortran_order': True") {
-        return Err(bad("only little-endian float32 in C order is read"));
-    }
-    let shape = header
-        .split("'shape':")
-        .nth(1)
-        .and_then(|s| s.split(')').next())
-        .map(|s| s.trim().trim_start_matches('('))
-        .ok_or_else(|| bad("no shape"))?;
-    let dims: Vec<usize> = shape
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse::<usize>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad("bad shape"))?;
-    let [n, dim] = dims[..] else {
-        return Err(bad("not 2-D"));
-    };
-    let body = bytes.len() - (start + hlen);
+fn map_file(path: &Path) -> Result<Mmap> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
     ensure!(
-        body == n * dim * 4,
-        "{}: expected {} bytes of data, found {}",
-        path.display(),
-        n * dim * 4,
-        body
+        !file.metadata().is_ok_and(|m| m.is_dir()),
+        "{}: is a directory, expected an embedding file",
+        path.display()
     );
-    Ok((n, dim, start + hlen))
+    // SAFETY: read-only mapping; like the model weights, the file must not be changed
+    // while the run reads it.
+    unsafe { Mmap::map(&file) }.with_context(|| format!("{}: cannot map", path.display()))
 }
 
 #[cfg(test)]
@@ -249,8 +344,5 @@ mod tests {
         let p = dir.path().join("x.npy");
         std::fs::write(&p, &buf).unwrap();
         assert_eq!(Embeddings::read_npy(&p).unwrap(), e);
-        let mapped = Embeddings::map_npy(&p).unwrap();
-        assert_eq!(mapped, e);
-        assert_eq!(mapped.row(1), &[4.0, 5.0, -6.5]);
     }
 }

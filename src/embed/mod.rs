@@ -350,6 +350,7 @@ struct Encoded {
 /// all sentences would give.
 pub fn read_embeddings(
     files: &[std::path::PathBuf],
+    width: Option<usize>,
     docs: &[crate::document::Document],
 ) -> crate::error::Result<Embeddings> {
     use crate::error::Error;
@@ -357,7 +358,7 @@ pub fn read_embeddings(
         return Err(Error::config(
             "embeddings",
             format!(
-                "{} files for {} inputs; give one .npy per input, in the same order",
+                "{} files for {} inputs; give one file per input, in the same order",
                 files.len(),
                 docs.len()
             ),
@@ -366,7 +367,12 @@ pub fn read_embeddings(
     let mut dim = 0;
     let mut data = Vec::new();
     for (f, doc) in files.iter().zip(docs) {
-        let e = Embeddings::read_npy(f)?;
+        let e = Embeddings::read(f, width).map_err(|e| {
+            let name = f.display().to_string();
+            let msg = format!("{e:#}");
+            let msg = msg.strip_prefix(&format!("{name}: ")).unwrap_or(&msg);
+            Error::input(&name, msg)
+        })?;
         if e.len() != doc.sentences.len() {
             return Err(Error::input(
                 f.display(),

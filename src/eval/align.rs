@@ -34,6 +34,50 @@ pub fn read_links(path: &Path) -> Result<Vec<GoldLink>> {
     parse_links(&text).map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))
 }
 
+/// Reads a gold alignment: as [`read_links`], and it must hold at least one link (an
+/// empty gold would score every test as 0 and say nothing).
+pub fn read_gold(path: &Path) -> Result<Vec<GoldLink>> {
+    let links = read_links(path)?;
+    if links.iter().all(|(s, t)| s.is_empty() && t.is_empty()) {
+        bail!("{}: no links (empty gold file)", path.display());
+    }
+    Ok(links)
+}
+
+/// Checks that a test alignment indexes the gold's sentences: a test link past the
+/// gold's last source or target sentence means the documents were split differently
+/// (e.g. re-segmented instead of read one sentence per line), and any score would be
+/// meaningless.
+pub fn check_same_sentences(
+    gold: &[GoldLink],
+    test: &[GoldLink],
+    gold_name: &str,
+    test_name: &str,
+) -> Result<()> {
+    let last = |l: &[GoldLink], side: fn(&GoldLink) -> &Vec<usize>| {
+        l.iter().flat_map(|x| side(x).iter().copied()).max()
+    };
+    for (what, side) in [
+        (
+            "source",
+            (|x: &GoldLink| &x.0) as fn(&GoldLink) -> &Vec<usize>,
+        ),
+        ("target", |x: &GoldLink| &x.1),
+    ] {
+        if let Some(t) = last(test, side) {
+            let g = last(gold, side);
+            if g.is_none_or(|g| t > g) {
+                bail!(
+                    "{test_name}: links {what} sentence {t}, but {gold_name} ends at {}; \
+                     were the documents split differently (e.g. without --presplit)?",
+                    g.map_or("no sentence".to_string(), |g| format!("sentence {g}"))
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Parses vecalign's format; errors are `line N: what is wrong`.
 pub fn parse_links(text: &str) -> Result<Vec<GoldLink>> {
     let mut out = Vec::new();
@@ -250,6 +294,27 @@ mod tests {
 
     fn links(s: &str) -> Vec<GoldLink> {
         parse_links(s).unwrap()
+    }
+
+    /// Issue 10 #6 and #16: an empty gold and a test past the gold's sentences are errors.
+    #[test]
+    fn empty_gold_and_out_of_range_tests_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("gold");
+        std::fs::write(&p, "\n\n").unwrap();
+        let e = format!("{:#}", read_gold(&p).unwrap_err());
+        assert!(e.contains("no links (empty gold file)"), "{e}");
+        let g = links("[0]:[0]\n[1]:[1, 2]\n");
+        assert!(check_same_sentences(&g, &links("[0, 1]:[0]\n[]:[1, 2]"), "g", "t").is_ok());
+        let e = check_same_sentences(&g, &links("[0]:[0]\n[1, 2]:[1]"), "g", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t: links source sentence 2, but g ends at sentence 1"),
+            "{e}"
+        );
+        let e = check_same_sentences(&g, &links("[0]:[3]"), "g", "t").unwrap_err();
+        assert!(e.to_string().contains("target sentence 3"));
     }
 
     #[test]

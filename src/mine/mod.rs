@@ -91,6 +91,25 @@ impl Params {
     }
 }
 
+impl Params {
+    /// Checks the parameters before any work: `k` at least 1, a finite threshold (NaN
+    /// would keep or drop everything silently).
+    pub fn validate(&self) -> crate::error::Result<()> {
+        use crate::error::Error;
+        if self.k == 0 {
+            return Err(Error::config("k", "must be at least 1"));
+        }
+        if !self.threshold.is_finite() {
+            return Err(Error::config_value(
+                "threshold",
+                self.threshold.to_string(),
+                "must be a finite number",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A candidate pair: row `src` of the source side with row `tgt` of the target side.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Pair {

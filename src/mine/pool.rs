@@ -291,6 +291,7 @@ pub fn record(docs: &[Document], pools: &[Pool], r: &PairResult, p: &Pair) -> Re
         src: side(docs, &pools[r.src], p.src),
         tgt: side(docs, &pools[r.tgt], p.tgt),
         cosine: p.cosine,
+        score: Some(p.score),
         margin: Some(p.margin),
         confidence: p.confidence,
         cost: None,

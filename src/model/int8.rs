@@ -20,6 +20,8 @@ pub struct QWeight {
 
 const NB: usize = 16;
 
+use crate::simd::Level;
+
 impl QWeight {
     /// Quantizes `w` (`[n × k]`, row-major as PyTorch stores Linear weights). `n` must be a
     /// multiple of 16.
@@ -56,12 +58,20 @@ impl QWeight {
 
 /// Quantizes rows of `a` (`[m × k]`) into `q` (`[m × kp]`, `q + 128` as bytes) and their
 /// scales.
-fn quantize_rows(a: &[f32], m: usize, k: usize, kp: usize, q: &mut Vec<u8>, scales: &mut Vec<f32>) {
+fn quantize_rows(
+    level: Level,
+    a: &[f32],
+    m: usize,
+    k: usize,
+    kp: usize,
+    q: &mut Vec<u8>,
+    scales: &mut Vec<f32>,
+) {
     q.clear();
     q.resize(m * kp, 128);
     scales.clear();
     scales.resize(m, 0.0);
-    super::kernels::quantize_rows(&a[..m * k], k, kp, q, scales);
+    super::kernels::quantize_rows_at(level, &a[..m * k], k, kp, q, scales);
 }
 
 /// `out[m × n] = a[m × k] · wᵀ` through int8; `scratch` is reused between calls.
@@ -72,16 +82,25 @@ pub fn qmatmul(
     m: usize,
     scratch: &mut (Vec<u8>, Vec<f32>),
 ) {
+    qmatmul_at(crate::simd::level(), a, w, out, m, scratch)
+}
+
+/// [`qmatmul`] at a given SIMD level (VNNI at [`Level::Avx512`] when the CPU has it).
+pub fn qmatmul_at(
+    level: Level,
+    a: &[f32],
+    w: &QWeight,
+    out: &mut [f32],
+    m: usize,
+    scratch: &mut (Vec<u8>, Vec<f32>),
+) {
     let (k, n, kp) = (w.k, w.n, w.kp);
     assert!(a.len() >= m * k && out.len() >= m * n);
     let (q, scales) = scratch;
-    quantize_rows(a, m, k, kp, q, scales);
+    quantize_rows(level, a, m, k, kp, q, scales);
     #[cfg(target_arch = "x86_64")]
     {
-        if is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512bw")
-            && is_x86_feature_detected!("avx512vnni")
-        {
+        if level.clamp_to_cpu() == Level::Avx512 && is_x86_feature_detected!("avx512vnni") {
             // SAFETY: the features are present; the buffers hold m·kp, n·kp and m·n values.
             unsafe { vnni::matmul(q, scales, w, out, m) };
             return;
@@ -108,6 +127,9 @@ mod vnni {
     use super::{QWeight, NB};
     use std::arch::x86_64::*;
 
+    /// # Safety
+    /// The CPU must have AVX-512 F, BW and VNNI; `q` holds `m × w.kp` bytes, `scales`
+    /// `m` values and `out` at least `m × w.n` (all reads and writes are unchecked).
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     pub unsafe fn matmul(q: &[u8], scales: &[f32], w: &QWeight, out: &mut [f32], m: usize) {
         // Column panels outside, rows inside: a panel of 4 blocks × k stays in L1/L2
@@ -207,6 +229,19 @@ mod tests {
             }
         }
         assert!(worst < 0.02, "relative error {worst}");
+        // Every SIMD level this CPU has gives the same bits.
+        for l in Level::available() {
+            let mut other = vec![0f32; m * n];
+            qmatmul_at(l, &a, &qw, &mut other, m, &mut Default::default());
+            assert!(
+                other
+                    .iter()
+                    .zip(&out)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "level {} differs",
+                l.name()
+            );
+        }
         // The portable path, by hand, must give the very same numbers.
         let (q, scales) = &scratch;
         for r in 0..m {

@@ -1,57 +1,32 @@
 //! The element-wise work of a transformer layer, fused and vectorisable: candle runs
 //! GELU through scalar `erff` and softmax/layer norm as several passes over memory, which
 //! cost more than the matmuls at hidden size 384. Each kernel is compiled three times
-//! (AVX-512, AVX2+FMA, baseline) and picked at run time, so the binary stays portable.
+//! (AVX-512, AVX2+FMA, baseline) and picked at run time ([`crate::simd`];
+//! `BITALIGN_SIMD` forces a lower one), so the binary stays portable.
 //! No kernel reassociates across a row differently on different paths (reductions use a
 //! fixed 16-lane order and `mul_add` is exactly rounded everywhere), so results are
 //! bit-identical whatever instruction set runs them.
 
-/// 0 = baseline, 3 = AVX2+FMA, 4 = AVX-512 (F, BW, DQ, VL).
-#[cfg(target_arch = "x86_64")]
-fn level() -> u8 {
-    use std::sync::atomic::{AtomicU8, Ordering};
-    static LEVEL: AtomicU8 = AtomicU8::new(255);
-    let l = LEVEL.load(Ordering::Relaxed);
-    if l != 255 {
-        return l;
-    }
-    let l = if is_x86_feature_detected!("avx512f")
-        && is_x86_feature_detected!("avx512bw")
-        && is_x86_feature_detected!("avx512dq")
-        && is_x86_feature_detected!("avx512vl")
-        && is_x86_feature_detected!("fma")
-    {
-        4
-    } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-        3
-    } else {
-        0
-    };
-    LEVEL.store(l, Ordering::Relaxed);
-    l
-}
+use crate::simd::Level;
 
 /// The instruction set the kernels run with, for reports.
 pub fn simd_level() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    {
-        match level() {
-            4 => "avx512",
-            3 => "avx2",
-            _ => "scalar",
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        "scalar"
-    }
+    crate::simd::level().name()
 }
 
-/// Defines `pub fn NAME(args)` that runs the body compiled for the best instruction set.
+/// Defines `pub fn NAME(args)`, which runs the body compiled for the process's SIMD level
+/// ([`crate::simd::level`]), and `pub fn NAME_AT(level, args)` for a given level (lowered
+/// to what the CPU has), so tests can run every path.
 macro_rules! multiversion {
-    ($(#[$m:meta])* pub fn $name:ident($($a:ident: $t:ty),* $(,)?) $body:block) => {
+    ($(#[$m:meta])* pub fn $name:ident / $at:ident($($a:ident: $t:ty),* $(,)?) $body:block) => {
         $(#[$m])*
         pub fn $name($($a: $t),*) {
+            $at(crate::simd::level(), $($a),*)
+        }
+
+        #[doc = concat!("[`", stringify!($name), "`] at a given SIMD level.")]
+        #[allow(unused_variables)]
+        pub fn $at(level: Level, $($a: $t),*) {
             #[inline(always)]
             fn imp($($a: $t),*) $body
             #[cfg(target_arch = "x86_64")]
@@ -60,11 +35,11 @@ macro_rules! multiversion {
                 unsafe fn v4($($a: $t),*) { imp($($a),*) }
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn v3($($a: $t),*) { imp($($a),*) }
-                match level() {
-                    // SAFETY: the CPU has these features (checked by `level`).
-                    4 => return unsafe { v4($($a),*) },
-                    3 => return unsafe { v3($($a),*) },
-                    _ => {}
+                match level.clamp_to_cpu() {
+                    // SAFETY: the CPU has these features (`clamp_to_cpu` checked).
+                    Level::Avx512 => return unsafe { v4($($a),*) },
+                    Level::Avx2 => return unsafe { v3($($a),*) },
+                    Level::Portable => {}
                 }
             }
             imp($($a),*)
@@ -140,7 +115,7 @@ fn sum(x: &[f32]) -> f32 {
 multiversion! {
     /// `x[r][c] = gelu(x[r][c] + bias[c])` for every row of width `bias.len()` (erf GELU,
     /// as BERT's `gelu`).
-    pub fn bias_gelu(x: &mut [f32], bias: &[f32]) {
+    pub fn bias_gelu / bias_gelu_at(x: &mut [f32], bias: &[f32]) {
         for row in x.chunks_exact_mut(bias.len()) {
             for (v, b) in row.iter_mut().zip(bias) {
                 *v = gelu(*v + b);
@@ -151,7 +126,7 @@ multiversion! {
 
 multiversion! {
     /// `x[r][c] += bias[c]` for every row of width `bias.len()`.
-    pub fn add_bias(x: &mut [f32], bias: &[f32]) {
+    pub fn add_bias / add_bias_at(x: &mut [f32], bias: &[f32]) {
         for row in x.chunks_exact_mut(bias.len()) {
             for (v, b) in row.iter_mut().zip(bias) {
                 *v += b;
@@ -163,7 +138,7 @@ multiversion! {
 multiversion! {
     /// `residual[r] = LayerNorm(x[r] + bias + residual[r])` for every row of width
     /// `bias.len()`: the end of BERT's attention and feed-forward blocks in one pass.
-    pub fn bias_residual_layer_norm(
+    pub fn bias_residual_layer_norm / bias_residual_layer_norm_at(
         x: &mut [f32],
         bias: &[f32],
         residual: &mut [f32],
@@ -183,7 +158,7 @@ multiversion! {
 
 multiversion! {
     /// In-place LayerNorm of every row of width `gamma.len()`.
-    pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    pub fn layer_norm / layer_norm_at(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
         let h = gamma.len();
         let mut tmp = vec![0f32; h];
         for row in x.chunks_exact_mut(h) {
@@ -234,7 +209,7 @@ multiversion! {
     /// floats. No mask: the sequence is unpadded. Keys are transposed per head and rows
     /// padded to whole vectors so that scores and weighted sums are vector operations,
     /// four query rows at a time, accumulated in registers.
-    pub fn attention(
+    pub fn attention / attention_at(
         qkv: &[f32],
         ctx: &mut [f32],
         len: usize,
@@ -329,7 +304,7 @@ multiversion! {
     /// Rows of `a` (width `k`) as symmetric int8 with one scale per row (max|x| / 127),
     /// stored offset by 128 as bytes in rows of width `kp` (padding stays 128, i.e. 0),
     /// for the int8 matrix product.
-    pub fn quantize_rows(a: &[f32], k: usize, kp: usize, q: &mut [u8], scales: &mut [f32]) {
+    pub fn quantize_rows / quantize_rows_at(a: &[f32], k: usize, kp: usize, q: &mut [u8], scales: &mut [f32]) {
         for ((row, qr), s) in a.chunks_exact(k).zip(q.chunks_exact_mut(kp)).zip(scales.iter_mut()) {
             let mut acc = [0f32; LANES];
             let mut chunks = row.chunks_exact(LANES);
@@ -409,6 +384,65 @@ mod tests {
                 let want =
                     (row[c] - mean) / (var + 1e-12).sqrt() * gamma[c] as f64 + beta[c] as f64;
                 assert!((res[r * h + c] as f64 - want).abs() < 1e-5);
+            }
+        }
+    }
+
+    /// Every kernel, run at each level this CPU has, gives the same bits as the portable
+    /// path (the module's promise; `BITALIGN_SIMD` picks among them in a run).
+    #[test]
+    fn every_simd_level_gives_the_same_bits() {
+        let (rows, h, heads, len) = (5, 56, 4, 19);
+        let x: Vec<f32> = (0..rows * h)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        let bias: Vec<f32> = (0..h).map(|i| i as f32 / 30.0 - 0.9).collect();
+        let gamma: Vec<f32> = (0..h).map(|i| 1.0 + i as f32 / 90.0).collect();
+        let beta: Vec<f32> = (0..h).map(|i| i as f32 / 70.0).collect();
+        let qkv: Vec<f32> = (0..len * 3 * h)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 25.0)
+            .collect();
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<u32>>();
+        let run = |l: Level| {
+            let mut out = Vec::new();
+            let mut g = x.clone();
+            bias_gelu_at(l, &mut g, &bias);
+            out.push(bits(&g));
+            let mut a = x.clone();
+            add_bias_at(l, &mut a, &bias);
+            out.push(bits(&a));
+            let mut t = x.clone();
+            let mut res: Vec<f32> = x.iter().map(|v| v * 0.3).collect();
+            bias_residual_layer_norm_at(l, &mut t, &bias, &mut res, &gamma, &beta, 1e-12);
+            out.push(bits(&res));
+            let mut n = x.clone();
+            layer_norm_at(l, &mut n, &gamma, &beta, 1e-5);
+            out.push(bits(&n));
+            let mut ctx = vec![0f32; len * h];
+            let mut scratch = vec![0f32; attention_scratch(len, h, heads)];
+            attention_at(l, &qkv, &mut ctx, len, h, heads, &mut scratch);
+            out.push(bits(&ctx));
+            let kp = h.div_ceil(4) * 4 + 4;
+            let mut q = vec![128u8; rows * kp];
+            let mut sc = vec![0f32; rows];
+            quantize_rows_at(l, &x, h, kp, &mut q, &mut sc);
+            out.push(q.iter().map(|&b| b as u32).collect());
+            out.push(bits(&sc));
+            out
+        };
+        let want = run(Level::Portable);
+        let names = [
+            "bias_gelu",
+            "add_bias",
+            "bias_residual_layer_norm",
+            "layer_norm",
+            "attention",
+            "quantize_rows (bytes)",
+            "quantize_rows (scales)",
+        ];
+        for l in Level::available() {
+            for (k, (got, want)) in run(l).iter().zip(&want).enumerate() {
+                assert!(got == want, "{} differs at level {}", names[k], l.name());
             }
         }
     }

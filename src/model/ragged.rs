@@ -130,8 +130,9 @@ impl Tensors {
             .with_context(|| format!("{}: cannot map", path.display()))?;
         let bad = || anyhow!("{}: not a readable safetensors file", path.display());
         let n = u64::from_le_bytes(map.get(..8).ok_or_else(bad)?.try_into()?) as usize;
+        let data_start = n.checked_add(8).ok_or_else(bad)?;
         let header: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(map.get(8..8 + n).ok_or_else(bad)?).map_err(|_| bad())?;
+            serde_json::from_slice(map.get(8..data_start).ok_or_else(bad)?).map_err(|_| bad())?;
         let mut index = HashMap::new();
         for (name, v) in header {
             if name == "__metadata__" {
@@ -150,14 +151,39 @@ impl Tensors {
                 off.first().and_then(|x| x.as_u64()).ok_or_else(bad)? as usize,
                 off.get(1).and_then(|x| x.as_u64()).ok_or_else(bad)? as usize,
             );
-            if 8 + n + b > map.len() || a > b {
-                return Err(bad());
+            if a > b || b > map.len() - data_start {
+                bail!(
+                    "{}: tensor {name}'s data ({a}..{b}) lies outside the file's {} data bytes",
+                    path.display(),
+                    map.len() - data_start
+                );
+            }
+            // The data must hold exactly the shape's values, or reading a row would run
+            // past the tensor (a header claiming [250037, 384] over 1000 rows).
+            let width = match dtype.as_str() {
+                "F64" | "I64" | "U64" => Some(8),
+                "F32" | "I32" | "U32" => Some(4),
+                "F16" | "BF16" | "I16" | "U16" => Some(2),
+                "I8" | "U8" | "BOOL" => Some(1),
+                _ => None,
+            };
+            if let Some(w) = width {
+                let want = shape
+                    .iter()
+                    .try_fold(w, |acc: usize, &d| acc.checked_mul(d));
+                if want != Some(b - a) {
+                    bail!(
+                        "{}: tensor {name} claims shape {shape:?} of {dtype} but holds {} bytes",
+                        path.display(),
+                        b - a
+                    );
+                }
             }
             index.insert(name, (dtype, shape, a, b));
         }
         Ok(Self {
             map,
-            data_start: 8 + n,
+            data_start,
             index,
         })
     }
@@ -259,11 +285,28 @@ impl RaggedEncoder {
             )?;
             let tt = name("embeddings.token_type_embeddings.weight");
             let token_type0 = match t.index.get(&tt) {
-                Some((_, s, _, _)) => t.get(&tt, &s.clone())?[..h].to_vec(),
+                Some((_, s, _, _)) if s.len() == 2 && s[0] >= 1 && s[1] == h => {
+                    t.get(&tt, &s.clone())?[..h].to_vec()
+                }
+                Some((_, s, _, _)) => bail!("tensor {tt} has shape {s:?}, expected [_, {h}]"),
                 None => vec![0.0; h],
             };
             let (emb_ln_g, emb_ln_b) = ln("embeddings.LayerNorm")?;
-            let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+            // The last layer must exist before anything is allocated per layer: a config
+            // claiming 10⁹ layers is an error, not a 672 GB allocation.
+            if cfg.num_hidden_layers > 0 {
+                let last = name(&format!(
+                    "encoder.layer.{}.attention.self.query.weight",
+                    cfg.num_hidden_layers - 1
+                ));
+                if !t.has(&last) {
+                    bail!(
+                        "tensor {last} is missing (config.json says num_hidden_layers {})",
+                        cfg.num_hidden_layers
+                    );
+                }
+            }
+            let mut layers = Vec::new();
             for i in 0..cfg.num_hidden_layers {
                 let p = |n: &str| name(&format!("encoder.layer.{i}.{n}"));
                 let mut qkv_w = Vec::with_capacity(3 * h * h);
@@ -313,7 +356,17 @@ impl RaggedEncoder {
         };
         let mut enc = build().map_err(wrap)?;
         if matches!(model_type, "xlm-roberta" | "roberta" | "xlmrobertamodel") {
-            enc.position_offset = cfg.pad_token_id + 1;
+            enc.position_offset = cfg
+                .pad_token_id
+                .checked_add(1)
+                .filter(|&o| o < cfg.max_position_embeddings)
+                .ok_or_else(|| {
+                    anyhow!(
+                        "pad_token_id {} leaves no positions of max_position_embeddings {}",
+                        cfg.pad_token_id,
+                        cfg.max_position_embeddings
+                    )
+                })?;
         }
         if wdtype == "F32" {
             enc.words = WordTable::Mapped {

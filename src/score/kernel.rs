@@ -10,23 +10,43 @@ use std::sync::OnceLock;
 type BlockFn = fn(&[f32], &[f32], usize, &mut [f32]);
 
 /// `out[i * ny + j] = x_i · y_j` for the `nx` rows of `x` and `ny` rows of `y` (width `d`).
+///
+/// # Panics
+/// When `d` is 0, `x` or `y` is not whole rows of `d`, or `out` is not `nx × ny` long:
+/// the SIMD paths write `out` unchecked, so these are real asserts, not debug ones.
 pub fn block(x: &[f32], y: &[f32], d: usize, out: &mut [f32]) {
-    debug_assert!(d > 0 && x.len().is_multiple_of(d) && y.len().is_multiple_of(d));
-    debug_assert_eq!(out.len(), (x.len() / d) * (y.len() / d));
+    assert!(
+        d > 0 && x.len().is_multiple_of(d) && y.len().is_multiple_of(d),
+        "block: rows of {d} do not fit inputs of {} and {} values",
+        x.len(),
+        y.len()
+    );
+    assert_eq!(
+        out.len(),
+        (x.len() / d) * (y.len() / d),
+        "block: output size is not rows(x) × rows(y)"
+    );
     static PICK: OnceLock<BlockFn> = OnceLock::new();
     (PICK.get_or_init(pick))(x, y, d, out)
 }
 
 fn pick() -> BlockFn {
+    at(crate::simd::level())
+}
+
+/// The block function for a SIMD level (lowered to what the CPU has).
+fn at(level: crate::simd::Level) -> BlockFn {
+    use crate::simd::Level;
     #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f") {
-            return |x, y, d, out| unsafe { avx512::block(x, y, d, out) };
-        }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            return |x, y, d, out| unsafe { avx2::block(x, y, d, out) };
-        }
+    match level.clamp_to_cpu() {
+        // SAFETY: AVX-512F is present (`clamp_to_cpu`), and `block` asserted the shapes
+        // the tiles index with unchecked reads and writes.
+        Level::Avx512 => return |x, y, d, out| unsafe { avx512::block(x, y, d, out) },
+        // SAFETY: AVX2 and FMA are present; shapes asserted by `block` as above.
+        Level::Avx2 => return |x, y, d, out| unsafe { avx2::block(x, y, d, out) },
+        Level::Portable => {}
     }
+    let _ = level;
     portable::block
 }
 
@@ -38,7 +58,9 @@ pub fn passing(line: &[f32], row_floor: f32, col_floor: &[f32]) -> u32 {
     #[cfg(target_arch = "x86_64")]
     {
         static AVX512: OnceLock<bool> = OnceLock::new();
-        if line.len() == 16 && *AVX512.get_or_init(|| std::is_x86_feature_detected!("avx512f")) {
+        // Follows `BITALIGN_SIMD` like `block`, so a forced level leaves no AVX-512 behind.
+        let avx512 = || crate::simd::level().clamp_to_cpu() == crate::simd::Level::Avx512;
+        if line.len() == 16 && *AVX512.get_or_init(avx512) {
             // SAFETY: AVX-512F is present and both slices hold 16 values.
             return unsafe { avx512::passing(line, row_floor, col_floor) };
         }
@@ -53,7 +75,16 @@ pub fn passing(line: &[f32], row_floor: f32, col_floor: &[f32]) -> u32 {
 }
 
 /// Dot product of two rows, computed exactly as the kernel computes it.
+///
+/// # Panics
+/// When the rows differ in length or are empty.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    assert!(
+        !a.is_empty() && a.len() == b.len(),
+        "dot: rows of {} and {} values",
+        a.len(),
+        b.len()
+    );
     let mut out = [0.0f32];
     block(a, b, a.len(), &mut out);
     out[0]
@@ -95,6 +126,10 @@ mod avx2 {
 
     /// Rows of `x` in threes against rows of `y` in fours: 12 accumulators, 3 row
     /// registers and one streamed register fill the 16 AVX2 registers.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; `d > 0`, `x` and `y` whole rows of `d` and
+    /// `out.len() == rows(x) * rows(y)` (reads and writes are unchecked).
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn block(x: &[f32], y: &[f32], d: usize, out: &mut [f32]) {
         let nx = x.len() / d;
@@ -305,6 +340,9 @@ mod avx512 {
 
     /// Rows of `x` in fours against rows of `y` in sixes: 24 accumulators, 4 row
     /// registers and one streamed register out of the 32 AVX-512 registers.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F; shapes as for the AVX2 `block`.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn tiled(x: &[f32], y: &[f32], d: usize, out: &mut [f32]) {
         let nx = x.len() / d;
@@ -419,18 +457,15 @@ mod tests {
         let (nx, ny, d) = (9, 13, 389);
         let x = rows(nx, d, 5);
         let y = rows(ny, d, 6);
-        let mut paths: Vec<(&str, BlockFn)> = vec![("portable", portable::block)];
+        let mut paths: Vec<(&str, BlockFn)> = crate::simd::Level::available()
+            .into_iter()
+            .map(|l| (l.name(), at(l)))
+            .collect();
         #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                paths.push(("avx2", |x, y, d, o| unsafe { avx2::block(x, y, d, o) }));
-            }
-            if std::is_x86_feature_detected!("avx512f") {
-                paths.push(("avx512", |x, y, d, o| unsafe { avx512::block(x, y, d, o) }));
-                paths.push(("avx512 tiled", |x, y, d, o| unsafe {
-                    avx512::tiled(x, y, d, o)
-                }));
-            }
+        if std::is_x86_feature_detected!("avx512f") {
+            paths.push(("avx512 tiled", |x, y, d, o| unsafe {
+                avx512::tiled(x, y, d, o)
+            }));
         }
         for (name, f) in paths {
             let mut out = vec![0.0; nx * ny];
@@ -473,6 +508,18 @@ mod tests {
                 assert_eq!(a.to_bits(), b.to_bits(), "{nx}x{ny}x{d}");
             }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "dot: rows of 1 and 2 values")]
+    fn dot_of_rows_of_different_lengths_panics_instead_of_writing_out_of_bounds() {
+        crate::score::cosine(&[1.0], &[1.0, 2.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "output size")]
+    fn block_with_a_short_output_panics() {
+        block(&[1.0, 2.0], &[1.0, 2.0, 3.0, 4.0], 1, &mut [0.0; 3]);
     }
 
     #[test]

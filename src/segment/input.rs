@@ -110,6 +110,13 @@ pub fn decode(name: &str, bytes: Vec<u8>, lossy: bool) -> Result<Decoded> {
     Ok(decoded)
 }
 
+/// Whether a file's bytes hold no text: nothing but whitespace, after an optional UTF-8
+/// byte-order mark (a BOM-only file is as empty as a 0-byte one).
+pub fn is_blank(bytes: &[u8]) -> bool {
+    let b = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    std::str::from_utf8(b).is_ok_and(|t| t.chars().all(|c| c.is_whitespace() || c == '\u{feff}'))
+}
+
 /// Whether `e` is [`read_input`]'s "no text at all" error (some callers take such a file
 /// as an empty document).
 pub fn is_empty_input(e: &anyhow::Error) -> bool {
@@ -160,6 +167,15 @@ mod tests {
         for e in [err(b"ab\xffcd", false), err(b"", false)] {
             assert!(e.starts_with("f.txt: ") && !e.contains('\n'), "{e}");
         }
+    }
+
+    #[test]
+    fn bom_only_is_blank_like_empty() {
+        for b in [&b""[..], b"\xef\xbb\xbf", b"\xef\xbb\xbf\r\n \n", b" \t\n"] {
+            assert!(is_blank(b), "{b:?}");
+        }
+        assert!(!is_blank(b"\xef\xbb\xbfx"));
+        assert!(!is_blank(b"\xff"));
     }
 
     #[test]

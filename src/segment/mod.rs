@@ -8,7 +8,7 @@ mod input;
 pub mod rules;
 mod splitter;
 
-pub use input::{decode, is_empty_input, read_input, Decoded};
+pub use input::{decode, is_blank, is_empty_input, read_input, Decoded};
 pub use splitter::{is_line_break, is_space, push_capped, Segmenter, Spans, MAX_SENTENCE_BYTES};
 
 use anyhow::Result;
@@ -31,8 +31,10 @@ pub fn read_text(name: &str) -> Result<String> {
     Ok(read_input(name, false)?.text)
 }
 
-/// Spans of the non-blank lines of `text`, trimmed; `\n`, `\r\n`, `\r` (and the
-/// Unicode line separators, as for the segmenter) all end a line.
+/// Spans of the lines of `text` as vecalign, LASER and gold files count them: split on
+/// `\n` only (a `\r` before it goes with the break), one span per line, trimmed, an
+/// empty line an empty span, no line after a final `\n`. Other breaks (`\r` alone, VT,
+/// FF, U+0085, U+2028, U+2029) stay inside their line, so line i is always span i.
 pub fn line_spans(text: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
@@ -41,21 +43,37 @@ pub fn line_spans(text: &str) -> Vec<Range<usize>> {
         let t = s.trim_start_matches(is_space);
         let lead = s.len() - t.len();
         let t = t.trim_end_matches(is_space);
-        if !t.is_empty() {
-            out.push(r.start + lead..r.start + lead + t.len());
-        }
+        let at = if t.is_empty() {
+            r.start
+        } else {
+            r.start + lead
+        };
+        out.push(at..at + t.len());
     };
-    for (i, c) in text.char_indices() {
-        if is_line_break(c) {
+    for (i, b) in text.bytes().enumerate() {
+        if b == b'\n' {
             push(start..i);
-            start = i + c.len_utf8();
+            start = i + 1;
         }
     }
-    push(start..text.len());
+    if start < text.len() {
+        push(start..text.len());
+    }
     out
 }
 
-/// One sentence per non-empty line (`--presplit`), spans excluding the line break.
+/// Whether a document the segmenter split into `sentences` looks like it was already one
+/// sentence per line: at least 10 non-blank lines, and the segmenter kept nearly all of
+/// them whole (at most 10 % more sentences than lines) but not all. Paragraph-per-line
+/// prose gives many more sentences than lines; an already split file gives a few more,
+/// and then its sentence indices no longer match the lines (gold files, vecalign).
+/// Returns the number of non-blank lines when it looks so.
+pub fn looks_line_split(text: &str, sentences: usize) -> Option<usize> {
+    let lines = line_spans(text).iter().filter(|r| !r.is_empty()).count();
+    (lines >= 10 && sentences > lines && sentences * 10 <= lines * 11).then_some(lines)
+}
+
+/// One sentence per line (`--presplit`, see [`line_spans`]), spans excluding the break.
 pub fn split_lines(text: &str, doc: usize) -> Vec<Sentence> {
     to_sentences(text, &line_spans(text), doc, |o| o)
 }
@@ -79,9 +97,10 @@ pub fn to_sentences(
         .collect()
 }
 
-/// Splits a decoded document into sentences: one per line when `presplit`, else with the
-/// language's segmenter. Also returns how many cuts were made in over-long sentences
-/// (longer than [`MAX_SENTENCE_BYTES`]), in both modes.
+/// Splits a decoded document into sentences: one per line when `presplit` (line i is
+/// sentence i, however long or empty), else with the language's segmenter. Also returns
+/// how many sentences are longer than [`MAX_SENTENCE_BYTES`]: cut there by the segmenter,
+/// kept whole (the tokenizer truncates) when presplit.
 pub fn split_document(
     decoded: &Decoded,
     doc: usize,
@@ -89,12 +108,15 @@ pub fn split_document(
     presplit: bool,
 ) -> (Vec<Sentence>, usize) {
     let spans = if presplit {
-        // The user's lines are kept, except runaway ones, cut like any sentence.
-        let mut out = Spans::default();
-        for line in line_spans(&decoded.text) {
-            push_capped(&decoded.text, line, MAX_SENTENCE_BYTES, &mut out);
+        let spans = line_spans(&decoded.text);
+        let long = spans
+            .iter()
+            .filter(|r| r.len() > MAX_SENTENCE_BYTES)
+            .count();
+        Spans {
+            spans,
+            forced: long,
         }
-        out
     } else {
         Segmenter::new(lang).spans(&decoded.text)
     };
@@ -111,21 +133,52 @@ mod tests {
         let text = "\u{feff}one\r\n\r\n  two  \rthree\n";
         let s = split_lines(text, 3);
         let got: Vec<&str> = s.iter().map(|s| s.text.as_str()).collect();
-        assert_eq!(got, ["one", "two", "three"]);
+        assert_eq!(got, ["one", "", "two  \rthree"]);
         for s in &s {
             assert_eq!(&text[s.span.clone()], s.text);
             assert_eq!(s.doc, 3);
         }
     }
 
+    /// Issue 10 #5: line i is sentence i whatever the line holds.
     #[test]
-    fn presplit_caps_runaway_lines() {
-        let text = format!("short\n{}\n", "x".repeat(MAX_SENTENCE_BYTES * 2 + 10));
-        let d = decode("x", text.into_bytes(), false).unwrap();
-        let (s, forced) = split_document(&d, 0, "en", true);
-        assert_eq!(forced, 2);
-        assert_eq!(s.len(), 4);
-        assert!(s.iter().all(|s| s.text.len() <= MAX_SENTENCE_BYTES));
+    fn presplit_keeps_one_sentence_per_line() {
+        let long = "x".repeat(MAX_SENTENCE_BYTES * 2 + 10);
+        let text = format!("a\n\nb\u{0b}c\u{0c}d\n e\u{85}f\u{2028}g\u{2029}h \n{long}\nlast");
+        let d = decode("x", text.clone().into_bytes(), false).unwrap();
+        let (s, long_lines) = split_document(&d, 0, "en", true);
+        assert_eq!(s.len(), text.split('\n').count());
+        assert_eq!(s.len(), 6);
+        assert_eq!(s[1].text, "");
+        assert_eq!(s[2].text, "b\u{0b}c\u{0c}d");
+        assert_eq!(s[4].text, long);
+        assert_eq!(long_lines, 1);
+        assert_eq!(s[5].text, "last");
+        // A final newline does not add a line; CRLF counts as one break.
+        assert_eq!(split_lines("a\r\nb\r\n", 0).len(), 2);
+        assert_eq!(split_lines("a\n\n", 0).len(), 2);
+    }
+
+    /// Issue 10 #6: a one-sentence-per-line file re-segmented into a few more sentences is
+    /// recognised; paragraph-per-line prose is not.
+    #[test]
+    fn line_split_input_is_recognised() {
+        let mut lines: Vec<String> = (0..20)
+            .map(|i| format!("Line number {i} ends here."))
+            .collect();
+        lines[3] = "Dr. Smith came. He sat.".into();
+        let text = lines.join("\n");
+        let d = decode("x", text.clone().into_bytes(), false).unwrap();
+        let (s, _) = split_document(&d, 0, "en", false);
+        assert_eq!(looks_line_split(&text, s.len()), Some(20));
+        let prose = (0..12)
+            .map(|_| "One. Two. Three.")
+            .collect::<Vec<_>>()
+            .join("\n");
+        let d = decode("x", prose.clone().into_bytes(), false).unwrap();
+        let (s, _) = split_document(&d, 0, "en", false);
+        assert_eq!(looks_line_split(&prose, s.len()), None);
+        assert_eq!(looks_line_split(&text, 20), None);
     }
 
     #[test]

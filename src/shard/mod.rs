@@ -136,6 +136,8 @@ pub struct Manifest {
     pub lossy: bool,
     /// `None` when the run starts from precomputed embeddings.
     pub model: Option<ModelSpec>,
+    /// Width of raw float32 embedding files (`--dim`).
+    pub dim: Option<usize>,
     pub params: Params,
     pub sides: Vec<Side>,
     /// Language pairs (indices into `sides`), source first.
@@ -154,8 +156,10 @@ pub struct Setup<'a> {
     pub presplit: bool,
     pub lossy: bool,
     pub model: Option<ModelSpec>,
-    /// One `.npy` per document, or none (then `model` embeds).
+    /// One matrix per document (`.npy`, or raw float32 rows of width `dim`), or none
+    /// (then `model` embeds).
     pub embeddings: &'a [PathBuf],
+    pub dim: Option<usize>,
     pub config: &'a MineConfig,
     pub shards: usize,
     pub out: &'a Path,
@@ -286,7 +290,7 @@ impl Work {
             let embeddings = match s.embeddings.get(i) {
                 None => None,
                 Some(e) => {
-                    let m = Embeddings::map_npy(e)?;
+                    let m = Embeddings::read(e, s.dim)?;
                     if m.len() != doc.sentences.len() {
                         return Err(Error::input(
                             e.display(),
@@ -340,6 +344,7 @@ impl Work {
             } else {
                 None
             },
+            dim: s.dim,
             params: Params::of(cfg),
             sides: pools
                 .iter()
@@ -576,7 +581,7 @@ impl Work {
         if self.embeds() {
             for i in 0..self.manifest.shards {
                 let p = self.dir.join(format!("embed/{}.{i}.npy", s.lang));
-                let e = Embeddings::map_npy(&p)?;
+                let e = Embeddings::read_npy(&p)?;
                 if e.len() != self.rows(side, i).len() {
                     return Err(Error::input(p.display(), "not the rows of its shard"));
                 }
@@ -587,7 +592,7 @@ impl Work {
             for &d in &s.docs {
                 let input = &self.manifest.inputs[d];
                 let p = &input.embeddings.as_ref().expect("embeddings given").path;
-                let e = Embeddings::map_npy(p)?;
+                let e = Embeddings::read(p, self.manifest.dim)?;
                 if e.len() != input.sentences {
                     return Err(Error::input(p.display(), "changed since `shard init`"));
                 }
