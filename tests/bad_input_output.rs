@@ -240,3 +240,55 @@ fn region_subtags_are_kept_and_mined_between() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(dir.path().join("p2/en-US-en-GB.jsonl").exists());
 }
+
+#[test]
+fn embed_writes_its_files_together_or_not_at_all() {
+    // A target that cannot be replaced (a directory where `story.vi.npy` goes) fails the
+    // commit after other files were ready: none of this run's files may remain, and what
+    // was in the directory before stays.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("emb");
+    std::fs::create_dir_all(out.join("story.vi.npy/blocker")).unwrap();
+    std::fs::write(out.join("keep.txt"), "mine").unwrap();
+    let o = bitalign(&[
+        "-q",
+        "embed",
+        "--force",
+        "--out",
+        s(&out),
+        &story("en"),
+        &story("vi"),
+    ]);
+    fails_with(&o, "story.vi.npy");
+    let mut left: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["keep.txt", "story.vi.npy"], "{left:?}");
+
+    // The same run into a clear directory writes the whole set.
+    std::fs::remove_dir_all(out.join("story.vi.npy")).unwrap();
+    let o = bitalign(&["-q", "embed", "--out", s(&out), &story("en"), &story("vi")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "story.en.sentences.txt",
+        "story.en.npy",
+        "story.en.f32",
+        "story.vi.sentences.txt",
+        "story.vi.npy",
+        "story.vi.f32",
+        "embed.json",
+        "keep.txt",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    assert!(
+        !std::fs::read_dir(&out).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with('.')),
+        "no staging directory left"
+    );
+}

@@ -1,8 +1,8 @@
 //! `bitalign embed`: sentences and their vectors, per input, for other tools.
 
 use super::{InputArgs, ModelArgs, Progress};
-use anyhow::{bail, Context, Result};
-use bitalign::corpus::{AtomicFile, EmbedFileRecord, EmbedManifest};
+use anyhow::{bail, Result};
+use bitalign::corpus::{CorpusWriter, EmbedFileRecord, EmbedManifest};
 use clap::Args;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,8 @@ pub struct EmbedArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Output directory (created if missing).
+    /// Output directory (created if missing; other files in it are left alone). The files
+    /// of one run appear together, embed.json last, or none of them.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Overwrite files already in the output directory.
@@ -50,9 +51,9 @@ pub fn run(args: EmbedArgs, progress: &Progress) -> Result<()> {
             bail!("{}: already exists (use --force to overwrite)", t.display());
         }
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("{}: cannot create", args.out.display()))?;
-
+    // Claimed now (created if missing): the files are staged inside and appear together,
+    // embed.json last, or not at all (a failed write, a full disk, a signal).
+    let mut writer = CorpusWriter::create(&args.out, &[], true)?;
     let embedder = args.model.embedder(progress)?;
     let texts: Vec<&str> = docs
         .iter()
@@ -67,7 +68,7 @@ pub fn run(args: EmbedArgs, progress: &Progress) -> Result<()> {
         let idx: Vec<usize> = (row..row + sentences.len()).collect();
         row += sentences.len();
         let m = all.select(&idx);
-        let mut txt = AtomicFile::create(args.out.join(format!("{stem}.sentences.txt")))?;
+        let mut txt = writer.create_file(&format!("{stem}.sentences.txt"))?;
         for s in sentences {
             writeln!(
                 txt,
@@ -75,12 +76,12 @@ pub fn run(args: EmbedArgs, progress: &Progress) -> Result<()> {
                 s.text.split_whitespace().collect::<Vec<_>>().join(" ")
             )?;
         }
-        let mut npy = AtomicFile::create(args.out.join(format!("{stem}.npy")))?;
-        m.write_npy(&mut npy)?;
-        let mut raw = AtomicFile::create(args.out.join(format!("{stem}.f32")))?;
-        m.write_raw(&mut raw)?;
         txt.commit()?;
+        let mut npy = writer.create_file(&format!("{stem}.npy"))?;
+        m.write_npy(&mut npy)?;
         npy.commit()?;
+        let mut raw = writer.create_file(&format!("{stem}.f32"))?;
+        m.write_raw(&mut raw)?;
         raw.commit()?;
         files.push(EmbedFileRecord {
             input: doc.name.clone(),
@@ -90,7 +91,7 @@ pub fn run(args: EmbedArgs, progress: &Progress) -> Result<()> {
         });
     }
     let meta = EmbedManifest::new(&embedder, files, stats.clone());
-    AtomicFile::write_all(args.out.join("embed.json"), &meta.to_json()?)?;
+    writer.commit_as("embed.json", &meta.to_json()?)?;
     progress.say(format!(
         "embedded {} sentences ({} distinct, {} tokens, {} truncated) in {:.1} s: {:.0} sentences/s, {:.0} tokens/s → {}",
         stats.sentences,

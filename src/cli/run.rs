@@ -114,7 +114,7 @@ pub struct KnnArgs {
     /// up to 4·10⁹ sentence pairs per language pair (≈ 63k × 63k), approximate above.
     #[arg(long, value_enum, default_value = "exact", value_name = "SEARCH")]
     pub knn: KnnChoice,
-    /// Lists of the inverted file (default: 2^round(log2(2·√(n·probe))), n the larger side).
+    /// Lists of the inverted file (default: 2^round(log2(2·√(n·probe))), n the larger side, at most n/64).
     #[arg(long, value_name = "N")]
     pub ivf_lists: Option<usize>,
     /// Lists each source sentence searches (more: higher recall, slower).

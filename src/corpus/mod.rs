@@ -47,8 +47,8 @@ pub struct Record {
     pub src: Side,
     pub tgt: Side,
     pub cosine: f32,
-    /// The score that ranked a mined pair and that the threshold was applied to (margin,
-    /// cosine or distance, as the run's `score` says); absent for alignment links.
+    /// The score that ranked a mined pair and that the cut was applied to (margin, cosine,
+    /// distance or confidence, as the run's `tsv_score` says); absent for alignment links.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f32>,
     /// Ratio margin (mining); absent for alignment links.
@@ -86,7 +86,7 @@ pub enum Format {
     /// One JSON object per pair with languages, documents, indices, spans and scores.
     Jsonl,
     /// `score<TAB>source<TAB>target` (LASER's layout): the score that ranked the pairs
-    /// (run.json's `score`), or the cosine for alignment links.
+    /// (run.json's `tsv_score`), or the cosine for alignment links.
     Tsv,
     /// Two plain files, `corpus.SRC-TGT.SRC` and `corpus.SRC-TGT.TGT`, line by line.
     Moses,
@@ -229,7 +229,7 @@ mod tests {
         let tsv = std::fs::read_to_string(dir.path().join("en-vi.tsv")).unwrap();
         assert_eq!(
             tsv,
-            "0.875000\tTom & \"Mary\" <said> 'hi' then left.\tTom & Mary nói \u{1} chào.\n\
+            "1.250000\tTom & \"Mary\" <said> 'hi' then left.\tTom & Mary nói \u{1} chào.\n\
              1.100000\tSome 30,000 lives.\t30.000 người chết.\n"
         );
         let en = std::fs::read_to_string(dir.path().join("corpus.en-vi.en")).unwrap();

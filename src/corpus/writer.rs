@@ -180,14 +180,28 @@ impl CorpusWriter {
         &self.files
     }
 
+    /// A file of the run to stream into (e.g. a large matrix): written in the staging
+    /// directory, moved into place with the others at the commit. Commit the
+    /// [`AtomicFile`] itself once it is complete.
+    pub fn create_file(&mut self, name: &str) -> Result<AtomicFile> {
+        let file = AtomicFile::create(self.staging().join(name))?;
+        self.files.push(name.to_string());
+        Ok(file)
+    }
+
     /// Writes the manifest as `run.json` and moves every file into place, `run.json` last.
-    pub fn commit(mut self, manifest: &Manifest) -> Result<PathBuf> {
+    pub fn commit(self, manifest: &Manifest) -> Result<PathBuf> {
         let mut bytes = manifest.to_json()?;
         bytes.push(b'\n');
-        AtomicFile::write_all(self.staging().join("run.json"), &bytes)?;
+        self.commit_as("run.json", &bytes)
+    }
+
+    /// [`CorpusWriter::commit`] with a manifest of another name and shape (`embed.json`).
+    pub fn commit_as(mut self, manifest_name: &str, bytes: &[u8]) -> Result<PathBuf> {
+        AtomicFile::write_all(self.staging().join(manifest_name), bytes)?;
         let stage = self.stage.take().expect("staging lives until commit");
         let mut moved: Vec<PathBuf> = Vec::new();
-        for name in self.files.iter().map(String::as_str).chain(["run.json"]) {
+        for name in self.files.iter().map(String::as_str).chain([manifest_name]) {
             let target = self.out.join(name);
             let renamed = match target.parent() {
                 Some(p) if p != self.out => std::fs::create_dir_all(p),
@@ -210,7 +224,7 @@ impl CorpusWriter {
         drop(stage);
         self.created = false;
         self.registered.clear();
-        Ok(self.out.join("run.json"))
+        Ok(self.out.join(manifest_name))
     }
 }
 

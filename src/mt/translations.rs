@@ -108,8 +108,16 @@ mod tests {
     #[test]
     fn blank_source_lines_may_be_kept() {
         let src = "Eins.\n\nZwei.\n";
-        assert_eq!(sents(src).len(), 2);
+        // --presplit keeps the blank line as an (empty) sentence: line for line.
         let t = Translations::parse("Un.\n\nDeux.\n", "a.de", src, &sents(src)).unwrap();
+        assert_eq!(t.lines, ["Un.", "", "Deux."]);
+        // A segmenter drops it: the translation's lines are matched to the source's lines.
+        let segmented: Vec<Sentence> = sents(src)
+            .into_iter()
+            .filter(|s| !s.text.is_empty())
+            .collect();
+        assert_eq!(segmented.len(), 2);
+        let t = Translations::parse("Un.\n\nDeux.\n", "a.de", src, &segmented).unwrap();
         assert_eq!(t.lines, ["Un.", "Deux."]);
     }
 

@@ -11,10 +11,15 @@ use super::{kernel, knn, offer_block, Lists, Rank, TopK, BLOCK_X, BLOCK_Y};
 use crate::embed::Embeddings;
 use rayon::prelude::*;
 
+/// Fewest rows a side per list when the list count is picked for the sizes (faiss warns
+/// below 39 training points per centroid).
+pub const MIN_ROWS_PER_LIST: usize = 64;
+
 /// Index parameters of the approximate search (recorded in `run.json`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IvfParams {
-    /// Lists (k-means centroids); 0 picks 2^round(log2(2·√(n·probe))) for n rows a side.
+    /// Lists (k-means centroids); 0 picks 2^round(log2(2·√(n·probe))) for n rows a side,
+    /// at most n / [`MIN_ROWS_PER_LIST`].
     pub lists: usize,
     /// Lists each x row searches.
     pub probe: usize,
@@ -37,15 +42,18 @@ impl Default for IvfParams {
 
 impl IvfParams {
     /// The list count for sides of `nx` and `ny` rows: balances the cost of assigning rows
-    /// to centroids (n·lists) against that of the probed lists (n·probe·n/lists).
+    /// to centroids (n·lists) against that of the probed lists (n·probe·n/lists), with at
+    /// least [`MIN_ROWS_PER_LIST`] rows a list: smaller lists scatter a document's
+    /// neighbours over lists the probe misses (15 × 31 sentences lost their pairs with 31
+    /// lists), and k-means has too few rows per centroid to place it.
     pub fn lists_for(&self, nx: usize, ny: usize) -> usize {
+        let n = nx.max(ny).max(1);
         if self.lists > 0 {
-            return self.lists.min(nx.max(ny)).max(1);
+            return self.lists.min(n);
         }
-        let n = nx.max(ny).max(1) as f64;
-        let ideal = 2.0 * (n * self.probe.max(1) as f64).sqrt();
+        let ideal = 2.0 * (n as f64 * self.probe.max(1) as f64).sqrt();
         let l = 2f64.powi(ideal.log2().round() as i32) as usize;
-        l.clamp(1, nx.max(ny).max(1))
+        l.clamp(1, (n / MIN_ROWS_PER_LIST).max(1))
     }
 }
 

@@ -815,6 +815,10 @@ mod tests {
         assert_eq!(Knn::Auto(p).resolve(1000, 1000), Knn::Exact);
         assert_eq!(Knn::Auto(p).resolve(100_000, 100_000), Knn::Ivf(p));
         assert_eq!(p.lists_for(1_000_000, 1_000_000), 4096);
+        // Small sides keep enough rows a list; a document-sized side is one list (exact).
+        assert_eq!(p.lists_for(6766, 6402), 6766 / 64);
+        assert_eq!(p.lists_for(15, 31), 1);
+        assert_eq!(IvfParams { lists: 50, ..p }.lists_for(15, 31), 31);
     }
 
     #[test]
