@@ -43,7 +43,7 @@ pub enum ShardCommand {
     /// Set up a work directory: check inputs and flags (those of `bitalign run`), record
     /// inputs (sizes, checksums), model, parameters and shard count in WORK/shard.json.
     /// Running it again with the same arguments changes nothing.
-    Init(InitArgs),
+    Init(Box<InitArgs>),
     /// Embed shard I of every language's sentences (not needed with --embeddings).
     Embed(StageArgs),
     /// Nearest neighbours of shard I's rows of each side among the other side's whole set:
@@ -104,7 +104,7 @@ pub struct StatusArgs {
 
 pub fn run(args: ShardArgs, progress: &Progress) -> Result<()> {
     match args.command {
-        ShardCommand::Init(a) => init(a, progress),
+        ShardCommand::Init(a) => init(*a, progress),
         ShardCommand::Embed(a) => stage("embed", &a, progress),
         ShardCommand::Knn(a) => stage("knn", &a, progress),
         ShardCommand::Best(a) => stage("best", &a, progress),
