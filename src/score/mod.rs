@@ -489,8 +489,12 @@ pub fn best_rows(
         merge_rows(&mut lists, rows, offset);
     }
     bar.advance(x.len() as u64);
-    lists
-        .into_iter()
+    first_hits(lists)
+}
+
+/// The best entry of each list (1-best lists), as hits.
+fn first_hits(v: Vec<TopK>) -> Vec<Option<Hit>> {
+    v.into_iter()
         .map(|t| {
             t.items.first().map(|&(score, idx, cos)| Hit {
                 idx: idx as usize,
@@ -623,18 +627,7 @@ impl Scorer {
             None => scan(x, y, 1, rank, bar),
             Some(part) => ivf::scan(x, y, 1, rank, part, bar),
         };
-        let hits = |v: Vec<TopK>| -> Vec<Option<Hit>> {
-            v.into_iter()
-                .map(|t| {
-                    t.items.first().map(|&(score, idx, cos)| Hit {
-                        idx: idx as usize,
-                        score,
-                        cos,
-                    })
-                })
-                .collect()
-        };
-        (hits(rows), hits(cols))
+        (first_hits(rows), first_hits(cols))
     }
 }
 

@@ -770,21 +770,7 @@ impl Work {
                 t0,
             ));
         }
-        let tuples = if pools.len() >= 3 {
-            pool::tuples(&pools, &pairs, plan.pivot)
-        } else {
-            Vec::new()
-        };
-        Ok(Mined {
-            pools,
-            pairs,
-            tuples,
-            pivot: plan.pivot,
-            params,
-            filters: cfg.filters.clone(),
-            embed_stats: None,
-            mine_seconds: start.elapsed().as_secs_f64(),
-        })
+        Ok(Mined::assemble(pools, pairs, &plan, &cfg, start))
     }
 
     fn hits(&self, p: usize, role: &str) -> Result<Vec<Option<Hit>>> {
