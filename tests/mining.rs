@@ -120,8 +120,9 @@ fn demo_corpus_has_the_corresponding_pairs_and_not_the_unrelated() {
     let en_id = read_jsonl(out.join("en-id.jsonl")).unwrap();
     let vi_id = read_jsonl(out.join("vi-id.jsonl")).unwrap();
     for r in en_vi.iter().chain(&en_id).chain(&vi_id) {
+        let c = r.confidence.expect("the default ranking is the confidence");
         assert!(
-            r.margin.unwrap() >= bitalign::mine::DEFAULT_THRESHOLD,
+            (bitalign::mine::confidence::DEFAULT_MIN_CONFIDENCE..=1.0).contains(&c),
             "{r:?}"
         );
         let (a, b) = r.src.span.unwrap();
@@ -130,18 +131,16 @@ fn demo_corpus_has_the_corresponding_pairs_and_not_the_unrelated() {
     }
     let (ev, ei, vi) = (texts(&en_vi), texts(&en_id), texts(&vi_id));
 
-    // Read in the articles: the Russian foreign minister's call for a ceasefire and talks
-    // (en) is Lavrov's initiative for a ceasefire and negotiations (id); the 1994 end of
-    // the first war is in vi and id.
+    // Read in the articles: tensions remained after the thin peace / the 1994 ceasefire
+    // (en, id); the 1994 end of the first war is in vi and id.
     assert!(
         has(
             &ei,
-            "We call on the parties to immediately refrain",
-            "Menteri Luar Negeri Rusia Sergey Lavrov"
+            "tensions have not escaped even after a thin peace",
+            "gencatan senjata pada 1994"
         ),
         "{ei:#?}"
     );
-
     assert!(
         has(&vi, "kết thúc vào năm 1994", "gencatan senjata pada 1994"),
         "{vi:#?}"
@@ -170,8 +169,8 @@ fn demo_corpus_has_the_corresponding_pairs_and_not_the_unrelated() {
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(
-        run["params"]["threshold"].as_f64().unwrap() as f32,
-        bitalign::mine::DEFAULT_THRESHOLD
+        run["params"]["min_confidence"].as_f64().unwrap() as f32,
+        bitalign::mine::confidence::DEFAULT_MIN_CONFIDENCE
     );
     assert_eq!(
         run["pairs"][1]["kept"].as_u64().unwrap() as usize,
@@ -193,14 +192,17 @@ fn demo_labels() -> std::collections::HashMap<(String, usize, usize), String> {
         .collect()
 }
 
-/// Kept pairs, those graded same or partial, and the `same` pairs found.
-fn against_labels(out: &Path) -> (usize, usize, usize) {
+/// Kept pairs, those graded same or partial, and the `same` pairs found; `confidence`:
+/// the run ranked by confidence (every record carries one in [0, 1]).
+fn against_labels(out: &Path, confidence: bool) -> (usize, usize, usize) {
     let labels = demo_labels();
     let (mut kept, mut correct, mut same) = (0, 0, 0);
     for pair in ["en-vi", "en-id", "vi-id"] {
         for r in read_jsonl(out.join(format!("{pair}.jsonl"))).unwrap() {
-            let c = r.confidence.expect("ranked by confidence");
-            assert!((0.0..=1.0).contains(&c), "{r:?}");
+            if confidence {
+                let c = r.confidence.expect("ranked by confidence");
+                assert!((0.0..=1.0).contains(&c), "{r:?}");
+            }
             kept += 1;
             match labels.get(&(pair.to_string(), r.src.indices[0], r.tgt.indices[0])) {
                 Some(g) if g == "same" => (correct, same) = (correct + 1, same + 1),
@@ -215,23 +217,44 @@ fn against_labels(out: &Path) -> (usize, usize, usize) {
 #[test]
 fn demo_precision_and_recall_on_the_graded_labels() {
     let dir = tempfile::tempdir().unwrap();
-    // The confidence ranking (opt-in) at its calibrated cut, 0.5: only pairs more likely
-    // than not; none of them may be wrong (measured: none kept on the demo).
-    let out = dir.path().join("default");
-    run_demo(&out, &["--rank", "confidence"]);
-    let (kept, correct, _) = against_labels(&out);
-    assert_eq!(kept, correct, "a kept pair is not in the labels");
-    // A lower cut, 0.2, read off these labels (so not a held-out figure): measured 5 kept,
-    // 4 correct, 3 of the 9 `same` pairs (the default margin ranking keeps 7, 3 correct,
-    // 1 same).
-    let out = dir.path().join("explore");
-    run_demo(&out, &["--rank", "confidence", "--min-confidence", "0.2"]);
-    let (kept, correct, same) = against_labels(&out);
+    // The margin ranking (`--rank score`, threshold 1.02): measured 7 kept, 3 correct
+    // (same or partial), 1 of the 9 `same` pairs: the Russian foreign minister's call for a
+    // ceasefire and talks (en) with Lavrov's initiative (id).
+    let out = dir.path().join("margin");
+    run_demo(&out, &["--rank", "score"]);
+    let (m_kept, m_correct, m_same) = against_labels(&out, false);
+    let ei = texts(&read_jsonl(out.join("en-id.jsonl")).unwrap());
     assert!(
-        kept > 0 && correct * 10 >= kept * 8,
-        "precision {correct}/{kept}"
+        has(
+            &ei,
+            "We call on the parties to immediately refrain",
+            "Menteri Luar Negeri Rusia Sergey Lavrov"
+        ),
+        "{ei:#?}"
     );
-    assert!(same >= 3, "{same} of the 9 strongest correspondences");
+    assert!(
+        m_kept > 0 && m_correct * 10 >= m_kept * 4,
+        "margin precision {m_correct}/{m_kept}"
+    );
+    assert!(
+        m_same >= 1,
+        "margin: {m_same} of the 9 strongest correspondences"
+    );
+    // The default, the confidence ranking at its cut 0.5 (calibrated on synthetic data
+    // only): measured 3 kept, 2 correct, 1 `same`. Issue 16's target (precision 0.8 with 5
+    // of the 9 found) is not met; this pins that it stays more precise than the margin.
+    let out = dir.path().join("confidence");
+    run_demo(&out, &[]);
+    let (kept, correct, same) = against_labels(&out, true);
+    assert!(kept > 0, "nothing kept");
+    assert!(
+        correct * m_kept > m_correct * kept,
+        "confidence precision {correct}/{kept} not above the margin's {m_correct}/{m_kept}"
+    );
+    assert!(
+        same >= 1,
+        "confidence: {same} of the 9 strongest correspondences"
+    );
 }
 
 #[test]

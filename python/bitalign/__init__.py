@@ -230,8 +230,10 @@ def mine(
 ) -> List[Dict[str, Any]]:
     """Mines the sentence pairs that correspond in comparable documents, for every pair of
     languages (as ``bitalign run``): every sentence embedded once, ratio margin over the
-    ``k`` nearest neighbours in both directions, candidates chosen by ``mode``, kept above
-    ``threshold``, then filtered.
+    ``k`` nearest neighbours in both directions, pairs ranked by the calibrated confidence
+    (margin, shared numbers and rare names, mutual best partner; LASER's max mode) and kept
+    at 0.5 or more, then filtered. Giving ``threshold``, a ``score`` other than the margin
+    or a ``mode`` other than ``max`` ranks by that score instead, kept above ``threshold``.
 
     ``docs`` maps a language code to its documents: one (a str), several (a list), or
     several by name (a dict name → document). A document is a text, split with the
@@ -247,7 +249,8 @@ def mine(
     pair, languages in input order).
 
     Returns the kept pairs of every language pair, pair after pair, as the records of the
-    JSONL files: ``{"src": side, "tgt": side, "cosine": …, "margin": …}`` where a side is
+    JSONL files: ``{"src": side, "tgt": side, "cosine": …, "margin": …, "confidence": …}``
+    (``confidence`` only when ranked by it) where a side is
     ``{"lang", "doc", "indices", "text", "span"}`` (``span``: byte offsets into the
     document's UTF-8 text, as in the files).
     """

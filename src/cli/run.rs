@@ -38,19 +38,20 @@ pub struct RunArgs {
     #[arg(long, default_value_t = DEFAULT_K, value_name = "N")]
     pub k: usize,
 
-    /// How pairs are ranked and cut: `score` (default), the --score cut at --threshold; or
-    /// `confidence` (opt-in), the calibrated probability that a pair states the same fact
-    /// (margin, shared numbers and rare names, mutual best partner), cut at
-    /// --min-confidence (--threshold does not apply). See docs/mining-threshold.md.
-    #[arg(long, value_enum, default_value = "score")]
-    pub rank: Rank,
+    /// How pairs are ranked and cut: `confidence` (default), the calibrated probability that
+    /// a pair states the same fact (margin, shared numbers and rare names, mutual best
+    /// partner), cut at --min-confidence; or `score`, the --score cut at --threshold.
+    /// Without --rank, giving --threshold, --score, a --mode other than max or --knn other
+    /// than exact selects `score`. See docs/mining-threshold.md.
+    #[arg(long, value_enum)]
+    pub rank: Option<Rank>,
 
-    /// With --rank confidence: keep pairs whose confidence (0–1) is at least this. See
+    /// With the confidence ranking: keep pairs whose confidence (0–1) is at least this. See
     /// docs/mining-threshold.md for how it was calibrated and how to choose a cut.
     #[arg(long, value_name = "P", default_value_t = mine::confidence::DEFAULT_MIN_CONFIDENCE)]
     pub min_confidence: f32,
 
-    /// With --rank score: how pairs are scored and ranked.
+    /// With the score ranking: how pairs are scored and ranked.
     #[arg(long, value_enum, default_value = "margin")]
     pub score: Score,
 
@@ -59,7 +60,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "max")]
     pub mode: RunMode,
 
-    /// With --rank score: keep pairs scoring at least this (default: 1.02 for margin, 0.90
+    /// With the score ranking: keep pairs scoring at least this (default: 1.02 for margin, 0.90
     /// for cosine, 0.02 for distance, calibrated for e5-small; see docs/mining-threshold.md). With
     /// `--mode align`: the price of one more link, as `bitalign align --threshold`.
     #[arg(long, value_name = "SCORE", value_parser = super::args::finite_f32, allow_negative_numbers = true)]

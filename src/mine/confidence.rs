@@ -36,7 +36,7 @@ pub struct Features {
 /// Logistic weights: intercept, (margin − 1) × 100, names, numbers agree, numbers
 /// conflict, mutual best. Fitted by `scripts/calibrate-confidence.py` on the synthetic
 /// sets of `tests/data/calibration/` (training documents only).
-pub const WEIGHTS: [f32; 6] = [-3.8453, 0.6435, -0.0834, 0.9700, -0.2791, 1.1856];
+pub const WEIGHTS: [f32; 6] = [-3.4817, 0.5927, 0.1695, 1.6719, -0.3717, 1.1726];
 
 /// The calibrated probability that the pair corresponds.
 pub fn confidence(f: &Features) -> f32 {

@@ -16,20 +16,20 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 /// What ranks and cuts the mined pairs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Rank {
     /// The score (margin by default), cut at the threshold.
-    #[default]
     Score,
     /// The calibrated confidence (0–1; [`super::confidence`]), cut at the minimum
     /// confidence; the threshold does not apply.
     Confidence,
 }
 
-/// How documents are mined. `Default` is the library's choice (margin over 4 neighbours,
-/// LASER's `max` mode, the threshold calibrated for the score, every filter).
+/// How documents are mined. `Default` is the library's choice (the calibrated confidence
+/// from the margin over 4 neighbours and the sentences' numbers and names, LASER's `max`
+/// mode on it, cut at 0.5, every filter).
 #[derive(Clone, Debug)]
 pub struct MineConfig {
     /// Neighbours per sentence for the margin.
@@ -38,8 +38,8 @@ pub struct MineConfig {
     pub mode: Mode,
     /// Keep pairs scoring at least this; `None` takes [`default_threshold`] of `score`.
     pub threshold: Option<f32>,
-    /// Rank by the score (default) or by the calibrated confidence.
-    pub rank: Rank,
+    /// Rank by the calibrated confidence or by the score; `None`: see [`MineConfig::rank`].
+    pub rank: Option<Rank>,
     /// With [`Rank::Confidence`]: keep pairs whose confidence is at least this.
     pub min_confidence: f32,
     pub filters: Filters,
@@ -58,7 +58,7 @@ impl Default for MineConfig {
             score: Score::Margin,
             mode: Mode::Max,
             threshold: None,
-            rank: Rank::Score,
+            rank: None,
             min_confidence: super::confidence::DEFAULT_MIN_CONFIDENCE,
             filters: Filters::default(),
             pairs: Vec::new(),
@@ -78,6 +78,22 @@ pub fn default_threshold(score: Score) -> f32 {
 }
 
 impl MineConfig {
+    /// The ranking used: the one asked for, else the confidence, unless something only the
+    /// score ranking has was asked for (a threshold, a score other than the margin, a mode
+    /// other than `max`, an approximate search): then the score, so that such settings are
+    /// never silently ignored.
+    pub fn rank(&self) -> Rank {
+        let score_only = self.threshold.is_some()
+            || self.score != Score::Margin
+            || self.mode != Mode::Max
+            || self.knn != Knn::Exact;
+        self.rank.unwrap_or(if score_only {
+            Rank::Score
+        } else {
+            Rank::Confidence
+        })
+    }
+
     /// The pair-mining parameters, with the threshold settled.
     pub fn params(&self) -> Params {
         Params {
@@ -88,7 +104,7 @@ impl MineConfig {
                 .threshold
                 .unwrap_or_else(|| default_threshold(self.score)),
             knn: self.knn,
-            min_confidence: (self.rank == Rank::Confidence).then_some(self.min_confidence),
+            min_confidence: (self.rank() == Rank::Confidence).then_some(self.min_confidence),
         }
     }
 

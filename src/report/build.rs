@@ -89,7 +89,7 @@ pub fn mined(docs: &[Document], mined: &Mined) -> Vec<MinedPair> {
             text: docs[d].sentences[s].text.clone(),
         }
     };
-    let params = &mined.params;
+    let (score, threshold) = mined.params.cut();
     mined
         .pairs
         .iter()
@@ -98,8 +98,8 @@ pub fn mined(docs: &[Document], mined: &Mined) -> Vec<MinedPair> {
             MinedPair {
                 src: x.lang.clone(),
                 tgt: y.lang.clone(),
-                score: format!("{:?}", params.score).to_lowercase(),
-                threshold: params.threshold,
+                score: score.clone(),
+                threshold,
                 candidates: r
                     .candidates
                     .iter()

@@ -200,13 +200,16 @@ fn mined_summary(b: &mut String, plots: &mut Vec<(String, String)>, data: &RunDa
     b.push_str("</tbody></table><p class=\"note\">Candidates are the pairs the retrieval mode proposes (each sentence's best partner); the threshold and then the filters decide which are kept.</p></div>");
     for p in &data.mined {
         let _ = write!(b, "<h3>{}</h3><div class=\"plots\">", esc(&p.name()));
-        for (what, get) in [
-            (
-                "margin",
-                (|c: &super::Candidate| c.margin) as fn(&super::Candidate) -> f32,
-            ),
-            ("cosine", |c: &super::Candidate| c.cosine),
-        ] {
+        type Get = fn(&super::Candidate) -> f32;
+        let mut hists: Vec<(&str, Get)> = Vec::new();
+        // The ranking score first when it is neither plotted below (the confidence,
+        // distance), so the page shows the cut where it applies.
+        if p.score != "margin" && p.score != "cosine" {
+            hists.push((p.score.as_str(), |c| c.score));
+        }
+        hists.push(("margin", |c| c.margin));
+        hists.push(("cosine", |c| c.cosine));
+        for (what, get) in hists {
             let group = |label: &'static str, color: &'static str, class: &str| Group {
                 label,
                 color,

@@ -100,7 +100,7 @@ pub struct Candidate {
     pub tgt: SentenceRef,
     pub cosine: f32,
     pub margin: f32,
-    /// The ranking score (margin, cosine or distance, as the run's `score`).
+    /// The ranking score (the confidence, or the margin, cosine or distance of the run's `score`).
     pub score: f32,
     pub fate: Fate,
 }
@@ -110,7 +110,7 @@ pub struct Candidate {
 pub struct MinedPair {
     pub src: String,
     pub tgt: String,
-    /// Name of the ranking score (`margin`, `cosine`, `distance`).
+    /// Name of the ranking score (`confidence`, `margin`, `cosine`, `distance`).
     pub score: String,
     pub threshold: f32,
     pub candidates: Vec<Candidate>,
