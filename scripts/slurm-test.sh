@@ -85,7 +85,7 @@ PY
 }
 
 # 1. The demo articles, from text, 3 shards.
-demo=(data/demo/karabakh.en.txt data/demo/karabakh.vi.txt data/demo/karabakh.id.txt)
+demo=(data/demo/karabakh.en.txt data/demo/karabakh.vi.txt data/demo/karabakh.id.txt --rank score)
 "$bin" -q run "${demo[@]}" --model "$model" --format jsonl,tsv --out "$tmp/demo-single"
 "$bin" -q shard init "$tmp/demo-work" --shards 3 "${demo[@]}" --model "$model" --format jsonl,tsv --out "$tmp/demo-sharded"
 submit_and_wait "$tmp/demo-work" --embed-cpus 1 --embed-mem 2G --knn-cpus 1 --knn-mem 1G --best-cpus 1 --best-mem 1G --merge-mem 2G
@@ -101,7 +101,7 @@ for side, lang in (("x", "en"), ("y", "vi")):
     with open(f"{sys.argv[1]}/{side}.{lang}.txt", "w") as f:
         f.writelines(f"{side} sentence {i}\n" for i in range(20000))
 PY
-syn_args=("$syn/x.en.txt" "$syn/y.vi.txt" --presplit --filters none --embeddings "$syn/x-20000.npy" "$syn/y-20000.npy")
+syn_args=("$syn/x.en.txt" "$syn/y.vi.txt" --presplit --rank score --filters none --embeddings "$syn/x-20000.npy" "$syn/y-20000.npy")
 "$bin" -q run "${syn_args[@]}" --out "$syn/single"
 res=(--knn-cpus 1 --knn-mem 1G --best-cpus 1 --best-mem 1G --merge-mem 2G)
 "$bin" -q shard init "$syn/work" --shards 4 "${syn_args[@]}" --out "$syn/sharded"

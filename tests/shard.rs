@@ -79,7 +79,7 @@ fn demo_articles_sharded_equal_the_single_run_and_resume() {
         dir.path().join("sharded"),
     );
     let (en, vi, id) = (demo("en"), demo("vi"), demo("id"));
-    let flags = ["--format", "jsonl,tsv,moses"];
+    let flags = ["--rank", "score", "--format", "jsonl,tsv,moses"];
     let mut a = vec!["run", &en, &vi, &id, "--out"];
     let single_s = s(&single);
     a.push(&single_s);
@@ -172,6 +172,8 @@ fn npy_embeddings_sharded_equal_the_single_run_whatever_the_shard_count() {
                 "--presplit",
                 "--lang",
                 "en,en,vi",
+                "--rank",
+                "score",
                 "--filters",
                 "none",
                 "--embeddings",
@@ -234,14 +236,14 @@ fn what_a_sharded_run_cannot_do_is_refused_before_any_work() {
         assert!(!dir.path().join("w").exists(), "nothing written");
     }
     let a = [
-        "shard", "init", &work, "--shards", "2", &en, &vi, "--out", &out,
+        "shard", "init", &work, "--shards", "2", &en, &vi, "--out", &out, "--rank", "score",
     ];
     ok(bitalign(&a));
     let e = stderr(&bitalign(&["shard", "embed", &work, "--shard", "2"]));
     assert!(e.contains("shard 2 does not exist"), "{e}");
     // The same directory for other parameters is refused.
     let e = stderr(&bitalign(&[
-        "shard", "init", &work, "--shards", "3", &en, &vi, "--out", &out,
+        "shard", "init", &work, "--shards", "3", &en, &vi, "--out", &out, "--rank", "score",
     ]));
     assert!(e.contains("set up for other inputs or parameters"), "{e}");
 }

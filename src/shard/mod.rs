@@ -111,6 +111,8 @@ impl Params {
             filters: self.filters.clone(),
             pairs: self.pairs.clone(),
             pivot: self.pivot.clone(),
+            // Sharded runs rank by score (init refuses the confidence ranking).
+            rank: Some(Rank::Score),
             ..MineConfig::default()
         }
     }
@@ -250,10 +252,10 @@ impl Work {
     /// clears the stages' outputs.
     pub fn init(dir: &Path, s: &Setup<'_>, force: bool) -> Result<Work> {
         let cfg = s.config;
-        if cfg.rank == Rank::Confidence {
+        if cfg.rank() == Rank::Confidence {
             return Err(Error::config(
                 "rank",
-                "sharded runs rank by score; --rank confidence needs every text in one process",
+                "sharded runs rank by score (pass --rank score); the confidence ranking needs every text in one process",
             ));
         }
         if cfg.knn != Knn::Exact {
