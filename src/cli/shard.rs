@@ -16,7 +16,7 @@ const ABOUT: &str = "\
 Stages of a sharded run, each addressable by shard, for a cluster. A work directory
 (made by `init`) describes the run; every other command takes it and a shard:
 
-  bitalign shard init WORK --shards N --out DIR FILE… [the flags of `bitalign run`]
+  bitalign shard init WORK --shards N --out DIR FILE… --rank score [flags of `bitalign run`]
   bitalign shard embed WORK --shard I     sentences of shard I of every language → .npy
   bitalign shard knn   WORK --shard I     shard I against the other language's whole set
   bitalign shard best  WORK --shard I     best partners by margin (needs every knn shard)
