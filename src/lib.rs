@@ -13,6 +13,7 @@
 //! - [`align::align_documents`] → [`align::Alignment`], or [`align::align_corpus`];
 //!   [`align::align_translated_documents`] adds a machine translation of the source
 //!   ([`mt::Translations::load`]) as evidence;
+//! - [`shard::Work`]: the same mining as stages addressable by shard, for clusters;
 //! - [`corpus::CorpusWriter`] writes a run's files all together, with a [`corpus::Manifest`].
 
 pub mod align;
@@ -29,6 +30,7 @@ pub mod observe;
 pub mod report;
 pub mod score;
 pub mod segment;
+pub mod shard;
 pub mod simd;
 
 pub use error::{Error, Result};

@@ -10,6 +10,7 @@ mod eval;
 mod progress;
 mod report;
 mod run;
+mod shard;
 mod split;
 
 pub use args::{InputArgs, ModelArgs, OutputArgs};
@@ -56,6 +57,9 @@ pub enum Command {
     /// Rebuild the HTML report of an output directory written with --report (its
     /// report.json), e.g. with more rows.
     Report(report::ReportArgs),
+    /// Mine as sharded, resumable stages for a cluster (Slurm job arrays, GNU parallel,
+    /// Kubernetes indexed Jobs): init, embed, knn, best, merge, status.
+    Shard(shard::ShardArgs),
     /// Measure embedding throughput (sentences/s, tokens/s, GFLOP/s against the CPU's FMA
     /// peak, peak memory) on a fixed corpus; `bench mine`: mining throughput.
     Bench(bench::BenchArgs),
@@ -235,5 +239,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Align(a) => align::run(a, &progress),
         Command::Bench(a) => bench::run(a, threads, &progress),
         Command::Report(a) => report::run(a, &progress),
+        Command::Shard(a) => shard::run(a, &progress),
     }
 }

@@ -196,15 +196,15 @@ fn parse_filters(list: &[String], max_length_ratio: f32) -> Result<Filters> {
     Ok(f)
 }
 
-pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
+/// The mining configuration the flags ask for (not `--mode align`), checked.
+pub fn mine_config(args: &RunArgs) -> Result<MineConfig> {
     let mode = match args.mode {
-        RunMode::Align => return run_align(args, progress),
+        RunMode::Align => bail!("--mode align is not mining; it has no configuration here"),
         RunMode::Forward => Mode::Forward,
         RunMode::Backward => Mode::Backward,
         RunMode::Intersect => Mode::Intersect,
         RunMode::Max => Mode::Max,
     };
-    let t0 = Instant::now();
     let cfg = MineConfig {
         k: args.k,
         score: args.score,
@@ -218,6 +218,15 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         knn: args.knn.knn()?,
     };
     cfg.validate()?;
+    Ok(cfg)
+}
+
+pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
+    if args.mode == RunMode::Align {
+        return run_align(args, progress);
+    }
+    let t0 = Instant::now();
+    let cfg = mine_config(&args)?;
     // Everything that can be checked is checked before the model loads.
     let out = &args.output;
     let mut writer = CorpusWriter::create(&out.out, &out.format, out.force)?;
@@ -252,31 +261,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     };
 
     let t_write = Instant::now();
-    for (i, r) in mined.pairs.iter().enumerate() {
-        writer.write_pair(
-            mined.lang(r.src),
-            mined.lang(r.tgt),
-            &mined.records(&docs, i),
-        )?;
-    }
-    if mined.pools.len() >= 3 {
-        writer.write_file("multi.jsonl", &tuples_jsonl(&mined.tuple_sides(&docs))?)?;
-    }
-    let report_files = if args.report {
-        let mut params = json!({
-            "params": mined.params,
-            "filters": mined.filters,
-            "formats": writer.formats(),
-        });
-        if mined.pools.len() >= 3 {
-            params["pivot"] = json!(mined.lang(mined.pivot));
-        }
-        let mut data = run_data(&docs, &model, &params)?;
-        data.mined = report::build::mined(&docs, &mined);
-        super::report::write_all(&mut writer, &data)?
-    } else {
-        Vec::new()
-    };
+    let report_files = write_mined(&mut writer, &docs, &mined, &model, args.report)?;
     let timings: BTreeMap<String, f64> = [
         ("load_split_s", t_load),
         ("model_load_s", load_seconds),
@@ -288,21 +273,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let manifest = Manifest {
-        model: Some(model),
-        inputs: InputRecord::of(&docs),
-        params: Some(ParamsRecord::Mine(mined.params.clone())),
-        filters: Some(mined.filters.clone()),
-        formats: writer.formats().to_vec(),
-        tsv_score: Some(mined.params.cut().0),
-        altered_sides: writer.altered().clone(),
-        pivot: Some(mined.lang(mined.pivot).to_string()),
-        pairs: PairRecord::mined(&mined),
-        tuples: Some(mined.tuples.len()),
-        files: writer.files().to_vec(),
-        timings,
-        ..Manifest::new()
-    };
+    let manifest = mined_manifest(&docs, &mined, model, &writer, timings);
     writer.commit(&manifest)?;
     super::report::say_written(&report_files, progress);
     say_altered(&manifest.altered_sides, progress);
@@ -321,6 +292,66 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Writes the mined corpus through `writer` (pairs, multi-way tuples, the report when
+/// asked): what `run` and `shard merge` share. Returns the report's files.
+pub fn write_mined(
+    writer: &mut CorpusWriter,
+    docs: &[Document],
+    mined: &Mined,
+    model: &ModelRecord,
+    with_report: bool,
+) -> Result<Vec<PathBuf>> {
+    for (i, r) in mined.pairs.iter().enumerate() {
+        writer.write_pair(
+            mined.lang(r.src),
+            mined.lang(r.tgt),
+            &mined.records(docs, i),
+        )?;
+    }
+    if mined.pools.len() >= 3 {
+        writer.write_file("multi.jsonl", &tuples_jsonl(&mined.tuple_sides(docs))?)?;
+    }
+    if !with_report {
+        return Ok(Vec::new());
+    }
+    let mut params = json!({
+        "params": mined.params,
+        "filters": mined.filters,
+        "formats": writer.formats(),
+    });
+    if mined.pools.len() >= 3 {
+        params["pivot"] = json!(mined.lang(mined.pivot));
+    }
+    let mut data = run_data(docs, model, &params)?;
+    data.mined = report::build::mined(docs, mined);
+    super::report::write_all(writer, &data)
+}
+
+/// `run.json` of a mined corpus.
+pub fn mined_manifest(
+    docs: &[Document],
+    mined: &Mined,
+    model: ModelRecord,
+    writer: &CorpusWriter,
+    timings: BTreeMap<String, f64>,
+) -> Manifest {
+    Manifest {
+        model: Some(model),
+        inputs: InputRecord::of(docs),
+        params: Some(ParamsRecord::Mine(mined.params.clone())),
+        filters: Some(mined.filters.clone()),
+        formats: writer.formats().to_vec(),
+        tsv_score: Some(mined.params.cut().0),
+        altered_sides: writer.altered().clone(),
+        pivot: Some(mined.lang(mined.pivot).to_string()),
+        pairs: PairRecord::mined(mined),
+        tuples: Some(mined.tuples.len()),
+        files: writer.files().to_vec(),
+        timings,
+        ..Manifest::new()
+    }
 }
 
 /// `--mode align`: the i-th document of each language aligned with the i-th of every other.
@@ -460,7 +491,7 @@ pub(super) fn say_altered(altered: &BTreeMap<String, usize>, progress: &Progress
 
 /// The summary on stderr: sentences per language, pairs per language pair (with what the
 /// threshold and each filter removed), the score histogram and the time per stage.
-fn summary(
+pub fn summary(
     mined: &Mined,
     timings: &BTreeMap<String, f64>,
     sentences: usize,

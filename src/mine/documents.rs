@@ -319,19 +319,33 @@ pub fn mine_embedded(
         .iter()
         .map(|&pair| pool::mine_pair(docs, &pools, pair, &params, &cfg.filters, obs))
         .collect();
-    let tuples = if pools.len() >= 3 {
-        pool::tuples(&pools, &pairs, plan.pivot)
-    } else {
-        Vec::new()
-    };
-    Ok(Mined {
-        pools,
-        pairs,
-        tuples,
-        pivot: plan.pivot,
-        params,
-        filters: cfg.filters.clone(),
-        embed_stats: None,
-        mine_seconds: start.elapsed().as_secs_f64(),
-    })
+    Ok(Mined::assemble(pools, pairs, &plan, cfg, start))
+}
+
+impl Mined {
+    /// The result of mining `plan`'s pairs (in its order) with `cfg`, begun at `start`:
+    /// the multi-way tuples added when there are three languages or more.
+    pub fn assemble(
+        pools: Vec<Pool>,
+        pairs: Vec<PairResult>,
+        plan: &Plan,
+        cfg: &MineConfig,
+        start: Instant,
+    ) -> Self {
+        let tuples = if pools.len() >= 3 {
+            pool::tuples(&pools, &pairs, plan.pivot)
+        } else {
+            Vec::new()
+        };
+        Mined {
+            pools,
+            pairs,
+            tuples,
+            pivot: plan.pivot,
+            params: cfg.params(),
+            filters: cfg.filters.clone(),
+            embed_stats: None,
+            mine_seconds: start.elapsed().as_secs_f64(),
+        }
+    }
 }

@@ -6,7 +6,9 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 
 /// One filter; `--filters` lists the ones to apply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Filter {
@@ -48,7 +50,7 @@ pub const DEFAULT_MAX_LENGTH_RATIO: f32 = 2.5;
 const NEAR_IDENTICAL: f32 = 0.9;
 
 /// The filters to apply.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Filters {
     pub on: BTreeSet<Filter>,
     pub max_length_ratio: f32,

@@ -19,7 +19,7 @@ pub use pool::{Fate, PairResult, Pool};
 
 use crate::embed::Embeddings;
 use crate::observe::{NoStage, Stage};
-use crate::score::{Knn, Score, Scorer};
+use crate::score::{Hit, Knn, Score, Scorer};
 use std::collections::HashSet;
 
 /// Default ratio-margin threshold. A margin of 1.02 means the pair is 2 % more similar
@@ -36,7 +36,7 @@ pub const DEFAULT_COSINE_THRESHOLD: f32 = 0.90;
 pub const DEFAULT_DISTANCE_THRESHOLD: f32 = 0.02;
 
 /// Which candidates compete (LASER's `--mode`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -158,12 +158,26 @@ pub fn candidates_with_progress(
     }
     let scorer = Scorer::with_search(x, y, k, score, knn, bar);
     let (fwd, bwd) = scorer.best_with_progress(x, y, bar);
+    select(&fwd, &bwd, &scorer.x_mean, &scorer.y_mean, mode)
+}
+
+/// The candidates `mode` proposes from each row's best partner both ways (`fwd[i]`: x row
+/// i's best y row; `bwd[j]`: y row j's best x row) and the neighbourhood averages (for the
+/// margin every pair reports), best first. Shared by the single-process run and the merge
+/// of a sharded one, so both choose the same pairs.
+pub fn select(
+    fwd: &[Option<Hit>],
+    bwd: &[Option<Hit>],
+    x_mean: &[f32],
+    y_mean: &[f32],
+    mode: Mode,
+) -> Vec<Pair> {
     let pair = |src: usize, tgt: usize, score: f32, cos: f32| Pair {
         src,
         tgt,
         score,
         cosine: cos,
-        margin: scorer.margin(src, tgt, cos),
+        margin: Score::Margin.apply(cos, x_mean[src], y_mean[tgt]),
         confidence: None,
     };
     let forward = || {

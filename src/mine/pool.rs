@@ -32,11 +32,27 @@ pub fn pools(docs: &[Document], emb: &Embeddings) -> Result<Vec<Pool>> {
         "{} embeddings for {total} sentences",
         emb.len()
     );
-    let mut order: Vec<String> = Vec::new();
-    // Per language: its documents, its (document, sentence) rows, their embedding rows.
-    type Group = (Vec<usize>, Vec<(usize, usize)>, Vec<usize>);
-    let mut by_lang: BTreeMap<String, Group> = BTreeMap::new();
-    let mut row = 0;
+    // Row of the embedding matrix where each document starts.
+    let starts: Vec<usize> = docs
+        .iter()
+        .scan(0, |row, d| {
+            let at = *row;
+            *row += d.sentences.len();
+            Some(at)
+        })
+        .collect();
+    let mut out = group(docs)?;
+    for p in &mut out {
+        let rows: Vec<usize> = p.rows.iter().map(|&(d, s)| starts[d] + s).collect();
+        p.emb = emb.select(&rows);
+    }
+    Ok(out)
+}
+
+/// [`pools`] without embeddings (`emb` left empty): which sentences form each language's
+/// side, in order. What a sharded run's stages agree on.
+pub fn group(docs: &[Document]) -> Result<Vec<Pool>> {
+    let mut out: Vec<Pool> = Vec::new();
     for (d, doc) in docs.iter().enumerate() {
         if !doc.lang.is_known() {
             return Err(Error::UnknownLanguage {
@@ -44,30 +60,24 @@ pub fn pools(docs: &[Document], emb: &Embeddings) -> Result<Vec<Pool>> {
             }
             .into());
         }
-        let lang = doc.lang.tag().to_string();
-        if !by_lang.contains_key(&lang) {
-            order.push(lang.clone());
-        }
-        let e = by_lang.entry(lang).or_default();
-        e.0.push(d);
-        for s in 0..doc.sentences.len() {
-            e.1.push((d, s));
-            e.2.push(row);
-            row += 1;
-        }
-    }
-    Ok(order
-        .into_iter()
-        .map(|lang| {
-            let (docs, rows, emb_rows) = by_lang.remove(&lang).expect("grouped above");
-            Pool {
-                emb: emb.select(&emb_rows),
-                lang,
-                docs,
-                rows,
+        let lang = doc.lang.tag();
+        let at = match out.iter().position(|p| p.lang == lang) {
+            Some(i) => i,
+            None => {
+                out.push(Pool {
+                    lang: lang.to_string(),
+                    docs: Vec::new(),
+                    rows: Vec::new(),
+                    emb: Embeddings::default(),
+                });
+                out.len() - 1
             }
-        })
-        .collect())
+        };
+        let p = &mut out[at];
+        p.docs.push(d);
+        p.rows.extend((0..doc.sentences.len()).map(|s| (d, s)));
+    }
+    Ok(out)
 }
 
 /// Every pair of languages, in input order (en, vi, id → en-vi, en-id, vi-id).
@@ -197,6 +207,32 @@ pub fn mine_pair(
         ),
     };
     drop(bar);
+    judge(
+        docs,
+        pools,
+        (src, tgt),
+        cands,
+        params,
+        filters,
+        search,
+        start,
+    )
+}
+
+/// The threshold and the filters applied to the candidates of one language pair (best
+/// first): what was kept and why the others were not. `start`: when mining the pair began.
+#[allow(clippy::too_many_arguments)]
+pub fn judge(
+    docs: &[Document],
+    pools: &[Pool],
+    (src, tgt): (usize, usize),
+    cands: Vec<Pair>,
+    params: &Params,
+    filters: &Filters,
+    search: crate::score::Knn,
+    start: Instant,
+) -> PairResult {
+    let (x, y) = (&pools[src], &pools[tgt]);
     let threshold = params.min_confidence.unwrap_or(params.threshold);
     let base = |l: &str| l.split(['-', '_']).next().unwrap_or(l).to_string();
     let (xl, yl) = (base(&x.lang), base(&y.lang));

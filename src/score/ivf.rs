@@ -16,7 +16,7 @@ use rayon::prelude::*;
 pub const MIN_ROWS_PER_LIST: usize = 64;
 
 /// Index parameters of the approximate search (recorded in `run.json`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IvfParams {
     /// Lists (k-means centroids); 0 picks 2^round(log2(2·√(n·probe))) for n rows a side,
     /// at most n / [`MIN_ROWS_PER_LIST`].

@@ -26,7 +26,7 @@ const BLOCK_X: usize = 64;
 const BLOCK_Y: usize = 512;
 
 /// How the nearest neighbours are found.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase", tag = "search")]
 pub enum Knn {
     /// Every pair compared (the default; results are exact).
@@ -61,7 +61,7 @@ impl Knn {
 }
 
 /// How a candidate pair is scored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Score {
@@ -116,7 +116,7 @@ impl TopK {
 
     #[inline]
     fn offer(&mut self, score: f32, idx: u32, cos: f32) {
-        if score.is_nan() {
+        if score.is_nan() || self.k == 0 {
             return;
         }
         if self.items.len() == self.k {
@@ -240,6 +240,19 @@ fn scan(
     rank: Rank<'_>,
     bar: &dyn Stage,
 ) -> (Vec<TopK>, Vec<TopK>) {
+    scan_lists(x, y, k, rank, true, bar)
+}
+
+/// [`scan`]; without `cols`, the lists of `y`'s rows stay empty (their floors never let a
+/// pair in), which costs nothing in the inner loop: what a query shard needs.
+fn scan_lists(
+    x: &Embeddings,
+    y: &Embeddings,
+    k: usize,
+    rank: Rank<'_>,
+    cols: bool,
+    bar: &dyn Stage,
+) -> (Vec<TopK>, Vec<TopK>) {
     let (nx, ny, d) = (x.len(), y.len(), x.dim());
     assert_eq!(d, y.dim(), "embeddings of different widths");
     if nx == 0 || ny == 0 || k == 0 {
@@ -255,8 +268,13 @@ fn scan(
             let rows_from = (g * per_group * BLOCK_X).min(nx);
             let rows_to = ((g + 1) * per_group * BLOCK_X).min(nx);
             let mut rows = vec![TopK::new(k); rows_to - rows_from];
-            let mut cols = vec![TopK::new(k); ny];
-            let mut col_floor = vec![f32::NEG_INFINITY; ny];
+            let (col_k, floor) = if cols {
+                (k, f32::NEG_INFINITY)
+            } else {
+                (0, f32::INFINITY)
+            };
+            let mut cols = vec![TopK::new(col_k); ny];
+            let mut col_floor = vec![floor; ny];
             let mut buf = vec![0.0f32; BLOCK_X * BLOCK_Y];
             let mut scores = Vec::with_capacity(BLOCK_Y);
             for x0 in (rows_from..rows_to).step_by(BLOCK_X) {
@@ -427,6 +445,75 @@ fn lists_to_neighbours(
     )
 }
 
+/// One piece of a side split into files: the global index of its first row, its rows.
+pub type Part<'a> = (usize, &'a Embeddings);
+
+/// The `k` nearest rows of `parts` (one side, in pieces) for every row of `x`, with global
+/// indices: the same lists as [`knn`] of `x` against the whole side, since every pair is
+/// compared with the same kernel and lists merge exactly (ties to the lower index).
+/// What one query shard of a sharded run computes.
+pub fn knn_rows(x: &Embeddings, parts: &[Part<'_>], k: usize, bar: &dyn Stage) -> Neighbours {
+    let total: usize = parts.iter().map(|p| p.1.len()).sum();
+    let k = k.min(total);
+    let mut lists = vec![TopK::new(k); x.len()];
+    for &(offset, y) in parts {
+        let (rows, _) = scan_lists(x, y, k, Rank::Cosine, false, &NoStage);
+        merge_rows(&mut lists, rows, offset);
+    }
+    bar.advance(x.len() as u64);
+    Neighbours::from_topk(k, lists)
+}
+
+/// The best partner among `parts` of every row of `x` under `score`, as
+/// [`Scorer::best`] finds it against the whole side: `x_mean` holds the neighbourhood
+/// averages of `x`'s rows, `y_mean` those of every row of the parts (global order).
+pub fn best_rows(
+    x: &Embeddings,
+    x_mean: &[f32],
+    parts: &[Part<'_>],
+    y_mean: &[f32],
+    score: Score,
+    bar: &dyn Stage,
+) -> Vec<Option<Hit>> {
+    let mut lists = vec![TopK::new(1); x.len()];
+    for &(offset, y) in parts {
+        let rank = match score {
+            Score::Cosine => Rank::Cosine,
+            _ => Rank::Scored {
+                score,
+                x_mean,
+                y_mean: &y_mean[offset..offset + y.len()],
+            },
+        };
+        let (rows, _) = scan_lists(x, y, 1, rank, false, &NoStage);
+        merge_rows(&mut lists, rows, offset);
+    }
+    bar.advance(x.len() as u64);
+    first_hits(lists)
+}
+
+/// The best entry of each list (1-best lists), as hits.
+fn first_hits(v: Vec<TopK>) -> Vec<Option<Hit>> {
+    v.into_iter()
+        .map(|t| {
+            t.items.first().map(|&(score, idx, cos)| Hit {
+                idx: idx as usize,
+                score,
+                cos,
+            })
+        })
+        .collect()
+}
+
+/// Adds the lists of one part (indices local to it) to `into`.
+fn merge_rows(into: &mut [TopK], rows: Vec<TopK>, offset: usize) {
+    for (a, b) in into.iter_mut().zip(rows) {
+        for (s, i, c) in b.items {
+            a.offer(s, i + offset as u32, c);
+        }
+    }
+}
+
 /// Everything needed to score any pair between two sides: the neighbourhood averages.
 #[derive(Clone, Debug)]
 pub struct Scorer {
@@ -540,18 +627,7 @@ impl Scorer {
             None => scan(x, y, 1, rank, bar),
             Some(part) => ivf::scan(x, y, 1, rank, part, bar),
         };
-        let hits = |v: Vec<TopK>| -> Vec<Option<Hit>> {
-            v.into_iter()
-                .map(|t| {
-                    t.items.first().map(|&(score, idx, cos)| Hit {
-                        idx: idx as usize,
-                        score,
-                        cos,
-                    })
-                })
-                .collect()
-        };
-        (hits(rows), hits(cols))
+        (first_hits(rows), first_hits(cols))
     }
 }
 
