@@ -529,21 +529,7 @@ fn embeddings_in_every_layout_read_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let rows = [[0.5f32, -1.25, 2.0], [3.0, 0.125, -0.75]];
     let want = Embeddings::from_rows(3, &rows).unwrap();
-    let header = |descr: &str, fortran: bool| {
-        let dict = format!(
-            "{{'descr': '{descr}', 'fortran_order': {}, 'shape': (2, 3), }}",
-            if fortran { "True" } else { "False" }
-        );
-        let mut h = dict.into_bytes();
-        while !(10 + h.len() + 1).is_multiple_of(64) {
-            h.push(b' ');
-        }
-        h.push(b'\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend((h.len() as u16).to_le_bytes());
-        out.extend(h);
-        out
-    };
+    let header = |descr: &str, fortran: bool| npy_header(descr, fortran, "(2, 3)");
     let order = |fortran: bool| -> Vec<f32> {
         if fortran {
             (0..3)

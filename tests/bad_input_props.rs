@@ -11,22 +11,6 @@ use common::*;
 use proptest::prelude::*;
 use std::path::Path;
 
-fn npy_header(descr: &str, fortran: bool, shape: &str) -> Vec<u8> {
-    let dict = format!(
-        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
-        if fortran { "True" } else { "False" }
-    );
-    let mut h = dict.into_bytes();
-    while !(10 + h.len() + 1).is_multiple_of(64) {
-        h.push(b' ');
-    }
-    h.push(b'\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((h.len() as u16).to_le_bytes());
-    out.extend(h);
-    out
-}
-
 /// A `.npy` that is nearly right: a plausible header (dtype, order, shape) over a body
 /// of arbitrary length, sometimes with bytes flipped anywhere.
 fn npy_bytes() -> impl Strategy<Value = Vec<u8>> {

@@ -111,3 +111,21 @@ pub fn bitalign_offline(args: &[&str]) -> Output {
         .output()
         .expect("run bitalign")
 }
+
+/// A `.npy` version 1.0 header for `descr` (e.g. `<f4`), C or Fortran order and `shape`
+/// (a Python tuple), padded as NumPy pads it; the body follows.
+pub fn npy_header(descr: &str, fortran: bool, shape: &str) -> Vec<u8> {
+    let dict = format!(
+        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
+        if fortran { "True" } else { "False" }
+    );
+    let mut h = dict.into_bytes();
+    while !(10 + h.len() + 1).is_multiple_of(64) {
+        h.push(b' ');
+    }
+    h.push(b'\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((h.len() as u16).to_le_bytes());
+    out.extend(h);
+    out
+}
