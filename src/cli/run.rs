@@ -262,17 +262,14 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
 
     let t_write = Instant::now();
     let report_files = write_mined(&mut writer, &docs, &mined, &model, args.report)?;
-    let timings: BTreeMap<String, f64> = [
+    let timings = timings(&[
         ("load_split_s", t_load),
         ("model_load_s", load_seconds),
         ("embed_s", embed_seconds),
         ("mine_s", mined.mine_seconds),
         ("write_s", t_write.elapsed().as_secs_f64()),
         ("total_s", t0.elapsed().as_secs_f64()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    ]);
     let manifest = mined_manifest(&docs, &mined, model, &writer, timings);
     writer.commit(&manifest)?;
     super::report::say_written(&report_files, progress);
@@ -392,15 +389,12 @@ fn run_align(args: RunArgs, progress: &Progress) -> Result<()> {
     } else {
         Vec::new()
     };
-    let timings: BTreeMap<String, f64> = [
+    let timings = timings(&[
         ("model_load_s", embedder.load_seconds),
         ("embed_s", corpus.embed_seconds),
         ("align_s", align_seconds),
         ("total_s", t0.elapsed().as_secs_f64()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    ]);
     let manifest = Manifest {
         mode: Some("align".into()),
         model: Some(ModelRecord::of(&embedder, None)),
@@ -464,6 +458,11 @@ fn run_data(docs: &[Document], model: &ModelRecord, params: &serde_json::Value) 
         &model,
         params,
     ))
+}
+
+/// run.json's `timings`: seconds per step, by name.
+pub(super) fn timings(steps: &[(&str, f64)]) -> BTreeMap<String, f64> {
+    steps.iter().map(|&(k, v)| (k.to_string(), v)).collect()
 }
 
 /// One note for the sentence sides a format had to change (tabs, line breaks, characters

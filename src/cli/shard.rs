@@ -2,13 +2,12 @@
 //! cluster's scheduler (Slurm job arrays, GNU parallel, Kubernetes indexed Jobs). The work
 //! is done by [`bitalign::shard::Work`]; this file parses flags and says what happened.
 
-use super::run::{mine_config, mined_manifest, summary, write_mined, RunArgs, RunMode};
+use super::run::{mine_config, mined_manifest, summary, timings, write_mined, RunArgs, RunMode};
 use super::{ModelArgs, Progress};
 use anyhow::{bail, Result};
 use bitalign::corpus::{CorpusWriter, ModelRecord};
 use bitalign::shard::{parse_shard, ModelSpec, Outcome, Setup, Work};
 use clap::{Args, Subcommand};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -258,15 +257,12 @@ fn merge(work: &Work, report: bool, progress: &Progress) -> Result<()> {
     let mut writer = CorpusWriter::create(out, &work.manifest.formats, true)?;
     let t_write = Instant::now();
     let report_files = write_mined(&mut writer, &docs, &mined, &model, report)?;
-    let timings: BTreeMap<String, f64> = [
+    let timings = timings(&[
         ("load_split_s", t_load),
         ("mine_s", mined.mine_seconds),
         ("write_s", t_write.elapsed().as_secs_f64()),
         ("total_s", t0.elapsed().as_secs_f64()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    ]);
     let manifest = mined_manifest(&docs, &mined, model, &writer, timings);
     let mut files = writer.files().to_vec();
     files.push("run.json".into());
