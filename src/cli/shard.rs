@@ -15,20 +15,27 @@ const ABOUT: &str = "\
 Stages of a sharded run, each addressable by shard, for a cluster. A work directory
 (made by `init`) describes the run; every other command takes it and a shard:
 
-  bitalign shard init WORK --shards N --out DIR FILE… --rank score [flags of `bitalign run`]
-  bitalign shard embed WORK --shard I     sentences of shard I of every language → .npy
-  bitalign shard knn   WORK --shard I     shard I against the other language's whole set
-  bitalign shard best  WORK --shard I     best partners by margin (needs every knn shard)
-  bitalign shard merge WORK               margins, pairs, filters → the corpus in DIR
+  bitalign shard init WORK --shards N --out DIR FILE… [flags of `bitalign run`]
+  bitalign shard embed  WORK --shard I    sentences of shard I of every language → .npy
+  bitalign shard train  WORK              --knn approx|auto: k-means lists (one task)
+  bitalign shard assign WORK --shard I    --knn approx|auto: the lists of shard I's rows
+  bitalign shard knn    WORK --shard I    shard I against the other language's whole set
+  bitalign shard best   WORK --shard I    best partners by margin (needs every knn shard)
+  bitalign shard merge  WORK              margins, confidence, pairs, filters → DIR
   bitalign shard status WORK              which shards are done
-  bitalign shard run   WORK               every stage and shard here, in order
+  bitalign shard run    WORK              every stage and shard here, in order
 
+init takes `bitalign run`'s flags and defaults (the confidence ranking, --knn exact|approx|
+auto with the --ivf-* index parameters). train and assign have work only when a pair
+searches an inverted file; they say \"not needed\" otherwise, as embed does for --embeddings.
 --shard takes I (0-based), I/N, all, slurm ($SLURM_ARRAY_TASK_ID), k8s
 ($JOB_COMPLETION_INDEX) or env:VAR. A shard writes its files, then a done marker (sizes
 and CRC-32 checksums); a shard whose marker holds is skipped, so re-submitting a stage
 redoes only what is missing. The corpus is byte-identical to `bitalign run` with the same
-inputs and flags, whatever N. scripts/slurm/submit.sh submits one Slurm job array per
-stage; README \"Running on a cluster\" has GNU parallel and Kubernetes recipes.";
+inputs and flags, whatever N (with --knn approx too: the index is trained on the same
+sample and every row searches the same lists). scripts/slurm/submit.sh submits one Slurm
+job per stage (arrays for the per-shard ones); README \"Running on a cluster\" has GNU
+parallel and Kubernetes recipes.";
 
 #[derive(Args, Debug)]
 #[command(about = "Run the mining as sharded, resumable stages (Slurm job arrays, GNU parallel, Kubernetes)", long_about = ABOUT)]
@@ -45,6 +52,11 @@ pub enum ShardCommand {
     Init(Box<InitArgs>),
     /// Embed shard I of every language's sentences (not needed with --embeddings).
     Embed(StageArgs),
+    /// Train the inverted file of every pair that searches approximately: k-means on the
+    /// same sample of the target side as `bitalign run --knn approx` (one task).
+    Train(WorkArgs),
+    /// The inverted-file lists shard I's rows search (source side) or belong to (target).
+    Assign(StageArgs),
     /// Nearest neighbours of shard I's rows of each side among the other side's whole set:
     /// the neighbourhood averages the margin divides by.
     Knn(StageArgs),
@@ -69,6 +81,12 @@ pub struct InitArgs {
     pub shards: usize,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct WorkArgs {
+    #[arg(value_name = "WORK")]
+    pub work: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -99,12 +117,18 @@ pub struct StatusArgs {
     /// Print only `yes` or `no`: whether the run has an embed stage (for scripts).
     #[arg(long, conflicts_with = "shards")]
     pub needs_embed: bool,
+    /// Print only `yes` or `no`: whether the run has train and assign stages (an
+    /// approximate search; for scripts).
+    #[arg(long, conflicts_with_all = ["shards", "needs_embed"])]
+    pub needs_index: bool,
 }
 
 pub fn run(args: ShardArgs, progress: &Progress) -> Result<()> {
     match args.command {
         ShardCommand::Init(a) => init(*a, progress),
         ShardCommand::Embed(a) => stage("embed", &a, progress),
+        ShardCommand::Train(a) => train(&Work::open(&a.work)?, progress),
+        ShardCommand::Assign(a) => stage("assign", &a, progress),
         ShardCommand::Knn(a) => stage("knn", &a, progress),
         ShardCommand::Best(a) => stage("best", &a, progress),
         ShardCommand::Merge(a) => merge(&Work::open(&a.work)?, a.report, progress),
@@ -112,6 +136,10 @@ pub fn run(args: ShardArgs, progress: &Progress) -> Result<()> {
         ShardCommand::Run(a) => {
             let work = Work::open(&a.work)?;
             for s in bitalign::shard::STAGES {
+                if s == "train" {
+                    train(&work, progress)?;
+                    continue;
+                }
                 let all = StageArgs {
                     work: a.work.clone(),
                     shard: "all".into(),
@@ -168,8 +196,16 @@ fn init(a: InitArgs, progress: &Progress) -> Result<()> {
         .iter()
         .map(|s| format!("{} {}", s.lang, s.sentences))
         .collect();
+    let index = index_summary(&work);
+    let (stages, index) = match index.is_empty() {
+        true => ("embed|knn|best", String::new()),
+        false => (
+            "embed|assign|knn|best",
+            format!("; inverted files: {index}; `bitalign shard train {}` after embed", a.work.display()),
+        ),
+    };
     progress.say(format!(
-        "{}: {} shards; sentences: {}; then `bitalign shard embed|knn|best {0} --shard I`, `bitalign shard merge {0}`",
+        "{}: {} shards; sentences: {}{index}; then `bitalign shard {stages} {0} --shard I`, `bitalign shard merge {0}`",
         a.work.display(),
         a.shards,
         sides.join(", ")
@@ -196,6 +232,10 @@ fn stage(name: &str, a: &StageArgs, progress: &Progress) -> Result<()> {
         progress.say("embed: not needed (the run starts from the embeddings given to init)");
         return Ok(());
     }
+    if name == "assign" && !work.indexes() {
+        progress.say("assign: not needed (no pair searches an inverted file)");
+        return Ok(());
+    }
     // The model loads only if some shard is left to embed.
     let embedder = match &work.manifest.model {
         Some(spec) if name == "embed" && shards.iter().any(|&i| !work.is_done(name, i)) => {
@@ -209,6 +249,7 @@ fn stage(name: &str, a: &StageArgs, progress: &Progress) -> Result<()> {
                 Some(e) => work.embed(i, e, progress)?,
                 None => Outcome::Skipped,
             },
+            "assign" => work.assign(i, progress)?,
             "knn" => work.knn(i, progress)?,
             "best" => work.best(i, progress)?,
             _ => unreachable!("stage names are fixed"),
@@ -225,6 +266,37 @@ fn stage(name: &str, a: &StageArgs, progress: &Progress) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn train(work: &Work, progress: &Progress) -> Result<()> {
+    match work.train(progress)? {
+        Outcome::Done { seconds, rows } => progress.say(format!(
+            "train: {} in {seconds:.2} s ({rows} sample rows)",
+            index_summary(work)
+        )),
+        Outcome::Skipped => progress.say("train: skipped, done already (marker holds)"),
+        Outcome::NotNeeded => {
+            progress.say("train: not needed (no pair searches an inverted file)")
+        }
+    }
+    Ok(())
+}
+
+/// The inverted files of the run, per pair (`en-vi 128 lists, probe 8`).
+fn index_summary(work: &Work) -> String {
+    let m = &work.manifest;
+    m.pairs
+        .iter()
+        .zip(&m.search)
+        .filter_map(|(&(s, t), k)| match k {
+            bitalign::score::Knn::Ivf(p) => Some(format!(
+                "{}-{} {} lists, probe {}",
+                m.sides[s].lang, m.sides[t].lang, p.lists, p.probe
+            )),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn merge(work: &Work, report: bool, progress: &Progress) -> Result<()> {
@@ -287,12 +359,19 @@ fn status(a: StatusArgs) -> Result<()> {
         text = format!("{n}\n");
     } else if a.needs_embed {
         text = format!("{}\n", if work.embeds() { "yes" } else { "no" });
+    } else if a.needs_index {
+        text = format!("{}\n", if work.indexes() { "yes" } else { "no" });
     } else {
         for (stage, done) in work.status() {
-            if stage == "embed" && !work.embeds() {
-                text += "embed: not needed (embeddings given)\n";
+            if !work.needs(stage) {
+                let why = match stage {
+                    "embed" => "embeddings given",
+                    _ => "exact search",
+                };
+                text += &format!("{stage}: not needed ({why})\n");
                 continue;
             }
+            let n = work.tasks(stage);
             let missing: Vec<String> = (0..n)
                 .filter(|i| !done.contains(i))
                 .map(|i| i.to_string())

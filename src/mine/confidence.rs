@@ -7,15 +7,17 @@
 use super::evidence::{Evidence, Numbers};
 use super::{rank, Pair};
 use crate::embed::Embeddings;
-use crate::score::{cosine, knn, Score, Scorer};
-use std::collections::{BTreeSet, HashSet};
+use crate::score::{knn, Hit, Neighbours, Score, Scorer};
+#[cfg(doc)]
+use crate::score::cosine;
+use std::collections::{BTreeMap, HashSet};
 
 /// Default cut: pairs more likely than not to correspond (on the calibration data).
 pub const DEFAULT_MIN_CONFIDENCE: f32 = 0.5;
 
 /// Candidate partners per sentence, by cosine, that get a confidence. Small documents
 /// (fewer sentences than this) are scored completely.
-const CANDIDATES: usize = 16;
+pub const CANDIDATES: usize = 16;
 
 /// What the confidence is computed from.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -66,23 +68,62 @@ pub fn candidates(
     }
     let scorer = Scorer::new(x, y, k, Score::Margin);
     let (fwd, bwd) = scorer.best(x, y);
-    let evidence = Evidence::new(src, tgt);
-    // Pairs worth scoring: each side's nearest sentences by cosine, and the margin's best.
     let (nx, ny) = knn(x, y, CANDIDATES);
-    let mut pool: BTreeSet<(usize, usize)> = BTreeSet::new();
+    let found = Found {
+        x_mean: &scorer.x_mean,
+        y_mean: &scorer.y_mean,
+        fwd: &fwd,
+        bwd: &bwd,
+        nx: &nx,
+        ny: &ny,
+    };
+    rank_found(&found, &Evidence::new(src, tgt))
+}
+
+/// What the confidence needs from the search between two sides, whole-side facts every
+/// pair's features depend on: found by one process ([`candidates`]) or gathered from the
+/// files of a sharded run's shards.
+pub struct Found<'a> {
+    /// Each row's mean cosine to its k nearest rows of the other side (the margin's).
+    pub x_mean: &'a [f32],
+    pub y_mean: &'a [f32],
+    /// Each row's best partner by margin in the other whole side (for `mutual`).
+    pub fwd: &'a [Option<Hit>],
+    pub bwd: &'a [Option<Hit>],
+    /// Each row's [`CANDIDATES`] nearest rows of the other side by cosine.
+    pub nx: &'a Neighbours,
+    pub ny: &'a Neighbours,
+}
+
+/// [`candidates`] from what the search found: the pairs worth scoring (each side's nearest
+/// sentences by cosine, and the margin's best), each with its confidence, then `max` mode.
+/// The cosines are those the search computed (the same kernel as [`cosine`]).
+pub fn rank_found(found: &Found<'_>, evidence: &Evidence) -> Vec<Pair> {
+    let Found {
+        x_mean,
+        y_mean,
+        fwd,
+        bwd,
+        nx,
+        ny,
+    } = *found;
+    let (lx, ly) = (x_mean.len(), y_mean.len());
+    if lx == 0 || ly == 0 {
+        return Vec::new();
+    }
+    let mut pool: BTreeMap<(usize, usize), f32> = BTreeMap::new();
     for (i, best) in fwd.iter().enumerate() {
-        pool.extend(nx.of(i).map(|(j, _)| (i, j)));
-        pool.extend(best.map(|h| (i, h.idx)));
+        pool.extend(nx.of(i).map(|(j, c)| ((i, j), c)));
+        pool.extend(best.map(|h| ((i, h.idx), h.cos)));
     }
     for (j, best) in bwd.iter().enumerate() {
-        pool.extend(ny.of(j).map(|(i, _)| (i, j)));
-        pool.extend(best.map(|h| (h.idx, j)));
+        pool.extend(ny.of(j).map(|(i, c)| ((i, j), c)));
+        pool.extend(best.map(|h| ((h.idx, j), h.cos)));
     }
     let scored: Vec<Pair> = pool
         .into_iter()
-        .map(|(i, j)| {
-            let cos = cosine(x.row(i), y.row(j));
-            let margin = scorer.margin(i, j, cos);
+        .map(|((i, j), cos)| {
+            let margin = Score::Margin.apply(cos, x_mean[i], y_mean[j]);
             let mutual = fwd[i].is_some_and(|h| h.idx == j) && bwd[j].is_some_and(|h| h.idx == i);
             let c = confidence(&Features {
                 margin,
@@ -102,8 +143,8 @@ pub fn candidates(
         })
         .collect();
     // Every sentence's most confident partner, in both directions, then max mode.
-    let mut best_src: Vec<Option<Pair>> = vec![None; x.len()];
-    let mut best_tgt: Vec<Option<Pair>> = vec![None; y.len()];
+    let mut best_src: Vec<Option<Pair>> = vec![None; lx];
+    let mut best_tgt: Vec<Option<Pair>> = vec![None; ly];
     for p in &scored {
         for slot in [&mut best_src[p.src], &mut best_tgt[p.tgt]] {
             if slot.is_none_or(|b| rank(p, &b).is_lt()) {

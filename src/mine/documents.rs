@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 /// What ranks and cuts the mined pairs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Rank {

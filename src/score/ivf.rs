@@ -7,7 +7,7 @@
 //! same whatever the thread count (training and assignment are exact passes; list results
 //! are merged exactly).
 
-use super::{kernel, knn, offer_block, Lists, Rank, TopK, BLOCK_X, BLOCK_Y};
+use super::{kernel, knn, offer_block, Lists, Rank, Rows, TopK, BLOCK_X, BLOCK_Y};
 use crate::embed::Embeddings;
 use rayon::prelude::*;
 
@@ -59,7 +59,7 @@ impl IvfParams {
 
 /// Rows of both sides grouped by list.
 #[derive(Debug)]
-pub(super) struct Partition {
+pub struct Partition {
     /// x rows that search each list, ascending.
     searchers: Vec<Vec<u32>>,
     /// y rows in each list, ascending.
@@ -71,22 +71,50 @@ impl Partition {
         let lists = p.lists_for(x.len(), y.len());
         let centroids = train(y, lists, p);
         let probe = p.probe.clamp(1, lists);
-        let (to_x, _) = knn(x, &centroids, probe);
-        let (to_y, _) = knn(y, &centroids, 1);
+        let to_x = assign(x, &centroids, probe);
+        let to_y = assign(y, &centroids, 1);
+        Self::new(lists, (0..x.len()).zip(&to_x), (0..y.len()).zip(&to_y))
+    }
+
+    /// The partition of x rows that search the lists given with them (`(row, lists)`, rows
+    /// ascending) and y rows that belong to the list given with them: what a sharded run
+    /// rebuilds from its assignment files, for any subset of either side.
+    pub fn new<'a>(
+        lists: usize,
+        x: impl IntoIterator<Item = (usize, &'a Vec<u32>)>,
+        y: impl IntoIterator<Item = (usize, &'a Vec<u32>)>,
+    ) -> Self {
         let mut searchers = vec![Vec::new(); lists];
-        for i in 0..x.len() {
-            for (c, _) in to_x.of(i) {
-                searchers[c].push(i as u32);
+        for (i, to) in x {
+            for &c in to {
+                searchers[c as usize].push(i as u32);
             }
         }
         let mut members = vec![Vec::new(); lists];
-        for j in 0..y.len() {
-            if let Some((c, _)) = to_y.of(j).next() {
-                members[c].push(j as u32);
+        for (j, to) in y {
+            for &c in to {
+                members[c as usize].push(j as u32);
             }
         }
         Self { searchers, members }
     }
+}
+
+/// The `n` nearest centroids (lists) of every row, nearest first: the lists an x row
+/// searches (`n` = probe) or the one a y row belongs to (`n` = 1). Exact, so a row's lists
+/// do not depend on the other rows it is assigned with.
+pub fn assign(rows: &Embeddings, centroids: &Embeddings, n: usize) -> Vec<Vec<u32>> {
+    let near = super::knn_rows(rows, &[(0, centroids)], n, &crate::observe::NoStage);
+    (0..rows.len())
+        .map(|i| near.of(i).map(|(c, _)| c as u32).collect())
+        .collect()
+}
+
+/// The rows of an indexed side of `ny` rows that k-means trains on for `lists` lists:
+/// evenly spaced, at most `train_per_list` a list.
+pub fn sample(ny: usize, lists: usize, p: &IvfParams) -> Vec<usize> {
+    let want = (lists * p.train_per_list.max(1)).min(ny);
+    (0..want).map(|t| t * ny / want.max(1)).collect()
 }
 
 /// Spherical k-means on evenly spaced rows of `y` (the side that is indexed, as FAISS
@@ -95,10 +123,12 @@ impl Partition {
 /// nearest lists then hold few target sentences. Starts from evenly spaced sample rows; a
 /// list left empty keeps its centroid.
 fn train(y: &Embeddings, lists: usize, p: &IvfParams) -> Embeddings {
-    let d = y.dim();
-    let want = (lists * p.train_per_list.max(1)).min(y.len());
-    let picks: Vec<usize> = (0..want).map(|t| t * y.len() / want.max(1)).collect();
-    let sample = y.select(&picks);
+    train_on(&y.select(&sample(y.len(), lists, p)), lists, p)
+}
+
+/// k-means on the rows [`sample`] picked (in its order): the centroids of the lists.
+pub fn train_on(sample: &Embeddings, lists: usize, p: &IvfParams) -> Embeddings {
+    let d = sample.dim();
     let n = sample.len();
     let init: Vec<usize> = (0..lists).map(|t| t * n / lists).collect();
     let mut centroids = sample.select(&init);
@@ -132,27 +162,50 @@ fn train(y: &Embeddings, lists: usize, p: &IvfParams) -> Embeddings {
     centroids
 }
 
-/// [`super::scan`] restricted to the pairs the partition compares.
+/// Which lists a scan keeps: the x rows' (`rows`), the y rows' (`cols`) or both. A sharded
+/// run wants one side's lists per pass, and the other side may be a whole corpus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Want {
+    pub rows: bool,
+    pub cols: bool,
+}
+
+impl Want {
+    pub const BOTH: Want = Want {
+        rows: true,
+        cols: true,
+    };
+}
+
+/// [`super::scan`] restricted to the pairs the partition compares; a side not wanted
+/// gets no lists (an empty vector).
 pub(super) fn scan(
-    x: &Embeddings,
-    y: &Embeddings,
+    x: &dyn Rows,
+    y: &dyn Rows,
     k: usize,
     rank: Rank<'_>,
     part: &Partition,
+    want: Want,
     bar: &dyn crate::observe::Stage,
 ) -> (Vec<TopK>, Vec<TopK>) {
     let (nx, ny, d) = (x.len(), y.len(), x.dim());
+    let (rk, ck) = (if want.rows { k } else { 0 }, if want.cols { k } else { 0 });
     if nx == 0 || ny == 0 || k == 0 {
-        return (vec![TopK::new(k); nx], vec![TopK::new(k); ny]);
+        let none = |n: usize, k: usize, w: bool| if w { vec![TopK::new(k); n] } else { Vec::new() };
+        return (none(nx, rk, want.rows), none(ny, ck, want.cols));
     }
     let lists = part.members.len();
     let groups = rayon::current_num_threads().clamp(1, lists);
+    // A side not wanted has one list of none, which every block row (column) shares.
+    let (row_lists, col_lists) = (if want.rows { nx } else { 1 }, if want.cols { ny } else { 1 });
+    let zeros = vec![0u32; BLOCK_X.max(BLOCK_Y)];
     let parts: Vec<(Vec<TopK>, Vec<TopK>)> = (0..groups)
         .into_par_iter()
         .map(|g| {
-            let mut rows = vec![TopK::new(k); nx];
-            let mut cols = vec![TopK::new(k); ny];
-            let mut col_floor = vec![f32::NEG_INFINITY; ny];
+            let mut rows = vec![TopK::new(rk); row_lists];
+            let mut cols = vec![TopK::new(ck); col_lists];
+            let no_col = if want.cols { f32::NEG_INFINITY } else { f32::INFINITY };
+            let mut col_floor = vec![no_col; col_lists];
             let mut buf = vec![0.0f32; BLOCK_X * BLOCK_Y];
             let mut scores = Vec::with_capacity(BLOCK_Y);
             let (mut xs, mut ys) = (Vec::new(), Vec::new());
@@ -170,11 +223,11 @@ pub(super) fn scan(
                         kernel::block(&xs, &ys, d, out);
                         let lists = Lists {
                             rows: &mut rows,
-                            row_slot: x_ids,
+                            row_slot: if want.rows { x_ids } else { &zeros[..x_ids.len()] },
                             row_id: x_ids,
                             cols: &mut cols,
                             col_floor: &mut col_floor,
-                            col_slot: y_ids,
+                            col_slot: if want.cols { y_ids } else { &zeros[..y_ids.len()] },
                             col_id: y_ids,
                         };
                         offer_block(out, rank, lists, &mut scores);
@@ -195,11 +248,18 @@ pub(super) fn scan(
             }
         }
     }
-    merged.expect("at least one group")
+    let (mut rows, mut cols) = merged.expect("at least one group");
+    if !want.rows {
+        rows = Vec::new();
+    }
+    if !want.cols {
+        cols = Vec::new();
+    }
+    (rows, cols)
 }
 
 /// Copies rows `ids` of `e` into `out`, contiguous.
-fn gather(e: &Embeddings, ids: &[u32], out: &mut Vec<f32>) {
+fn gather(e: &dyn Rows, ids: &[u32], out: &mut Vec<f32>) {
     out.clear();
     for &i in ids {
         out.extend_from_slice(e.row(i as usize));

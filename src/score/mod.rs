@@ -137,7 +137,10 @@ impl TopK {
     /// Scores below this cannot enter (ties may, by index).
     #[inline]
     fn floor(&self) -> f32 {
-        if self.items.len() < self.k {
+        if self.k == 0 {
+            // A list that keeps nothing: no score enters.
+            f32::INFINITY
+        } else if self.items.len() < self.k {
             f32::NEG_INFINITY
         } else {
             self.items.last().map_or(f32::NEG_INFINITY, |w| w.0)
@@ -448,6 +451,109 @@ fn lists_to_neighbours(
 /// One piece of a side split into files: the global index of its first row, its rows.
 pub type Part<'a> = (usize, &'a Embeddings);
 
+/// Rows of one side, whole or in pieces, for the searches that gather rows by index.
+pub trait Rows: Sync {
+    fn len(&self) -> usize;
+    fn dim(&self) -> usize;
+    fn row(&self, i: usize) -> &[f32];
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Rows for Embeddings {
+    fn len(&self) -> usize {
+        Embeddings::len(self)
+    }
+    fn dim(&self) -> usize {
+        Embeddings::dim(self)
+    }
+    fn row(&self, i: usize) -> &[f32] {
+        Embeddings::row(self, i)
+    }
+}
+
+/// A side given as pieces in order (a sharded run's files, memory-mapped), indexed as if
+/// they were one matrix.
+pub struct Pieces<'a> {
+    parts: &'a [Part<'a>],
+    len: usize,
+    dim: usize,
+}
+
+impl<'a> Pieces<'a> {
+    /// `parts` must be contiguous: each piece's offset is where the previous one ends.
+    pub fn new(parts: &'a [Part<'a>]) -> Self {
+        let len = parts.last().map_or(0, |(o, e)| o + e.len());
+        let dim = parts.iter().map(|p| p.1.dim()).find(|&d| d > 0).unwrap_or(1);
+        Self { parts, len, dim }
+    }
+}
+
+impl Rows for Pieces<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn row(&self, i: usize) -> &[f32] {
+        let at = self.parts.partition_point(|(o, _)| *o <= i) - 1;
+        let (o, e) = self.parts[at];
+        e.row(i - o)
+    }
+}
+
+/// The `k` nearest rows by cosine that an inverted file finds, for one side's rows: x's
+/// among y (`of_x`) or y's among x, as [`Scorer::with_search`] finds them with the same
+/// partition; either side may be a subset of a side, so long as the partition indexes it.
+/// What one shard of a sharded approximate run computes.
+pub fn ivf_knn(
+    x: &dyn Rows,
+    y: &dyn Rows,
+    k: usize,
+    part: &ivf::Partition,
+    of_x: bool,
+    bar: &dyn Stage,
+) -> Neighbours {
+    let k = k.min(if of_x { y.len() } else { x.len() });
+    let want = ivf::Want {
+        rows: of_x,
+        cols: !of_x,
+    };
+    let (rows, cols) = ivf::scan(x, y, k, Rank::Cosine, part, want, bar);
+    Neighbours::from_topk(k, if of_x { rows } else { cols })
+}
+
+/// The best partner under `score` that an inverted file finds, for one side's rows (see
+/// [`ivf_knn`]); `x_mean`/`y_mean` are indexed as `x`/`y` are.
+#[allow(clippy::too_many_arguments)]
+pub fn ivf_best(
+    x: &dyn Rows,
+    x_mean: &[f32],
+    y: &dyn Rows,
+    y_mean: &[f32],
+    score: Score,
+    part: &ivf::Partition,
+    of_x: bool,
+    bar: &dyn Stage,
+) -> Vec<Option<Hit>> {
+    let rank = match score {
+        Score::Cosine => Rank::Cosine,
+        _ => Rank::Scored {
+            score,
+            x_mean,
+            y_mean,
+        },
+    };
+    let want = ivf::Want {
+        rows: of_x,
+        cols: !of_x,
+    };
+    let (rows, cols) = ivf::scan(x, y, 1, rank, part, want, bar);
+    first_hits(if of_x { rows } else { cols })
+}
+
 /// The `k` nearest rows of `parts` (one side, in pieces) for every row of `x`, with global
 /// indices: the same lists as [`knn`] of `x` against the whole side, since every pair is
 /// compared with the same kernel and lists merge exactly (ties to the lower index).
@@ -563,7 +669,8 @@ impl Scorer {
             Knn::Ivf(p) => {
                 let part = ivf::Partition::build(x, y, &p);
                 let (kx, ky) = (k.min(y.len()), k.min(x.len()));
-                let (rows, cols) = ivf::scan(x, y, kx.max(ky), Rank::Cosine, &part, bar);
+                let both = ivf::Want::BOTH;
+                let (rows, cols) = ivf::scan(x, y, kx.max(ky), Rank::Cosine, &part, both, bar);
                 let (f, b) = lists_to_neighbours(rows, cols, kx, ky);
                 (f, b, Some(std::sync::Arc::new(part)))
             }
@@ -625,7 +732,7 @@ impl Scorer {
         };
         let (rows, cols) = match &self.partition {
             None => scan(x, y, 1, rank, bar),
-            Some(part) => ivf::scan(x, y, 1, rank, part, bar),
+            Some(part) => ivf::scan(x, y, 1, rank, part, ivf::Want::BOTH, bar),
         };
         (first_hits(rows), first_hits(cols))
     }

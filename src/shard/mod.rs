@@ -4,19 +4,28 @@
 //! (work directory, shard) → files plus a done marker ([`marker`]):
 //!
 //! 1. [`Work::init`]: the manifest (`shard.json`: inputs with sizes and checksums, model,
-//!    parameters, languages, pairs, shard count) and each language's sentences;
+//!    parameters, the search of every pair, languages, pairs, shard count) and each
+//!    language's sentences;
 //! 2. [`Work::embed`] shard I: rows I·n/N .. (I+1)·n/N of every language → `.npy`
 //!    (skipped when the run starts from precomputed embeddings);
-//! 3. [`Work::knn`] shard I: for every language pair, both sides' rows of shard I against
-//!    the other side's whole set → each row's neighbourhood average (the margin's
-//!    denominator);
-//! 4. [`Work::best`] shard I: the same rows' best partners by the margin, which needs every
+//! 3. [`Work::train`] (one task, approximate search only): per pair, the inverted file's
+//!    k-means centroids from the same sample of the target side as `run --knn approx`;
+//! 4. [`Work::assign`] shard I (approximate only): the lists each row of shard I searches
+//!    (source side) or belongs to (target side);
+//! 5. [`Work::knn`] shard I: for every language pair, both sides' rows of shard I against
+//!    the other side's whole set (or its rows in the probed lists) → each row's
+//!    neighbourhood average (the margin's denominator) and, for the confidence ranking,
+//!    its nearest candidates by cosine;
+//! 6. [`Work::best`] shard I: the same rows' best partners by the margin, which needs every
 //!    average of the other side;
-//! 5. [`Work::mine`]: per pair, the shards' averages and partners concatenated, the
-//!    candidates chosen and filtered exactly as [`crate::mine::mine_documents`] does.
+//! 7. [`Work::mine`]: per pair, the shards' averages, partners (and candidates)
+//!    concatenated, the pairs chosen, ranked and filtered exactly as
+//!    [`crate::mine::mine_documents`] does (the confidence's whole-side features, names'
+//!    document frequencies and mutual best partners, are computed here from every shard).
 //!
-//! Every dot product goes through the same kernel and every list keeps ties at the lower
-//! index, so the corpus is byte-identical to the single-process run's whatever the shard
+//! Every dot product goes through the same kernel, every list keeps ties at the lower
+//! index, and a row's lists of an inverted file do not depend on the rows it is searched
+//! with, so the corpus is byte-identical to the single-process run's whatever the shard
 //! count. A stage skips a shard whose marker holds; two tasks never write the same file.
 
 pub mod marker;
@@ -25,10 +34,10 @@ use crate::corpus::{AtomicFile, Format};
 use crate::document::{self, Document, LoadOptions};
 use crate::embed::{Embedder, Embeddings};
 use crate::error::{Error, Result};
-use crate::mine::{self, pool, MineConfig, Mined, Rank};
+use crate::mine::{self, confidence, pool, MineConfig, Mined, Rank};
 use crate::model::Quantize;
 use crate::observe::{Observer, Unit};
-use crate::score::{self, Hit, Knn, Score};
+use crate::score::{self, ivf, Hit, IvfParams, Knn, Neighbours, Pieces, Rows, Score};
 use marker::{stamp, Marker, Stamp};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
@@ -39,8 +48,8 @@ use std::time::Instant;
 /// The manifest's file name in the work directory.
 pub const MANIFEST: &str = "shard.json";
 
-/// The stages that run per shard, in order.
-pub const STAGES: [&str; 3] = ["embed", "knn", "best"];
+/// The stages before the merge, in order. `train` is one task; the others one per shard.
+pub const STAGES: [&str; 5] = ["embed", "train", "assign", "knn", "best"];
 
 /// One input document: the name records carry (as given), where it is read, its language.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -87,6 +96,12 @@ pub struct Params {
     pub filters: mine::Filters,
     pub pairs: Vec<String>,
     pub pivot: Option<String>,
+    /// The ranking `run` would use with these flags ([`MineConfig::rank`]).
+    pub rank: Rank,
+    pub min_confidence: f32,
+    /// The search asked for (as `run.json` records it); [`Manifest::search`] has what each
+    /// pair uses.
+    pub knn: Knn,
 }
 
 impl Params {
@@ -99,6 +114,9 @@ impl Params {
             filters: cfg.filters.clone(),
             pairs: cfg.pairs.clone(),
             pivot: cfg.pivot.clone(),
+            rank: cfg.rank(),
+            min_confidence: cfg.min_confidence,
+            knn: cfg.knn,
         }
     }
 
@@ -111,10 +129,35 @@ impl Params {
             filters: self.filters.clone(),
             pairs: self.pairs.clone(),
             pivot: self.pivot.clone(),
-            // Sharded runs rank by score (init refuses the confidence ranking).
-            rank: Some(Rank::Score),
-            ..MineConfig::default()
+            rank: Some(self.rank),
+            min_confidence: self.min_confidence,
+            knn: self.knn,
         }
+    }
+
+    /// The score the best-partner stage ranks by: the confidence's `mutual` feature is the
+    /// best partner by margin, whatever `--score` says.
+    fn best_score(&self) -> Score {
+        match self.rank {
+            Rank::Confidence => Score::Margin,
+            Rank::Score => self.score,
+        }
+    }
+}
+
+/// The search a pair of sides of `nx` and `ny` rows uses under `cfg`, as `bitalign run`
+/// decides it (`auto` by the sizes; the confidence ranking always searches exactly), with
+/// the inverted file's list count settled.
+pub fn search(cfg: &MineConfig, nx: usize, ny: usize) -> Knn {
+    if cfg.rank() == Rank::Confidence {
+        return Knn::Exact;
+    }
+    match cfg.knn.resolve(nx, ny) {
+        Knn::Ivf(p) => Knn::Ivf(IvfParams {
+            lists: p.lists_for(nx, ny),
+            ..p
+        }),
+        other => other,
     }
 }
 
@@ -144,6 +187,9 @@ pub struct Manifest {
     pub sides: Vec<Side>,
     /// Language pairs (indices into `sides`), source first.
     pub pairs: Vec<(usize, usize)>,
+    /// Per pair, the search used: exact, or an inverted file with its parameters (the list
+    /// count settled for the sides' sizes).
+    pub search: Vec<Knn>,
     /// Where the merge writes the corpus, and in which formats.
     pub out: PathBuf,
     pub formats: Vec<Format>,
@@ -252,18 +298,6 @@ impl Work {
     /// clears the stages' outputs.
     pub fn init(dir: &Path, s: &Setup<'_>, force: bool) -> Result<Work> {
         let cfg = s.config;
-        if cfg.rank() == Rank::Confidence {
-            return Err(Error::config(
-                "rank",
-                "sharded runs rank by score (pass --rank score); the confidence ranking needs every text in one process",
-            ));
-        }
-        if cfg.knn != Knn::Exact {
-            return Err(Error::config(
-                "knn",
-                "sharded runs search exactly (the approximate index is not sharded yet)",
-            ));
-        }
         if s.shards == 0 {
             return Err(Error::config("shards", "must be at least 1"));
         }
@@ -335,6 +369,11 @@ impl Work {
             });
         }
         let pools = pool::group(s.docs)?;
+        let search = plan
+            .pairs
+            .iter()
+            .map(|&(a, b)| self::search(cfg, pools[a].rows.len(), pools[b].rows.len()))
+            .collect();
         let manifest = Manifest {
             bitalign: env!("CARGO_PKG_VERSION").to_string(),
             shards: s.shards,
@@ -357,6 +396,7 @@ impl Work {
                 })
                 .collect(),
             pairs: plan.pairs,
+            search,
             out: absolute(s.out)?,
             formats: s.formats.to_vec(),
         };
@@ -386,7 +426,7 @@ impl Work {
                 path: s.out.display().to_string(),
             });
         }
-        for sub in ["sentences", "embed", "knn", "best", "logs"] {
+        for sub in ["sentences", "embed", "train", "assign", "knn", "best", "logs"] {
             let p = dir.join(sub);
             if force && sub != "logs" && p.exists() {
                 std::fs::remove_dir_all(&p).map_err(|e| io_out(&p, e))?;
@@ -474,9 +514,33 @@ impl Work {
         format!("{stage}/{shard}.done")
     }
 
+    /// Whether some pair searches an inverted file (then `train` and `assign` run).
+    pub fn indexes(&self) -> bool {
+        self.manifest.search.iter().any(|k| matches!(k, Knn::Ivf(_)))
+    }
+
+    /// Whether `stage` has work in this run (`embed` not with precomputed embeddings,
+    /// `train` and `assign` only for an approximate search).
+    pub fn needs(&self, stage: &str) -> bool {
+        match stage {
+            "embed" => self.embeds(),
+            "train" | "assign" => self.indexes(),
+            _ => true,
+        }
+    }
+
+    /// Tasks of `stage`: one for `train`, one per shard for the others.
+    pub fn tasks(&self, stage: &str) -> usize {
+        if stage == "train" {
+            1
+        } else {
+            self.manifest.shards
+        }
+    }
+
     /// The shard's marker holds (sizes and checksums of its files).
     pub fn is_done(&self, stage: &str, shard: usize) -> bool {
-        if stage == "embed" && !self.embeds() {
+        if !self.needs(stage) {
             return true;
         }
         Marker::valid(&self.dir, &Self::marker_path(stage, shard), true).is_some()
@@ -486,10 +550,10 @@ impl Work {
     /// checks before it starts; the checksums were checked when the shard was skipped or
     /// written).
     fn require(&self, stage: &str) -> Result<()> {
-        if stage == "embed" && !self.embeds() {
+        if !self.needs(stage) {
             return Ok(());
         }
-        let missing: Vec<String> = (0..self.manifest.shards)
+        let missing: Vec<String> = (0..self.tasks(stage))
             .filter(|&i| Marker::valid(&self.dir, &Self::marker_path(stage, i), false).is_none())
             .map(|i| i.to_string())
             .collect();
@@ -638,32 +702,173 @@ impl Work {
         out
     }
 
+    /// The inverted file of pair `p`, if it searches one.
+    fn ivf(&self, p: usize) -> Option<IvfParams> {
+        match self.manifest.search[p] {
+            Knn::Ivf(ip) => Some(ip),
+            _ => None,
+        }
+    }
+
+    fn centroids_file(&self, p: usize) -> String {
+        format!("train/{}.centroids.npy", self.pair_name(p))
+    }
+
+    /// Train stage (one task): for every pair with an inverted file, k-means on the rows of
+    /// the target side that `run --knn approx` samples → `train/PAIR.centroids.npy`.
+    pub fn train(&self, obs: &dyn Observer) -> Result<Outcome> {
+        if !self.indexes() {
+            return Ok(Outcome::NotNeeded);
+        }
+        self.check_inputs()?;
+        self.require("embed")?;
+        self.run_shard("train", 0, || {
+            let mut files = Vec::new();
+            let mut rows = 0;
+            for (p, &(_, t)) in self.manifest.pairs.iter().enumerate() {
+                let Some(ip) = self.ivf(p) else { continue };
+                let parts = self.parts(t)?;
+                let refs: Vec<score::Part<'_>> = parts.iter().map(|(a, e)| (*a, e)).collect();
+                let y = Pieces::new(&refs);
+                let picks = ivf::sample(y.len(), ip.lists, &ip);
+                let bar = obs.stage(
+                    &format!("training {} ({} lists)", self.pair_name(p), ip.lists),
+                    None,
+                    Unit::Items,
+                );
+                let mut data = Vec::with_capacity(picks.len() * y.dim());
+                for &i in &picks {
+                    data.extend_from_slice(y.row(i));
+                }
+                let sample = Embeddings::new(y.dim(), data)?;
+                let centroids = ivf::train_on(&sample, ip.lists, &ip);
+                drop(bar);
+                let name = self.centroids_file(p);
+                write_npy(&self.dir.join(&name), &centroids)?;
+                files.push(name);
+                rows += picks.len();
+            }
+            Ok((files, rows))
+        })
+    }
+
+    /// Assign stage, one shard: for every pair with an inverted file, the lists each source
+    /// row of the shard searches (its `probe` nearest centroids) and the list each target
+    /// row belongs to → `assign/PAIR.src.I.bin`, `.tgt.`.
+    pub fn assign(&self, shard: usize, obs: &dyn Observer) -> Result<Outcome> {
+        if !self.indexes() {
+            return Ok(Outcome::NotNeeded);
+        }
+        self.check_inputs()?;
+        self.require("embed")?;
+        self.require("train")?;
+        self.run_shard("assign", shard, || {
+            let mut files = Vec::new();
+            let mut rows = 0;
+            for (p, q, _, role) in self.directions() {
+                let Some(ip) = self.ivf(p) else { continue };
+                let centroids = Embeddings::read_npy(&self.dir.join(self.centroids_file(p)))?;
+                let qr = self.rows(q, shard);
+                let x = Self::gather(&self.parts(q)?, qr.clone())?;
+                let n = if role == "src" {
+                    ip.probe.clamp(1, ip.lists)
+                } else {
+                    1
+                };
+                let bar = obs.stage(
+                    &format!("assigning {} {role} shard {shard}", self.pair_name(p)),
+                    None,
+                    Unit::Items,
+                );
+                let lists = ivf::assign(&x, &centroids, n);
+                drop(bar);
+                let name = format!("assign/{}.{role}.{shard}.bin", self.pair_name(p));
+                write_lists(&self.dir.join(&name), &lists)?;
+                files.push(name);
+                rows += qr.len();
+            }
+            Ok((files, rows))
+        })
+    }
+
+    /// The partition that answers `role`'s queries of shard `shard` for pair `p`: that
+    /// shard's rows of the query side (indexed from 0) with every row of the other side.
+    fn partition(&self, p: usize, role: &str, shard: usize, lists: usize) -> Result<ivf::Partition> {
+        let name = self.pair_name(p);
+        let read = |r: &str, shards: Range<usize>| -> Result<Vec<Vec<u32>>> {
+            let mut out = Vec::new();
+            for i in shards {
+                out.extend(read_lists(
+                    &self.dir.join(format!("assign/{name}.{r}.{i}.bin")),
+                    lists,
+                )?);
+            }
+            Ok(out)
+        };
+        let (x, y) = if role == "src" {
+            (read("src", shard..shard + 1)?, read("tgt", 0..self.manifest.shards)?)
+        } else {
+            (read("src", 0..self.manifest.shards)?, read("tgt", shard..shard + 1)?)
+        };
+        Ok(ivf::Partition::new(
+            lists,
+            x.iter().enumerate(),
+            y.iter().enumerate(),
+        ))
+    }
+
     /// k-NN stage, one shard: for every pair, the shard's rows of each side against the
-    /// other side's whole set → each row's average cosine to its k nearest neighbours
-    /// (`knn/PAIR.src.I.npy` for the source side, `.tgt.` for the target side).
+    /// other side's whole set (or, with an inverted file, its rows in the probed lists) →
+    /// each row's average cosine to its k nearest neighbours (`knn/PAIR.src.I.npy` for the
+    /// source side, `.tgt.` for the target side); with the confidence ranking also each
+    /// row's [`confidence::CANDIDATES`] nearest rows (`knn/PAIR.ROLE.I.nbr`).
     pub fn knn(&self, shard: usize, obs: &dyn Observer) -> Result<Outcome> {
         self.check_inputs()?;
         self.require("embed")?;
+        self.require("assign")?;
         self.run_shard("knn", shard, || {
             let mut files = Vec::new();
             let mut rows = 0;
             let k = self.manifest.params.k;
+            let candidates = self.manifest.params.rank == Rank::Confidence;
             let dirs = self.directions();
             for (p, q, o, role) in dirs {
                 let qr = self.rows(q, shard);
                 let x = Self::gather(&self.parts(q)?, qr.clone())?;
                 let parts = self.parts(o)?;
                 let refs: Vec<score::Part<'_>> = parts.iter().map(|(a, e)| (*a, e)).collect();
+                let other = Pieces::new(&refs);
                 let bar = obs.stage(
                     &format!("k-NN {} {role} shard {shard}", self.pair_name(p)),
                     Some(x.len() as u64),
                     Unit::Items,
                 );
-                let means = score::knn_rows(&x, &refs, k, &*bar).means();
+                let wide = if candidates {
+                    k.max(confidence::CANDIDATES)
+                } else {
+                    k
+                };
+                let found = match self.ivf(p) {
+                    None => score::knn_rows(&x, &refs, wide, &*bar),
+                    Some(ip) => {
+                        let part = self.partition(p, role, shard, ip.lists)?;
+                        match role {
+                            "src" => score::ivf_knn(&x, &other, k, &part, true, &*bar),
+                            _ => score::ivf_knn(&other, &x, k, &part, false, &*bar),
+                        }
+                    }
+                };
                 drop(bar);
+                let means = first(&found, k.min(other.len())).means();
                 let name = format!("knn/{}.{role}.{shard}.npy", self.pair_name(p));
                 write_npy(&self.dir.join(&name), &Embeddings::new(1, means)?)?;
                 files.push(name);
+                if candidates {
+                    let near = first(&found, confidence::CANDIDATES.min(other.len()));
+                    let name = format!("knn/{}.{role}.{shard}.nbr", self.pair_name(p));
+                    write_neighbours(&self.dir.join(&name), &near)?;
+                    files.push(name);
+                }
                 rows += qr.len();
             }
             Ok((files, rows))
@@ -682,9 +887,35 @@ impl Work {
         Ok(out)
     }
 
+    /// One side's candidate lists for pair `p` (confidence ranking), every shard
+    /// concatenated.
+    fn candidates(&self, p: usize, role: &str) -> Result<Neighbours> {
+        let mut all: Option<Neighbours> = None;
+        for i in 0..self.manifest.shards {
+            let path = self
+                .dir
+                .join(format!("knn/{}.{role}.{i}.nbr", self.pair_name(p)));
+            let n = read_neighbours(&path)?;
+            match &mut all {
+                None => all = Some(n),
+                Some(a) if a.k == n.k => {
+                    a.idx.extend(n.idx);
+                    a.sim.extend(n.sim);
+                }
+                Some(_) => return Err(Error::input(path.display(), "lists of another width")),
+            }
+        }
+        Ok(all.unwrap_or(Neighbours {
+            k: 0,
+            idx: Vec::new(),
+            sim: Vec::new(),
+        }))
+    }
+
     /// Best-partner stage, one shard: for every pair, the shard's rows of each side against
-    /// the other side's whole set, scored with every row's neighbourhood average →
-    /// `best/PAIR.src.I.bin` and `.tgt.` (per row: partner, score, cosine).
+    /// the other side's whole set (or its rows in the probed lists), scored with every
+    /// row's neighbourhood average → `best/PAIR.src.I.bin` and `.tgt.` (per row: partner,
+    /// score, cosine).
     pub fn best(&self, shard: usize, obs: &dyn Observer) -> Result<Outcome> {
         self.check_inputs()?;
         self.require("embed")?;
@@ -692,7 +923,7 @@ impl Work {
         self.run_shard("best", shard, || {
             let mut files = Vec::new();
             let mut rows = 0;
-            let score = self.manifest.params.score;
+            let score = self.manifest.params.best_score();
             for (p, q, o, role) in self.directions() {
                 let qr = self.rows(q, shard);
                 let x = Self::gather(&self.parts(q)?, qr.clone())?;
@@ -706,7 +937,22 @@ impl Work {
                     Some(x.len() as u64),
                     Unit::Items,
                 );
-                let hits = score::best_rows(&x, &q_mean[qr.clone()], &refs, &o_mean, score, &*bar);
+                let xm = &q_mean[qr.clone()];
+                let hits = match self.ivf(p) {
+                    None => score::best_rows(&x, xm, &refs, &o_mean, score, &*bar),
+                    Some(ip) => {
+                        let part = self.partition(p, role, shard, ip.lists)?;
+                        let whole = Pieces::new(&refs);
+                        match role {
+                            "src" => score::ivf_best(
+                                &x, xm, &whole, &o_mean, score, &part, true, &*bar,
+                            ),
+                            _ => score::ivf_best(
+                                &whole, &o_mean, &x, xm, score, &part, false, &*bar,
+                            ),
+                        }
+                    }
+                };
                 drop(bar);
                 let name = format!("best/{}.{role}.{shard}.bin", self.pair_name(p));
                 write_hits(&self.dir.join(&name), &hits)?;
@@ -759,8 +1005,32 @@ impl Work {
             let bar = obs.stage(&format!("merging {}", self.pair_name(p)), None, Unit::Items);
             let (x_mean, y_mean) = (self.means(p, "src")?, self.means(p, "tgt")?);
             let (fwd, bwd) = (self.hits(p, "src")?, self.hits(p, "tgt")?);
+            let cands = match params.min_confidence {
+                None => mine::select(&fwd, &bwd, &x_mean, &y_mean, params.mode),
+                Some(_) => {
+                    let (nx, ny) = (self.candidates(p, "src")?, self.candidates(p, "tgt")?);
+                    let texts = |side: usize| -> Vec<&str> {
+                        pools[side]
+                            .rows
+                            .iter()
+                            .map(|&(d, i)| docs[d].sentences[i].text.as_str())
+                            .collect()
+                    };
+                    let (src, tgt) = (texts(pair.0), texts(pair.1));
+                    let found = confidence::Found {
+                        x_mean: &x_mean,
+                        y_mean: &y_mean,
+                        fwd: &fwd,
+                        bwd: &bwd,
+                        nx: &nx,
+                        ny: &ny,
+                    };
+                    confidence::rank_found(&found, &mine::evidence::Evidence::new(&src, &tgt))
+                }
+            };
             drop(bar);
-            let cands = mine::select(&fwd, &bwd, &x_mean, &y_mean, params.mode);
+            // What `run` records for the pair: the search `auto` settles for its sizes.
+            let (nx, ny) = (pools[pair.0].rows.len(), pools[pair.1].rows.len());
             pairs.push(pool::judge(
                 docs,
                 &pools,
@@ -768,7 +1038,7 @@ impl Work {
                 cands,
                 &params,
                 &cfg.filters,
-                Knn::Exact,
+                params.knn.resolve(nx, ny),
                 t0,
             ));
         }
@@ -816,13 +1086,34 @@ impl Work {
         STAGES
             .iter()
             .map(|&s| {
-                let done = (0..self.manifest.shards)
+                let done = (0..self.tasks(s))
                     .filter(|&i| self.is_done(s, i))
                     .collect();
                 (s, done)
             })
             .collect()
     }
+}
+
+/// The first `k` entries of every list (`k` at most the lists' width).
+fn first(n: &Neighbours, k: usize) -> Neighbours {
+    let k = k.min(n.k);
+    let rows = n.len();
+    let take = |v: &[usize]| -> Vec<usize> {
+        v.chunks_exact(n.k.max(1)).flat_map(|r| r[..k].to_vec()).collect()
+    };
+    let sim = n
+        .sim
+        .chunks_exact(n.k.max(1))
+        .flat_map(|r| r[..k].to_vec())
+        .collect::<Vec<f32>>();
+    let out = Neighbours {
+        k,
+        idx: take(&n.idx),
+        sim,
+    };
+    debug_assert_eq!(out.idx.len(), rows * k);
+    out
 }
 
 fn write_npy(path: &Path, e: &Embeddings) -> Result<()> {
@@ -878,6 +1169,90 @@ fn read_hits(path: &Path) -> Result<Vec<Option<Hit>>> {
             })
         })
         .collect())
+}
+
+const LISTS_MAGIC: &[u8; 8] = b"BALIST1\0";
+
+/// Each row's lists of an inverted file: magic, row count and width (u64), then per row
+/// `width` list numbers (u32, little-endian).
+fn write_lists(path: &Path, lists: &[Vec<u32>]) -> Result<()> {
+    let width = lists.first().map_or(0, Vec::len);
+    let mut buf = Vec::with_capacity(24 + lists.len() * width * 4);
+    buf.extend_from_slice(LISTS_MAGIC);
+    buf.extend_from_slice(&(lists.len() as u64).to_le_bytes());
+    buf.extend_from_slice(&(width as u64).to_le_bytes());
+    for l in lists {
+        debug_assert_eq!(l.len(), width, "every row has `probe` lists");
+        for c in l {
+            buf.extend_from_slice(&c.to_le_bytes());
+        }
+    }
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(&buf).map_err(|e| io_out(path, e))?;
+    f.commit()?;
+    Ok(())
+}
+
+/// [`write_lists`]' file back; every list number below `lists`.
+fn read_lists(path: &Path, lists: usize) -> Result<Vec<Vec<u32>>> {
+    let b = std::fs::read(path)
+        .map_err(|e| Error::input(path.display(), format!("cannot read: {e}")))?;
+    let bad = || Error::input(path.display(), "not a list-assignment file of this version");
+    if b.len() < 24 || &b[..8] != LISTS_MAGIC {
+        return Err(bad());
+    }
+    let word = |a: usize| u64::from_le_bytes(b[a..a + 8].try_into().expect("8 bytes")) as usize;
+    let (n, w) = (word(8), word(16));
+    if b.len() != 24 + n * w * 4 {
+        return Err(bad());
+    }
+    let all: Vec<u32> = b[24..]
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+        .collect();
+    if all.iter().any(|&c| c as usize >= lists) {
+        return Err(bad());
+    }
+    Ok(all.chunks(w.max(1)).take(n).map(<[u32]>::to_vec).collect())
+}
+
+const NEIGHBOURS_MAGIC: &[u8; 8] = b"BANBRS1\0";
+
+/// Nearest-neighbour lists: magic, row count and width (u64), then per entry the
+/// neighbour (u64, `u64::MAX` for none) and its cosine (f32), little-endian.
+fn write_neighbours(path: &Path, n: &Neighbours) -> Result<()> {
+    let mut buf = Vec::with_capacity(24 + n.idx.len() * 12);
+    buf.extend_from_slice(NEIGHBOURS_MAGIC);
+    buf.extend_from_slice(&(n.len() as u64).to_le_bytes());
+    buf.extend_from_slice(&(n.k as u64).to_le_bytes());
+    for (&i, &s) in n.idx.iter().zip(&n.sim) {
+        buf.extend_from_slice(&(i as u64).to_le_bytes());
+        buf.extend_from_slice(&s.to_le_bytes());
+    }
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(&buf).map_err(|e| io_out(path, e))?;
+    f.commit()?;
+    Ok(())
+}
+
+fn read_neighbours(path: &Path) -> Result<Neighbours> {
+    let b = std::fs::read(path)
+        .map_err(|e| Error::input(path.display(), format!("cannot read: {e}")))?;
+    let bad = || Error::input(path.display(), "not a neighbour-list file of this version");
+    if b.len() < 24 || &b[..8] != NEIGHBOURS_MAGIC {
+        return Err(bad());
+    }
+    let word = |a: usize| u64::from_le_bytes(b[a..a + 8].try_into().expect("8 bytes")) as usize;
+    let (n, k) = (word(8), word(16));
+    if b.len() != 24 + n * k * 12 {
+        return Err(bad());
+    }
+    let (mut idx, mut sim) = (Vec::with_capacity(n * k), Vec::with_capacity(n * k));
+    for e in b[24..].chunks_exact(12) {
+        idx.push(u64::from_le_bytes(e[..8].try_into().expect("8 bytes")) as usize);
+        sim.push(f32::from_le_bytes(e[8..].try_into().expect("4 bytes")));
+    }
+    Ok(Neighbours { k, idx, sim })
 }
 
 #[cfg(test)]
