@@ -1,7 +1,8 @@
 //! `bitalign shard`: the sharded stages, run one shard at a time in a loop (as a scheduler
 //! would), give byte for byte the corpus of the single-process `bitalign run`, from text
-//! with the real offline model and from `.npy` embeddings (synthetic, with planted pairs);
-//! a stage skips the shards whose markers hold and redoes one whose file was damaged.
+//! with the real offline model and `run`'s defaults (the confidence ranking), and from
+//! `.npy` embeddings (synthetic, with planted pairs), exact and approximate (inverted
+//! file); a stage skips the shards whose markers hold and redoes one whose file was damaged.
 
 mod common;
 
@@ -23,7 +24,11 @@ fn s(p: &Path) -> String {
 /// Every stage, shard after shard, then the merge; stderr of all of them.
 fn run_stages(work: &Path, shards: usize) -> String {
     let mut log = String::new();
-    for stage in ["embed", "knn", "best"] {
+    for stage in ["embed", "train", "assign", "knn", "best"] {
+        if stage == "train" {
+            log += &ok(bitalign(&["shard", "train", &s(work)]));
+            continue;
+        }
         for i in 0..shards {
             let spec = format!("{i}/{shards}");
             log += &ok(bitalign(&["shard", stage, &s(work), "--shard", &spec]));
@@ -70,6 +75,8 @@ fn assert_same_corpus(single: &Path, sharded: &Path) {
     }
 }
 
+/// `run`'s defaults: the corpus ranked by the calibrated confidence, whose features need
+/// the whole sides (names' document frequencies, mutual best partners, margins).
 #[test]
 fn demo_articles_sharded_equal_the_single_run_and_resume() {
     let dir = tempfile::tempdir().unwrap();
@@ -79,7 +86,7 @@ fn demo_articles_sharded_equal_the_single_run_and_resume() {
         dir.path().join("sharded"),
     );
     let (en, vi, id) = (demo("en"), demo("vi"), demo("id"));
-    let flags = ["--rank", "score", "--format", "jsonl,tsv,moses"];
+    let flags = ["--format", "jsonl,tsv,moses"];
     let mut a = vec!["run", &en, &vi, &id, "--out"];
     let single_s = s(&single);
     a.push(&single_s);
@@ -96,8 +103,14 @@ fn demo_articles_sharded_equal_the_single_run_and_resume() {
     let e = stderr(&bitalign(&["shard", "knn", &work_s, "--shard", "0"]));
     assert!(e.contains("embed shard(s) 0,1,2,3 not done"), "{e}");
     assert_eq!(e.trim().lines().count(), 1, "{e}");
-    run_stages(&work, 4);
+    let log = run_stages(&work, 4);
+    assert!(log.contains("train: not needed"), "{log}");
     assert_same_corpus(&single, &out);
+    let run_json = std::fs::read_to_string(out.join("run.json")).unwrap();
+    assert!(
+        run_json.contains("\"tsv_score\": \"confidence\""),
+        "{run_json}"
+    );
 
     // Init again with the same arguments: nothing changes; everything is skipped.
     ok(bitalign(&a));
@@ -206,6 +219,42 @@ fn npy_embeddings_sharded_equal_the_single_run_whatever_the_shard_count() {
         assert!(log.contains("embed: not needed"), "{log}");
         assert_same_corpus(&single, &out);
     }
+
+    // Approximate: an inverted file probed so sparsely that it misses pairs the exact
+    // search finds; the same corpus from 1, 3 and 7 shards as from `run --knn approx`.
+    let approx: Vec<String> = ["--knn", "approx", "--ivf-probe", "1"]
+        .map(String::from)
+        .to_vec();
+    let single_approx = d.join("single-approx");
+    let mut a: Vec<String> = vec!["run".into()];
+    common_flags(&mut a);
+    a.extend(approx.iter().cloned());
+    a.extend(["--out".into(), s(&single_approx)]);
+    ok(bitalign(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    let got = std::fs::read_to_string(single_approx.join("en-vi.jsonl")).unwrap();
+    assert_ne!(
+        got, kept,
+        "probing one list finds other pairs than the exact search"
+    );
+    for shards in [1, 3, 7] {
+        let (work, out) = (d.join(format!("a{shards}")), d.join(format!("p{shards}")));
+        let mut a: Vec<String> = vec![
+            "shard".into(),
+            "init".into(),
+            s(&work),
+            "--shards".into(),
+            shards.to_string(),
+        ];
+        common_flags(&mut a);
+        a.extend(approx.iter().cloned());
+        a.extend(["--out".into(), s(&out)]);
+        ok(bitalign(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+        let log = run_stages(&work, shards);
+        assert!(log.contains("train: en-vi 46 lists, probe 1"), "{log}");
+        assert_same_corpus(&single_approx, &out);
+        let manifest = std::fs::read_to_string(work.join("shard.json")).unwrap();
+        assert!(manifest.contains("\"lists\": 46"), "{manifest}");
+    }
 }
 
 #[test]
@@ -215,14 +264,6 @@ fn what_a_sharded_run_cannot_do_is_refused_before_any_work() {
     let out = s(&dir.path().join("o"));
     let (en, vi) = (demo("en"), demo("vi"));
     for (extra, want) in [
-        (
-            vec!["--rank", "confidence"],
-            "--rank: sharded runs rank by score",
-        ),
-        (
-            vec!["--knn", "approx"],
-            "--knn: sharded runs search exactly",
-        ),
         (vec!["--mode", "align"], "--mode align"),
         (vec!["--report"], "pass it to `bitalign shard merge`"),
     ] {
@@ -236,14 +277,14 @@ fn what_a_sharded_run_cannot_do_is_refused_before_any_work() {
         assert!(!dir.path().join("w").exists(), "nothing written");
     }
     let a = [
-        "shard", "init", &work, "--shards", "2", &en, &vi, "--out", &out, "--rank", "score",
+        "shard", "init", &work, "--shards", "2", &en, &vi, "--out", &out,
     ];
     ok(bitalign(&a));
     let e = stderr(&bitalign(&["shard", "embed", &work, "--shard", "2"]));
     assert!(e.contains("shard 2 does not exist"), "{e}");
     // The same directory for other parameters is refused.
     let e = stderr(&bitalign(&[
-        "shard", "init", &work, "--shards", "3", &en, &vi, "--out", &out, "--rank", "score",
+        "shard", "init", &work, "--shards", "3", &en, &vi, "--out", &out,
     ]));
     assert!(e.contains("set up for other inputs or parameters"), "{e}");
 }

@@ -201,7 +201,10 @@ fn init(a: InitArgs, progress: &Progress) -> Result<()> {
         true => ("embed|knn|best", String::new()),
         false => (
             "embed|assign|knn|best",
-            format!("; inverted files: {index}; `bitalign shard train {}` after embed", a.work.display()),
+            format!(
+                "; inverted files: {index}; `bitalign shard train {}` after embed",
+                a.work.display()
+            ),
         ),
     };
     progress.say(format!(
@@ -275,9 +278,7 @@ fn train(work: &Work, progress: &Progress) -> Result<()> {
             index_summary(work)
         )),
         Outcome::Skipped => progress.say("train: skipped, done already (marker holds)"),
-        Outcome::NotNeeded => {
-            progress.say("train: not needed (no pair searches an inverted file)")
-        }
+        Outcome::NotNeeded => progress.say("train: not needed (no pair searches an inverted file)"),
     }
     Ok(())
 }

@@ -7,9 +7,9 @@
 use super::evidence::{Evidence, Numbers};
 use super::{rank, Pair};
 use crate::embed::Embeddings;
-use crate::score::{knn, Hit, Neighbours, Score, Scorer};
 #[cfg(doc)]
 use crate::score::cosine;
+use crate::score::{knn, Hit, Neighbours, Score, Scorer};
 use std::collections::{BTreeMap, HashSet};
 
 /// Default cut: pairs more likely than not to correspond (on the calibration data).

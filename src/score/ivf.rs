@@ -197,14 +197,21 @@ pub(super) fn scan(
     let lists = part.members.len();
     let groups = rayon::current_num_threads().clamp(1, lists);
     // A side not wanted has one list of none, which every block row (column) shares.
-    let (row_lists, col_lists) = (if want.rows { nx } else { 1 }, if want.cols { ny } else { 1 });
+    let (row_lists, col_lists) = (
+        if want.rows { nx } else { 1 },
+        if want.cols { ny } else { 1 },
+    );
     let zeros = vec![0u32; BLOCK_X.max(BLOCK_Y)];
     let parts: Vec<(Vec<TopK>, Vec<TopK>)> = (0..groups)
         .into_par_iter()
         .map(|g| {
             let mut rows = vec![TopK::new(rk); row_lists];
             let mut cols = vec![TopK::new(ck); col_lists];
-            let no_col = if want.cols { f32::NEG_INFINITY } else { f32::INFINITY };
+            let no_col = if want.cols {
+                f32::NEG_INFINITY
+            } else {
+                f32::INFINITY
+            };
             let mut col_floor = vec![no_col; col_lists];
             let mut buf = vec![0.0f32; BLOCK_X * BLOCK_Y];
             let mut scores = Vec::with_capacity(BLOCK_Y);
@@ -223,11 +230,19 @@ pub(super) fn scan(
                         kernel::block(&xs, &ys, d, out);
                         let lists = Lists {
                             rows: &mut rows,
-                            row_slot: if want.rows { x_ids } else { &zeros[..x_ids.len()] },
+                            row_slot: if want.rows {
+                                x_ids
+                            } else {
+                                &zeros[..x_ids.len()]
+                            },
                             row_id: x_ids,
                             cols: &mut cols,
                             col_floor: &mut col_floor,
-                            col_slot: if want.cols { y_ids } else { &zeros[..y_ids.len()] },
+                            col_slot: if want.cols {
+                                y_ids
+                            } else {
+                                &zeros[..y_ids.len()]
+                            },
                             col_id: y_ids,
                         };
                         offer_block(out, rank, lists, &mut scores);

@@ -485,7 +485,11 @@ impl<'a> Pieces<'a> {
     /// `parts` must be contiguous: each piece's offset is where the previous one ends.
     pub fn new(parts: &'a [Part<'a>]) -> Self {
         let len = parts.last().map_or(0, |(o, e)| o + e.len());
-        let dim = parts.iter().map(|p| p.1.dim()).find(|&d| d > 0).unwrap_or(1);
+        let dim = parts
+            .iter()
+            .map(|p| p.1.dim())
+            .find(|&d| d > 0)
+            .unwrap_or(1);
         Self { parts, len, dim }
     }
 }

@@ -426,7 +426,15 @@ impl Work {
                 path: s.out.display().to_string(),
             });
         }
-        for sub in ["sentences", "embed", "train", "assign", "knn", "best", "logs"] {
+        for sub in [
+            "sentences",
+            "embed",
+            "train",
+            "assign",
+            "knn",
+            "best",
+            "logs",
+        ] {
             let p = dir.join(sub);
             if force && sub != "logs" && p.exists() {
                 std::fs::remove_dir_all(&p).map_err(|e| io_out(&p, e))?;
@@ -516,7 +524,10 @@ impl Work {
 
     /// Whether some pair searches an inverted file (then `train` and `assign` run).
     pub fn indexes(&self) -> bool {
-        self.manifest.search.iter().any(|k| matches!(k, Knn::Ivf(_)))
+        self.manifest
+            .search
+            .iter()
+            .any(|k| matches!(k, Knn::Ivf(_)))
     }
 
     /// Whether `stage` has work in this run (`embed` not with precomputed embeddings,
@@ -793,7 +804,13 @@ impl Work {
 
     /// The partition that answers `role`'s queries of shard `shard` for pair `p`: that
     /// shard's rows of the query side (indexed from 0) with every row of the other side.
-    fn partition(&self, p: usize, role: &str, shard: usize, lists: usize) -> Result<ivf::Partition> {
+    fn partition(
+        &self,
+        p: usize,
+        role: &str,
+        shard: usize,
+        lists: usize,
+    ) -> Result<ivf::Partition> {
         let name = self.pair_name(p);
         let read = |r: &str, shards: Range<usize>| -> Result<Vec<Vec<u32>>> {
             let mut out = Vec::new();
@@ -806,9 +823,15 @@ impl Work {
             Ok(out)
         };
         let (x, y) = if role == "src" {
-            (read("src", shard..shard + 1)?, read("tgt", 0..self.manifest.shards)?)
+            (
+                read("src", shard..shard + 1)?,
+                read("tgt", 0..self.manifest.shards)?,
+            )
         } else {
-            (read("src", 0..self.manifest.shards)?, read("tgt", shard..shard + 1)?)
+            (
+                read("src", 0..self.manifest.shards)?,
+                read("tgt", shard..shard + 1)?,
+            )
         };
         Ok(ivf::Partition::new(
             lists,
@@ -944,12 +967,12 @@ impl Work {
                         let part = self.partition(p, role, shard, ip.lists)?;
                         let whole = Pieces::new(&refs);
                         match role {
-                            "src" => score::ivf_best(
-                                &x, xm, &whole, &o_mean, score, &part, true, &*bar,
-                            ),
-                            _ => score::ivf_best(
-                                &whole, &o_mean, &x, xm, score, &part, false, &*bar,
-                            ),
+                            "src" => {
+                                score::ivf_best(&x, xm, &whole, &o_mean, score, &part, true, &*bar)
+                            }
+                            _ => {
+                                score::ivf_best(&whole, &o_mean, &x, xm, score, &part, false, &*bar)
+                            }
                         }
                     }
                 };
@@ -1086,9 +1109,7 @@ impl Work {
         STAGES
             .iter()
             .map(|&s| {
-                let done = (0..self.tasks(s))
-                    .filter(|&i| self.is_done(s, i))
-                    .collect();
+                let done = (0..self.tasks(s)).filter(|&i| self.is_done(s, i)).collect();
                 (s, done)
             })
             .collect()
@@ -1100,7 +1121,9 @@ fn first(n: &Neighbours, k: usize) -> Neighbours {
     let k = k.min(n.k);
     let rows = n.len();
     let take = |v: &[usize]| -> Vec<usize> {
-        v.chunks_exact(n.k.max(1)).flat_map(|r| r[..k].to_vec()).collect()
+        v.chunks_exact(n.k.max(1))
+            .flat_map(|r| r[..k].to_vec())
+            .collect()
     };
     let sim = n
         .sim
