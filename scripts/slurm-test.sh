@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The sharded pipeline on a real Slurm cluster (Debian's slurm-wlm + munge, one node on
 # this machine, brought up by scripts/slurm/cluster.sh and stopped by pid on exit):
-#   1. the demo articles (text, the offline model), 3 shards: sbatch job arrays → corpus
-#      byte-identical to `bitalign run`;
-#   2. synthetic 20k × 20k .npy embeddings with planted pairs, 4 shards: same check;
+#   1. the demo articles (text, the offline model, `run`'s default confidence ranking),
+#      3 shards: sbatch job arrays → corpus byte-identical to `bitalign run`;
+#   2. synthetic 20k × 20k .npy embeddings with planted pairs, 4 shards: same check, exact
+#      and with the approximate search (train job + assign array) against `run --knn approx`;
 #   3. the same set again, one k-NN task killed mid-way (scancel): no marker for it, the
 #      later stages never start; submitted again: the completed shards are skipped, the
 #      killed one is redone, and the corpus is again identical.
@@ -85,7 +86,7 @@ PY
 }
 
 # 1. The demo articles, from text, 3 shards.
-demo=(data/demo/karabakh.en.txt data/demo/karabakh.vi.txt data/demo/karabakh.id.txt --rank score)
+demo=(data/demo/karabakh.en.txt data/demo/karabakh.vi.txt data/demo/karabakh.id.txt)
 "$bin" -q run "${demo[@]}" --model "$model" --format jsonl,tsv --out "$tmp/demo-single"
 "$bin" -q shard init "$tmp/demo-work" --shards 3 "${demo[@]}" --model "$model" --format jsonl,tsv --out "$tmp/demo-sharded"
 submit_and_wait "$tmp/demo-work" --embed-cpus 1 --embed-mem 2G --knn-cpus 1 --knn-mem 1G --best-cpus 1 --best-mem 1G --merge-mem 2G
@@ -108,6 +109,12 @@ res=(--knn-cpus 1 --knn-mem 1G --best-cpus 1 --best-mem 1G --merge-mem 2G)
 submit_and_wait "$syn/work" "${res[@]}"
 same_corpus "$syn/single" "$syn/sharded"
 say "synthetic: $(grep -h 'shard' "$syn/work"/logs/knn-*.log | tr '\n' ';')"
+"$bin" -q run "${syn_args[@]}" --knn approx --out "$syn/single-approx"
+"$bin" -q shard init "$syn/work-approx" --shards 4 "${syn_args[@]}" --knn approx --out "$syn/sharded-approx"
+submit_and_wait "$syn/work-approx" "${res[@]}" --train-cpus 1 --train-mem 1G --assign-cpus 1 --assign-mem 1G
+[ -n "${job_train:-}" ] && [ -n "${job_assign:-}" ] || { echo "slurm-test: no train/assign jobs for --knn approx" >&2; exit 1; }
+same_corpus "$syn/single-approx" "$syn/sharded-approx"
+say "synthetic, approximate: $(cat "$syn/work-approx"/logs/train-*.log | tr '\n' ';')"
 
 # 3. Kill one k-NN task mid-way, then submit again.
 "$bin" -q shard init "$syn/work2" --shards 4 "${syn_args[@]}" --out "$syn/sharded2"

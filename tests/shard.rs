@@ -185,8 +185,6 @@ fn npy_embeddings_sharded_equal_the_single_run_whatever_the_shard_count() {
                 "--presplit",
                 "--lang",
                 "en,en,vi",
-                "--rank",
-                "score",
                 "--filters",
                 "none",
                 "--embeddings",
@@ -195,9 +193,11 @@ fn npy_embeddings_sharded_equal_the_single_run_whatever_the_shard_count() {
         );
         v.extend(npy.iter().cloned());
     };
+    let by_score = ["--rank", "score"].map(String::from);
     let single = d.join("single");
     let mut a: Vec<String> = vec!["run".into()];
     common_flags(&mut a);
+    a.extend(by_score.iter().cloned());
     a.extend(["--out".into(), s(&single)]);
     ok(bitalign(&a.iter().map(String::as_str).collect::<Vec<_>>()));
     let kept = std::fs::read_to_string(single.join("en-vi.jsonl")).unwrap();
@@ -213,12 +213,30 @@ fn npy_embeddings_sharded_equal_the_single_run_whatever_the_shard_count() {
             shards.to_string(),
         ];
         common_flags(&mut a);
+        a.extend(by_score.iter().cloned());
         a.extend(["--out".into(), s(&out)]);
         ok(bitalign(&a.iter().map(String::as_str).collect::<Vec<_>>()));
         let log = run_stages(&work, shards);
         assert!(log.contains("embed: not needed"), "{log}");
         assert_same_corpus(&single, &out);
     }
+
+    // `run`'s default ranking, the confidence, on many candidates (the demo keeps few).
+    let single_conf = d.join("single-conf");
+    let mut a: Vec<String> = vec!["run".into()];
+    common_flags(&mut a);
+    a.extend(["--out".into(), s(&single_conf)]);
+    ok(bitalign(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    let (work, out) = (d.join("c3"), d.join("conf3"));
+    let mut a: Vec<String> = vec!["shard".into(), "init".into(), s(&work)];
+    a.extend(["--shards".into(), "3".into()]);
+    common_flags(&mut a);
+    a.extend(["--out".into(), s(&out)]);
+    ok(bitalign(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    run_stages(&work, 3);
+    assert_same_corpus(&single_conf, &out);
+    let conf = std::fs::read_to_string(out.join("en-vi.jsonl")).unwrap();
+    assert!(conf.lines().count() > 1000 && conf.contains("\"confidence\""));
 
     // Approximate: an inverted file probed so sparsely that it misses pairs the exact
     // search finds; the same corpus from 1, 3 and 7 shards as from `run --knn approx`.
