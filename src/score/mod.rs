@@ -914,6 +914,83 @@ mod tests {
     }
 
     #[test]
+    fn ivf_lists_of_a_subset_are_those_of_the_whole() {
+        // What a shard computes: its rows' lists with the other side whole, the partition
+        // rebuilt from the rows' assignments (as `Partition::build` assigns them).
+        let x = clustered(300, 32, 5);
+        let y = clustered(400, 32, 6);
+        let p = IvfParams {
+            lists: 8,
+            probe: 2,
+            ..IvfParams::default()
+        };
+        let whole = Scorer::with_search(&x, &y, 4, Score::Margin, &Knn::Ivf(p), &NoStage);
+        let best = whole.best(&x, &y);
+        let centroids = ivf::train_on(&y.select(&ivf::sample(400, 8, &p)), 8, &p);
+        let (to_x, to_y) = (
+            ivf::assign(&x, &centroids, 2),
+            ivf::assign(&y, &centroids, 1),
+        );
+        let (xs, ys) = (100..210, 250..400);
+        let sub =
+            |e: &Embeddings, r: &std::ops::Range<usize>| e.select(&r.clone().collect::<Vec<_>>());
+        let (x_part, y_part) = (sub(&x, &xs), sub(&y, &ys));
+        let part = ivf::Partition::new(
+            8,
+            to_x[xs.clone()].iter().enumerate(),
+            to_y.iter().enumerate(),
+        );
+        let fwd = ivf_knn(&x_part, &y, 4, &part, true, &NoStage);
+        let xm = &whole.x_mean[xs.clone()];
+        let hits = ivf_best(
+            &x_part,
+            xm,
+            &y,
+            &whole.y_mean,
+            Score::Margin,
+            &part,
+            true,
+            &NoStage,
+        );
+        for (r, i) in xs.clone().enumerate() {
+            assert_eq!(
+                fwd.of(r).collect::<Vec<_>>(),
+                whole.fwd.of(i).collect::<Vec<_>>()
+            );
+            assert_eq!(hits[r], best.0[i]);
+        }
+        let part = ivf::Partition::new(
+            8,
+            to_x.iter().enumerate(),
+            to_y[ys.clone()].iter().enumerate(),
+        );
+        let bwd = ivf_knn(&x, &y_part, 4, &part, false, &NoStage);
+        let ym = &whole.y_mean[ys.clone()];
+        let hits = ivf_best(
+            &x,
+            &whole.x_mean,
+            &y_part,
+            ym,
+            Score::Margin,
+            &part,
+            false,
+            &NoStage,
+        );
+        for (r, j) in ys.clone().enumerate() {
+            assert_eq!(
+                bwd.of(r).collect::<Vec<_>>(),
+                whole.bwd.of(j).collect::<Vec<_>>()
+            );
+            assert_eq!(hits[r], best.1[j]);
+        }
+        // Pieces index like the whole.
+        let (a, b) = (sub(&y, &(0..123)), sub(&y, &(123..400)));
+        let parts = [(0, &a), (123, &b)];
+        let pieces = Pieces::new(&parts);
+        assert_eq!((pieces.len(), Rows::row(&pieces, 200)), (400, y.row(200)));
+    }
+
+    #[test]
     fn auto_is_exact_for_small_sides() {
         let p = IvfParams::default();
         assert_eq!(Knn::Auto(p).resolve(1000, 1000), Knn::Exact);
