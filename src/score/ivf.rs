@@ -133,7 +133,7 @@ pub fn train_on(sample: &Embeddings, lists: usize, p: &IvfParams) -> Embeddings 
     let init: Vec<usize> = (0..lists).map(|t| t * n / lists).collect();
     let mut centroids = sample.select(&init);
     for _ in 0..p.iterations {
-        let (near, _) = knn(&sample, &centroids, 1);
+        let (near, _) = knn(sample, &centroids, 1);
         let mut members = vec![Vec::new(); lists];
         for s in 0..n {
             if let Some((c, _)) = near.of(s).next() {
