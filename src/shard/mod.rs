@@ -905,7 +905,7 @@ impl Work {
             let path = self
                 .dir
                 .join(format!("knn/{}.{role}.{i}.npy", self.pair_name(p)));
-            out.extend_from_slice(Embeddings::read_npy(&path)?.as_slice());
+            out.extend(read_means(&path)?);
         }
         Ok(out)
     }
@@ -1137,6 +1137,26 @@ fn first(n: &Neighbours, k: usize) -> Neighbours {
     };
     debug_assert_eq!(out.idx.len(), rows * k);
     out
+}
+
+/// A k-NN stage's means (`.npy`, one column). NaN is a value here, unlike in embeddings:
+/// the mean of a row for which an inverted file found no neighbour, as in the single run
+/// (its scores are NaN, so it is never chosen).
+fn read_means(path: &Path) -> Result<Vec<f32>> {
+    let bad = |m: String| Error::input(path.display(), m);
+    let b = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let npy = npyz::NpyFile::new(&b[..]).map_err(|e| bad(format!("not a .npy: {e}")))?;
+    let n = npy.shape().first().copied().unwrap_or(0);
+    if npy.shape().get(1).is_some_and(|&w| w != 1) {
+        return Err(bad("not one column of means".into()));
+    }
+    let v: Vec<f32> = npy
+        .into_vec()
+        .map_err(|e| bad(format!("not float32 means: {e}")))?;
+    if v.len() as u64 != n {
+        return Err(bad("fewer values than its shape says".into()));
+    }
+    Ok(v)
 }
 
 fn write_npy(path: &Path, e: &Embeddings) -> Result<()> {
