@@ -491,6 +491,58 @@ fn jsonl_directories_and_compressed_inputs_mine_like_plain_files() {
     }
 }
 
+/// Issue 11: a re-run reads each document's embeddings back from the cache instead of
+/// embedding again, and the corpus is byte for byte the same; a changed document or prefix
+/// is embedded again.
+#[test]
+fn embedding_cache_gives_the_same_corpus_without_embedding_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let cache_flag = cache.to_str().unwrap();
+    let vi = dir.path().join("story.vi.txt");
+    std::fs::copy(demo("vi"), &vi).unwrap();
+    let demo_en = demo("en");
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "run",
+            &demo_en,
+            vi.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if !extra.contains(&"--embed-cache") {
+            args.extend(["--embed-cache", cache_flag]);
+        }
+        args.extend_from_slice(extra);
+        let o = bitalign(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (std::fs::read(out.join("en-vi.jsonl")).unwrap(), stderr(&o))
+    };
+    let (first, e) = run("a", &[]);
+    assert!(!e.contains("embedding cache"), "{e}");
+    let stored = std::fs::read_dir(&cache).unwrap().count();
+    assert_eq!(stored, 2, "one file per document");
+    let (again, e) = run("b", &[]);
+    assert!(
+        e.contains("2 of 2 documents (51 sentences) read from the embedding cache"),
+        "{e}"
+    );
+    assert_eq!(first, again, "the cached run writes the same corpus");
+    // One document changed: only it is embedded again.
+    let mut text = std::fs::read_to_string(&vi).unwrap();
+    text.push_str("\nMột câu mới.\n");
+    std::fs::write(&vi, text).unwrap();
+    let (_, e) = run("c", &[]);
+    assert!(e.contains("1 of 2 documents (20 sentences) read"), "{e}");
+    // Another prefix gives other vectors: nothing is read back.
+    let (_, e) = run("d", &["--prefix", "query: "]);
+    assert!(!e.contains("embedding cache"), "{e}");
+    let (_, e) = run("e", &["--embed-cache", "off"]);
+    assert!(!e.contains("embedding cache"), "{e}");
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 5);
+}
+
 #[test]
 fn same_corpus_whatever_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
