@@ -222,8 +222,7 @@ fn lang_from_path(root: &Path, file: &Path) -> Option<Language> {
     let rel = file.strip_prefix(root).ok()?.parent()?;
     let dirs = std::iter::once(root.file_name()?).chain(rel.iter());
     dirs.filter_map(|d| Language::parse(d.to_str()?))
-        .filter(Language::is_known)
-        .last()
+        .rfind(Language::is_known)
 }
 
 /// The documents of one JSONL file: one per record with a non-empty text field. Returns
@@ -757,7 +756,7 @@ mod tests {
             langs: vec![format!("{}:de", root.display())],
             ..Default::default()
         };
-        let docs = load(&[root.clone()], &opts, &crate::observe::Silent).unwrap();
+        let docs = load(std::slice::from_ref(&root), &opts, &crate::observe::Silent).unwrap();
         assert!(docs.iter().all(|d| d.lang.tag() == "de"));
 
         // Errors: one line, naming the file and line.
@@ -768,7 +767,7 @@ mod tests {
                 text_field: field.map(str::to_string),
                 ..Default::default()
             };
-            let e = load(&[p.clone()], &opts, &crate::observe::Silent)
+            let e = load(std::slice::from_ref(&p), &opts, &crate::observe::Silent)
                 .unwrap_err()
                 .to_string();
             assert!(!e.contains('\n'), "{e}");
@@ -789,7 +788,7 @@ mod tests {
         let empty = dir.path().join("empty");
         std::fs::create_dir(&empty).unwrap();
         let e = load(
-            &[empty.clone()],
+            std::slice::from_ref(&empty),
             &LoadOptions::default(),
             &crate::observe::Silent,
         )
