@@ -376,15 +376,21 @@ fn bad_input_is_one_clear_line() {
     );
 }
 
+/// The English demo article cut in two files, `a.en.txt` and `b.en.txt`, in `dir`.
+fn split_english(dir: &Path) -> (PathBuf, PathBuf) {
+    let en = std::fs::read_to_string(demo("en")).unwrap();
+    let cut = en.find("The initial war").unwrap();
+    let (a, b) = (dir.join("a.en.txt"), dir.join("b.en.txt"));
+    std::fs::write(&a, &en[..cut]).unwrap();
+    std::fs::write(&b, &en[cut..]).unwrap();
+    (a, b)
+}
+
 #[test]
 fn two_documents_in_one_language_are_pooled() {
     let dir = tempfile::tempdir().unwrap();
     // The English article split in two files: both halves are mined against vi.
-    let en = std::fs::read_to_string(demo("en")).unwrap();
-    let cut = en.find("The initial war").unwrap();
-    let (a, b) = (dir.path().join("a.en.txt"), dir.path().join("b.en.txt"));
-    std::fs::write(&a, &en[..cut]).unwrap();
-    std::fs::write(&b, &en[cut..]).unwrap();
+    let (a, b) = split_english(dir.path());
     let out = dir.path().join("o");
     let o = bitalign(&[
         "run",
@@ -413,11 +419,9 @@ fn two_documents_in_one_language_are_pooled() {
 fn jsonl_directories_and_compressed_inputs_mine_like_plain_files() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
-    let en = std::fs::read_to_string(demo("en")).unwrap();
-    let cut = en.find("The initial war").unwrap();
-    let (a, b) = (dir.path().join("a.en.txt"), dir.path().join("b.en.txt"));
-    std::fs::write(&a, &en[..cut]).unwrap();
-    std::fs::write(&b, &en[cut..]).unwrap();
+    let (a, b) = split_english(dir.path());
+    let en = std::fs::read_to_string(&a).unwrap() + &std::fs::read_to_string(&b).unwrap();
+    let cut = std::fs::read_to_string(&a).unwrap().len();
     let plain = dir.path().join("plain");
     let (vi, id) = (demo("vi"), demo("id"));
     let o = bitalign(&[
