@@ -58,7 +58,7 @@ pub enum Command {
     /// report.json), e.g. with more rows.
     Report(report::ReportArgs),
     /// Mine as sharded, resumable stages for a cluster (Slurm job arrays, GNU parallel,
-    /// Kubernetes indexed Jobs): init, embed, knn, best, merge, status.
+    /// Kubernetes indexed Jobs): init, embed, train, assign, knn, best, merge, status.
     Shard(shard::ShardArgs),
     /// Measure embedding throughput (sentences/s, tokens/s, GFLOP/s against the CPU's FMA
     /// peak, peak memory) on a fixed corpus; `bench mine`: mining throughput.
