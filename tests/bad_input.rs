@@ -685,3 +685,29 @@ fn jsonl_and_compressed_input_errors_name_the_file_and_line() {
     );
     assert!(!Path::new(&out).exists());
 }
+
+/// `--rank confidence` reads every neighbour list, so it searches exactly: asking for an
+/// approximate search with it is refused instead of silently searched exactly.
+#[test]
+fn confidence_ranking_with_approximate_search_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.en.txt", "One.");
+    let b = write(dir.path(), "b.vi.txt", "Một.");
+    let out = dir.path().join("o").display().to_string();
+    for knn in ["approx", "auto"] {
+        fails_with(
+            &bitalign(&[
+                "run",
+                &a,
+                &b,
+                "--out",
+                &out,
+                "--rank",
+                "confidence",
+                "--knn",
+                knn,
+            ]),
+            "the confidence ranking searches exactly",
+        );
+    }
+}

@@ -123,6 +123,13 @@ impl MineConfig {
         if r.is_nan() || r < 1.0 {
             return Err(Error::config("max_length_ratio", "must be at least 1"));
         }
+        if self.rank == Some(Rank::Confidence) && self.knn != Knn::Exact {
+            return Err(Error::config(
+                "knn",
+                "the confidence ranking searches exactly (its features read every neighbour \
+                 list); drop --knn, or rank by --rank score to search approximately",
+            ));
+        }
         if let Knn::Ivf(p) | Knn::Auto(p) = &self.knn {
             // `lists: 0` means "pick for the sizes"; the others have no such meaning.
             if p.probe == 0 {
