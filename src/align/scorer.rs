@@ -27,10 +27,11 @@ impl Doc<'_> {
     }
 }
 
-/// Mean of the overlap vectors of size `k` (falling back to smaller sizes when the
-/// document is shorter than `k`), summed in a fixed order.
+/// Mean of the overlap vectors of size `k` (falling back to the largest size there is when
+/// the document is shorter than `k` or has no overlaps that long: a translation's), summed
+/// in a fixed order.
 pub(super) fn mean_vector(emb: &Embeddings, index: &OverlapIndex, k: usize) -> Vec<f32> {
-    let k = k.min(index.len()).max(1);
+    let k = k.min(index.len()).min(index.max_overlap()).max(1);
     let mut sum = vec![0f64; emb.dim()];
     let mut count = 0usize;
     for start in 0..index.len() {

@@ -59,8 +59,9 @@ pub struct AlignArgs {
     /// A machine translation of SRC into TGT's language, one line per SRC sentence (or per
     /// SRC line with --presplit, blank lines included), from any MT system. Each link is
     /// then also scored in TGT's language: chrF and the embedding similarity of the
-    /// translated SRC side to the TGT side. jsonl output gets the translation used for
-    /// each link. An empty line stands for "no translation" (the SRC sentence is used).
+    /// translated SRC side to the TGT side, trusted as far as the translation matches TGT
+    /// near the diagonal (a weak one counts less). jsonl output gets the translation used
+    /// for each link. An empty line stands for "no translation" (the SRC sentence is used).
     #[arg(long, value_name = "FILE")]
     pub translations: Option<PathBuf>,
     /// Also write a report into DIR (created if needed; refused if it already holds

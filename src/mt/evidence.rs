@@ -25,11 +25,15 @@ pub struct MtEvidence<'a> {
     /// Hubness of each translated overlap towards the target's, and the reverse.
     mu_trans: Vec<f32>,
     mu_tgt: Vec<f32>,
-    /// chrF profiles by matrix row (empty for rows neither document uses).
+    /// chrF profiles of the target's overlaps by matrix row (empty for other rows).
     profiles: Vec<Profile>,
+    /// chrF profiles of the translated overlaps, `[(a - 1) * n + s]`, up to the target's
+    /// longest side: chrF needs no embedding, so every link size gets it.
+    trans_profiles: Vec<Profile>,
     /// `(mono, chrF)` by link, as two f32 in one word; `UNSET` until computed.
     memo: Vec<AtomicU64>,
-    /// Longest translated side and longest target side with evidence.
+    /// Longest translated side and longest target side with evidence (chrF; the mono
+    /// term only up to the translated overlaps embedded).
     max_a: usize,
     max_b: usize,
     quality: f32,
@@ -43,8 +47,11 @@ const QUALITY_WINDOW: usize = 4;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Features {
     /// Cosine of the translated source side to the target side, minus their mean cosine
-    /// to the other document's same-size overlaps.
-    pub mono: f32,
+    /// to the other document's same-size overlaps; `None` for a side longer than the
+    /// translated overlaps embedded ([`MtWeights::max_overlap`]).
+    ///
+    /// [`MtWeights::max_overlap`]: super::MtWeights::max_overlap
+    pub mono: Option<f32>,
     /// chrF of the translated source side against the target side, in 0..=1; `None` when
     /// not computed (the link's cross-lingual similarity is below [`MtWeights::prune`]).
     ///
@@ -61,12 +68,10 @@ impl<'a> MtEvidence<'a> {
         tgt: &'a OverlapIndex,
     ) -> Self {
         let mut used = vec![false; texts.len()];
-        for ix in [trans, tgt] {
-            for k in 1..=ix.max_overlap() {
-                for s in 0..ix.len() {
-                    if let Some(r) = ix.row(s, k) {
-                        used[r] = true;
-                    }
+        for k in 1..=tgt.max_overlap() {
+            for s in 0..tgt.len() {
+                if let Some(r) = tgt.row(s, k) {
+                    used[r] = true;
                 }
             }
         }
@@ -81,7 +86,20 @@ impl<'a> MtEvidence<'a> {
                 }
             })
             .collect();
-        let quality = quality(&profiles, trans, tgt);
+        let n = trans.len();
+        let sentence = |i: usize| trans.row(i, 1).map_or("", |r| texts[r].as_str());
+        let trans_profiles: Vec<Profile> = (0..tgt.max_overlap() * n)
+            .into_par_iter()
+            .map(|x| {
+                let (a, s) = (x / n + 1, x % n);
+                if s + a > n {
+                    return Profile::default();
+                }
+                let joined: Vec<&str> = (s..s + a).map(sentence).collect();
+                Profile::new(&joined.join(" "))
+            })
+            .collect();
+        let quality = quality(&profiles, &trans_profiles[..n], tgt);
         Self {
             emb,
             trans,
@@ -89,8 +107,9 @@ impl<'a> MtEvidence<'a> {
             mu_trans: hubness(emb, trans, tgt),
             mu_tgt: hubness(emb, tgt, trans),
             profiles,
+            trans_profiles,
             memo: Vec::new(),
-            max_a: trans.max_overlap(),
+            max_a: tgt.max_overlap(),
             max_b: tgt.max_overlap(),
             quality,
         }
@@ -127,7 +146,7 @@ impl<'a> MtEvidence<'a> {
         b: usize,
         with_chrf: bool,
     ) -> Option<Features> {
-        if a == 0 || b == 0 || a > self.max_a || b > self.max_b {
+        if a == 0 || b == 0 || a > self.max_a || b > self.max_b || s + a > self.trans.len() {
             return None;
         }
         let slot = (!self.memo.is_empty()).then(|| {
@@ -136,33 +155,36 @@ impl<'a> MtEvidence<'a> {
         if let Some(i) = slot {
             let v = self.memo[i].load(Ordering::Relaxed);
             if v != UNSET {
-                let c = f32::from_bits(v as u32);
+                let (m, c) = (f32::from_bits((v >> 32) as u32), f32::from_bits(v as u32));
                 return Some(Features {
-                    mono: f32::from_bits((v >> 32) as u32),
+                    mono: (!m.is_nan()).then_some(m),
                     chrf: (!c.is_nan()).then_some(c),
                 });
             }
         }
-        let (rx, ry) = (self.trans.row(s, a)?, self.tgt.row(t, b)?);
-        let cos = crate::align::dot(self.emb.row(rx), self.emb.row(ry));
-        let mu = 0.5
-            * (self.mu_trans[(a - 1) * self.trans.len() + s]
-                + self.mu_tgt[(b - 1) * self.tgt.len() + t]);
-        let f = Features {
-            mono: cos - mu,
-            chrf: with_chrf.then(|| (self.profiles[rx].chrf(&self.profiles[ry]) / 100.0) as f32),
-        };
+        let ry = self.tgt.row(t, b)?;
+        let mono = self.trans.row(s, a).map(|rx| {
+            let cos = crate::align::dot(self.emb.row(rx), self.emb.row(ry));
+            cos - 0.5
+                * (self.mu_trans[(a - 1) * self.trans.len() + s]
+                    + self.mu_tgt[(b - 1) * self.tgt.len() + t])
+        });
+        let chrf = with_chrf.then(|| {
+            let hyp = &self.trans_profiles[(a - 1) * self.trans.len() + s];
+            (hyp.chrf(&self.profiles[ry]) / 100.0) as f32
+        });
         if let Some(i) = slot {
-            let c = f.chrf.unwrap_or(f32::NAN);
-            let v = ((f.mono.to_bits() as u64) << 32) | c.to_bits() as u64;
+            let (m, c) = (mono.unwrap_or(f32::NAN), chrf.unwrap_or(f32::NAN));
+            let v = ((m.to_bits() as u64) << 32) | c.to_bits() as u64;
             self.memo[i].store(v, Ordering::Relaxed);
         }
-        Some(f)
+        Some(Features { mono, chrf })
     }
 }
 
 /// See [`MtEvidence::quality`].
-fn quality(profiles: &[Profile], trans: &OverlapIndex, tgt: &OverlapIndex) -> f32 {
+/// `trans[i]`: the profile of translated sentence `i`.
+fn quality(profiles: &[Profile], trans: &[Profile], tgt: &OverlapIndex) -> f32 {
     let (n, m) = (trans.len(), tgt.len());
     if n == 0 || m == 0 {
         return 0.0;
@@ -170,15 +192,12 @@ fn quality(profiles: &[Profile], trans: &OverlapIndex, tgt: &OverlapIndex) -> f3
     let best: Vec<f64> = (0..n)
         .into_par_iter()
         .map(|i| {
-            let Some(rx) = trans.row(i, 1) else {
-                return 0.0;
-            };
             let centre = (i * m + m / 2) / n;
             let lo = centre.saturating_sub(QUALITY_WINDOW);
             let hi = (centre + QUALITY_WINDOW + 1).min(m);
             (lo..hi)
                 .filter_map(|j| tgt.row(j, 1))
-                .map(|ry| profiles[rx].chrf(&profiles[ry]))
+                .map(|ry| trans[i].chrf(&profiles[ry]))
                 .fold(0.0, f64::max)
         })
         .collect();

@@ -23,7 +23,8 @@ pub use translations::Translations;
 /// this translation, estimated without gold from how well its sentences match the target
 /// near the diagonal ([`MtEvidence::quality`]): `r = (q − trust_from) / (trust_to −
 /// trust_from)`, clamped. A weak system gets less say, and `r = 0` is the embeddings alone.
-/// A link whose chrF was not computed (pruned) gets none from it.
+/// A link whose chrF was not computed (pruned) gets none from it, and one whose translated
+/// side is longer than the overlaps embedded ([`MtWeights::max_overlap`]) no mono term.
 /// Chosen on Text+Berg dev with the three systems (docs/align.md).
 ///
 /// [`MtEvidence::quality`]: evidence::MtEvidence::quality
@@ -54,13 +55,13 @@ impl Default for MtWeights {
     fn default() -> Self {
         Self {
             cross: 1.0,
-            mono: 0.5,
-            chrf: 0.1,
+            mono: 0.75,
+            chrf: 0.05,
             chrf_base: 0.2,
             prune: -0.05,
             max_overlap: 2,
-            trust_from: 0.0,
-            trust_to: 0.0,
+            trust_from: 21.0,
+            trust_to: 24.0,
         }
     }
 }
@@ -77,6 +78,40 @@ impl MtWeights {
     /// The combined similarity of one link, at trust `r`.
     pub fn combine(&self, cross: f32, f: Features, r: f32) -> f32 {
         let chrf = f.chrf.map_or(0.0, |c| c - self.chrf_base);
-        self.cross * cross + r * (self.mono * (f.mono - cross) + self.chrf * chrf)
+        let mono = f.mono.map_or(0.0, |m| m - cross);
+        self.cross * cross + r * (self.mono * mono + self.chrf * chrf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_rises_between_the_two_qualities() {
+        let w = MtWeights::default();
+        assert_eq!(w.trust(w.trust_from - 1.0), 0.0);
+        assert_eq!(w.trust(w.trust_to + 1.0), 1.0);
+        let mid = w.trust(0.5 * (w.trust_from + w.trust_to));
+        assert!((mid - 0.5).abs() < 1e-6, "{mid}");
+    }
+
+    #[test]
+    fn an_untrusted_or_silent_translation_leaves_the_similarity_alone() {
+        let w = MtWeights::default();
+        let f = Features {
+            mono: Some(0.3),
+            chrf: Some(0.6),
+        };
+        assert_eq!(w.combine(0.1, f, 0.0), 0.1);
+        let none = Features {
+            mono: None,
+            chrf: None,
+        };
+        assert_eq!(w.combine(0.1, none, 1.0), 0.1);
+        // Trusted: the mono share and chrF above its base move the similarity up.
+        let full = w.combine(0.1, f, 1.0);
+        let want = 0.1 + w.mono * (0.3 - 0.1) + w.chrf * (0.6 - w.chrf_base);
+        assert!((full - want).abs() < 1e-6, "{full} {want}");
     }
 }
