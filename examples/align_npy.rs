@@ -15,15 +15,25 @@
 //! pick the epochs and step) and prints them for `src/align/features.rs`. `--grid
 //! "del=-0.03,-0.02;local=0,0.5"` runs every combination of several feature weights on top
 //! of the tuned ones; `--absorb off,0.01 --absorb-member 0.05` sweeps the pass after the DP.
+//!
+//! With a machine translation of the source (`--mt SYS`): its text in `MTDATA/D.SYS.L2`
+//! (line-parallel to `DATA/D.L1`; an empty line stands in the source line) and its
+//! overlaps' embeddings in `MTEMB/D.SYS.o{k}.npy`. `--mono`, `--chrf`, `--chrf-base`,
+//! `--prune`, `--cross` and `--trust FROM:TO` sweep [`MtWeights`]; each document's no-gold
+//! quality estimate and the trust it gets are printed.
+//!
+//!     cargo run --release --example align_npy -- --emb DIR --data DIR --mt google \
+//!         --mt-data ../shared/data/textberg-mt --mt-emb DIR2 --docs dev --chrf 0,0.1
 
 use anyhow::{Context, Result};
 use bitalign::align::features::{confidence_inputs, CONFIDENCE_NAMES, FEATURE_NAMES, NC, NF};
 use bitalign::align::{
-    align, best_path, link_types, Absorb, AlignParams, Band, Calibration, DocView, FineScorer,
+    align_with, best_path, link_types, Absorb, AlignParams, Band, Calibration, DocView, FineScorer,
     LinkScorer, OverlapIndex, Scorer, SentenceFacts, Weights,
 };
 use bitalign::embed::Embeddings;
 use bitalign::eval::align::{read_links, GoldLink, Tally};
+use bitalign::mt::{MtEvidence, MtWeights};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -37,6 +47,16 @@ struct Doc {
     src_facts: SentenceFacts,
     tgt_facts: SentenceFacts,
     gold: Vec<GoldLink>,
+    /// Translated source overlaps (rows after the target's) and every row's text.
+    mt: Option<(OverlapIndex, Vec<String>)>,
+}
+
+/// Overlap texts of `sents` in the stacked layout.
+fn overlap_texts(sents: &[String], k: usize) -> Vec<String> {
+    (1..=k)
+        .flat_map(|size| (0..sents.len().saturating_sub(size - 1)).map(move |s| (s, size)))
+        .map(|(s, size)| sents[s..s + size].join(" "))
+        .collect()
 }
 
 fn load_side(
@@ -176,6 +196,7 @@ fn concat(
         src_facts: SentenceFacts::new(&all(&|t| &t.0)),
         tgt_facts: SentenceFacts::new(&all(&|t| &t.1)),
         gold,
+        mt: None,
     })
 }
 
@@ -219,7 +240,49 @@ fn main() -> Result<()> {
         let (src_chars, tgt_chars) = (lens(&src_text), lens(&tgt_text));
         let src = OverlapIndex::stacked(src_chars.len(), k, 0);
         let tgt = OverlapIndex::stacked(tgt_chars.len(), k, sr.len());
-        let emb = Embeddings::from_rows(dim, &sr.into_iter().chain(tr).collect::<Vec<_>>())?;
+        let mut rows: Vec<Vec<f32>> = sr.into_iter().chain(tr).collect();
+        let mut mt = None;
+        if let Some(sys) = args.get("mt") {
+            let mt_data = PathBuf::from(args.get("mt-data").context("--mt-data DIR")?);
+            let mt_emb = args
+                .get("mt-emb")
+                .map(PathBuf::from)
+                .unwrap_or(emb_dir.clone());
+            let mt_path = mt_data.join(format!("{doc}.{sys}.{}", langs[1]));
+            let lines: Vec<String> = std::fs::read_to_string(&mt_path)
+                .with_context(|| format!("{}", mt_path.display()))?
+                .lines()
+                .map(|l| l.trim().to_string())
+                .zip(&src_text)
+                .map(|(t, s)| if t.is_empty() { s.clone() } else { t })
+                .collect();
+            anyhow::ensure!(
+                lines.len() == src_text.len(),
+                "{}: lines",
+                mt_path.display()
+            );
+            let first = rows.len();
+            let mt_k: usize = list(&args, "mt-load", "2")[0];
+            for size in 1..=mt_k {
+                let p = mt_emb.join(format!("{doc}.{sys}.o{size}.npy"));
+                let e = Embeddings::read_npy(&p).with_context(|| format!("{}", p.display()))?;
+                anyhow::ensure!(
+                    e.len() == lines.len().saturating_sub(size - 1),
+                    "{}: rows",
+                    p.display()
+                );
+                rows.extend(e.rows().map(|r| r.to_vec()));
+            }
+            let mut texts = vec![String::new(); tgt.row(0, 1).unwrap_or(0)];
+            texts.extend(overlap_texts(&tgt_text, k));
+            anyhow::ensure!(
+                texts.len() == first,
+                "{doc}: target texts do not match the rows"
+            );
+            texts.extend(overlap_texts(&lines, mt_k));
+            mt = Some((OverlapIndex::stacked(lines.len(), mt_k, first), texts));
+        }
+        let emb = Embeddings::from_rows(dim, &rows)?;
         let gold = read_links(&data.join(format!("{doc}.{}{}", langs[0], langs[1])))?;
         loaded.push(Doc {
             name: doc.clone(),
@@ -231,6 +294,7 @@ fn main() -> Result<()> {
             src_facts: SentenceFacts::new(&src_text),
             tgt_facts: SentenceFacts::new(&tgt_text),
             gold,
+            mt,
         });
         texts.push((src_text, tgt_text));
     }
@@ -367,6 +431,68 @@ fn main() -> Result<()> {
             })
             .collect();
     }
+    macro_rules! mt_axis {
+        ($key:literal, $field:ident) => {
+            let values: Vec<f32> = list(&args, $key, &d.mt.$field.to_string());
+            grid = grid
+                .into_iter()
+                .flat_map(|p| {
+                    values.iter().map(move |&v| AlignParams {
+                        mt: MtWeights {
+                            $field: v,
+                            ..p.mt.clone()
+                        },
+                        ..p.clone()
+                    })
+                })
+                .collect();
+        };
+    }
+    mt_axis!("cross", cross);
+    mt_axis!("mono", mono);
+    mt_axis!("chrf", chrf);
+    mt_axis!("chrf-base", chrf_base);
+    mt_axis!("prune", prune);
+    // `--trust 0:0,25:35`: where the trust starts rising and where it reaches 1.
+    let trusts: Vec<String> = list(
+        &args,
+        "trust",
+        &format!("{}:{}", d.mt.trust_from, d.mt.trust_to),
+    );
+    grid = grid
+        .into_iter()
+        .flat_map(|p| {
+            trusts.iter().map(move |t| {
+                let (a, b) = t.split_once(':').expect("--trust FROM:TO");
+                AlignParams {
+                    mt: MtWeights {
+                        trust_from: a.parse().expect("--trust"),
+                        trust_to: b.parse().expect("--trust"),
+                        ..p.mt.clone()
+                    },
+                    ..p.clone()
+                }
+            })
+        })
+        .collect();
+    // Built once per document: its memo serves every point of the grid.
+    let evidence: Vec<Option<MtEvidence>> = loaded
+        .iter()
+        .map(|doc| {
+            doc.mt
+                .as_ref()
+                .map(|(ix, texts)| MtEvidence::new(&doc.emb, texts, ix, &doc.tgt).memoized())
+        })
+        .collect();
+    for (doc, ev) in loaded.iter().zip(&evidence) {
+        if let Some(ev) = ev {
+            println!(
+                "  {}: translation quality (no gold) {:.1}",
+                doc.name,
+                ev.quality()
+            );
+        }
+    }
     let versus = args.get("versus").map(|s| AlignParams {
         scorer: parse_scorer(s),
         ..d.clone()
@@ -376,9 +502,9 @@ fn main() -> Result<()> {
         let mut per = Vec::new();
         let mut ranked: Vec<(f32, bool)> = Vec::new();
         let t0 = std::time::Instant::now();
-        for doc in &loaded {
+        for (doc, ev) in loaded.iter().zip(&evidence) {
             let td = std::time::Instant::now();
-            let (test, costs) = run_doc_costs(doc, &p)?;
+            let (test, costs) = run_doc_costs(doc, ev.as_ref(), &p)?;
             let secs = td.elapsed().as_secs_f32();
             let gold_set: HashSet<&GoldLink> = doc.gold.iter().collect();
             ranked.extend(
@@ -427,6 +553,24 @@ fn main() -> Result<()> {
             tally.scores(),
             t0.elapsed().as_secs_f32()
         );
+        if evidence.iter().any(Option::is_some) {
+            println!(
+                "    mt: cross {} mono {} chrf {} base {} prune {} trust {}:{} → {}",
+                p.mt.cross,
+                p.mt.mono,
+                p.mt.chrf,
+                p.mt.chrf_base,
+                p.mt.prune,
+                p.mt.trust_from,
+                p.mt.trust_to,
+                evidence
+                    .iter()
+                    .flatten()
+                    .map(|e| format!("{:.2}", p.mt.trust(e.quality())))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+        }
         println!(
             "    confidence (1 - cost) AUC, right vs wrong output links: {:.3} ({} links, {} wrong)",
             auc(&ranked),
@@ -456,15 +600,20 @@ fn view<'a>(index: &'a OverlapIndex, facts: &'a SentenceFacts) -> DocView<'a> {
 }
 
 fn run_doc(doc: &Doc, p: &AlignParams) -> Result<Vec<GoldLink>> {
-    Ok(run_doc_costs(doc, p)?.0)
+    Ok(run_doc_costs(doc, None, p)?.0)
 }
 
 /// Links and their costs.
-fn run_doc_costs(doc: &Doc, p: &AlignParams) -> Result<(Vec<GoldLink>, Vec<f32>)> {
-    let links = align(
+fn run_doc_costs(
+    doc: &Doc,
+    mt: Option<&MtEvidence>,
+    p: &AlignParams,
+) -> Result<(Vec<GoldLink>, Vec<f32>)> {
+    let links = align_with(
         &doc.emb,
         view(&doc.src, &doc.src_facts),
         view(&doc.tgt, &doc.tgt_facts),
+        mt,
         p,
     )?;
     Ok((
@@ -903,7 +1052,7 @@ mod learn {
         let p = params(w);
         let mut rows: Vec<([f32; NC], bool)> = Vec::new();
         for doc in docs {
-            let (links, _) = run_doc_costs(doc, &p)?;
+            let (links, _) = run_doc_costs(doc, None, &p)?;
             let sc = scorer(doc, &p);
             let gold: HashSet<&GoldLink> = doc.gold.iter().collect();
             for l in &links {

@@ -125,3 +125,78 @@ fn two_documents_in_the_same_language_align_like_any_others() {
     let want: Vec<String> = (0..9).map(|i| format!("[{i}]:[{i}]")).collect();
     assert_eq!(got, want);
 }
+
+/// `--translations DIR` is checked before the model loads: a file with the wrong line
+/// count is one error naming it, a directory with no matching file is refused, and
+/// nothing is written.
+#[test]
+fn translations_are_checked_before_the_model_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (de, fr, mt) = (
+        dir.path().join("a.de"),
+        dir.path().join("a.fr"),
+        dir.path().join("mt"),
+    );
+    std::fs::write(&de, "Ein Satz.\nNoch ein Satz.\nDrei.\n").unwrap();
+    std::fs::write(&fr, "Une phrase.\n").unwrap();
+    std::fs::create_dir(&mt).unwrap();
+    let out = dir.path().join("out");
+    // One line on stderr, exit 1, nothing written.
+    let fail = |align: bool, extra: &[&str]| {
+        let mode: &[&str] = if align { &["--mode", "align"] } else { &[] };
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_bitalign"))
+            .arg("run")
+            .args(mode)
+            .args([de.to_str().unwrap(), fr.to_str().unwrap(), "--presplit"])
+            .args([
+                "--lang",
+                "de,fr",
+                "--model",
+                "no/such-model",
+                "--offline",
+                "-q",
+            ])
+            .args(["--out", out.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!out.exists(), "nothing written on bad input");
+        err
+    };
+    let run = |extra: &[&str]| fail(true, extra);
+    // No file named after an input.
+    std::fs::write(mt.join("other.de.fr"), "x\n").unwrap();
+    let err = run(&["--translations", mt.to_str().unwrap()]);
+    assert!(
+        err.contains("no translation of any source document"),
+        "{err}"
+    );
+    assert!(err.contains("a.de.fr"), "{err}");
+    // The translation of a.de into fr, one line short.
+    let file = mt.join("a.de.fr");
+    std::fs::write(&file, "Une phrase.\nEncore une phrase.\n").unwrap();
+    let err = run(&["--translations", mt.to_str().unwrap()]);
+    assert!(
+        err.contains(&format!(
+            "{}: 2 lines, but the source {} has 3 sentences",
+            file.display(),
+            de.display()
+        )),
+        "{err}"
+    );
+    // Not a directory.
+    let err = run(&["--translations", file.to_str().unwrap()]);
+    assert!(err.contains("--translations takes a directory"), "{err}");
+    // The alignment flags need --mode align; mining takes no translations.
+    for extra in [
+        &["--scorer", "hand"][..],
+        &["--absorb", "off"],
+        &["--translations", mt.to_str().unwrap()],
+    ] {
+        let err = fail(false, extra);
+        assert!(err.contains("--mode align"), "{err}");
+    }
+}

@@ -298,6 +298,9 @@ def align(
     max_size: Optional[int] = None,
     max_overlap: Optional[int] = None,
     threshold: Optional[float] = None,
+    scorer: Optional[str] = None,
+    absorb: Union[float, str, None] = None,
+    translation: Optional[List[str]] = None,
     names: Tuple[str, str] = ("src", "tgt"),
     progress: Optional[Progress] = None,
 ) -> List[Link]:
@@ -310,7 +313,15 @@ def align(
     rules of ``src_lang``/``tgt_lang`` (one sentence per line with ``presplit``). The
     languages only pick the rules and label the records (``und`` when not given). ``names``
     label the documents in the records.
+
+    ``scorer`` (``"tuned"``, the default, ``"hand"`` or ``"bertalign"``) and ``absorb`` (the
+    absorb pass's tolerance, default 0.01, or ``"off"``) are ``bitalign align``'s
+    ``--scorer`` and ``--absorb``. ``translation``: a machine translation of ``src`` into
+    ``tgt``'s language, one line per source sentence (``--translations``); an empty line
+    means none for that sentence.
     """
+    if isinstance(absorb, str) and absorb != "off":
+        raise ConfigError(f"absorb: '{absorb}' is not a number or 'off'")
     m = _model(model)
     records = _native.align_raw(
         m._native,
@@ -320,6 +331,10 @@ def align(
         max_size=max_size,
         max_overlap=max_overlap,
         threshold=threshold,
+        scorer=scorer,
+        absorb=None if isinstance(absorb, str) else absorb,
+        absorb_off=absorb == "off",
+        translation=translation,
         progress=progress,
     )
     out = []

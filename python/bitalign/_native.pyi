@@ -50,5 +50,9 @@ def align_raw(
     max_size: Optional[int] = None,
     max_overlap: Optional[int] = None,
     threshold: Optional[float] = None,
+    scorer: Optional[str] = None,
+    absorb: Optional[float] = None,
+    absorb_off: bool = False,
+    translation: Optional[list[str]] = None,
     progress: Optional[_Progress] = None,
 ) -> list[str]: ...

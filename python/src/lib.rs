@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bitalign::align::{align_documents, AlignConfig};
+use bitalign::align::{align_translated_documents, AlignConfig};
 use bitalign::document::{Document, Language};
 use bitalign::embed::{EmbedOptions, Embedder};
 use bitalign::mine::{mine_documents, Filter, Filters, MineConfig, Mode};
@@ -438,7 +438,7 @@ fn mine_raw(
 /// Aligns a document with its translation; every link as a JSON record (unaligned
 /// sentences as links with an empty side), in order.
 #[pyfunction]
-#[pyo3(signature = (model, src, tgt, *, presplit=false, max_size=None, max_overlap=None, threshold=None, progress=None))]
+#[pyo3(signature = (model, src, tgt, *, presplit=false, max_size=None, max_overlap=None, threshold=None, scorer=None, absorb=None, absorb_off=false, translation=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn align_raw(
     py: Python<'_>,
@@ -449,9 +449,30 @@ fn align_raw(
     max_size: Option<usize>,
     max_overlap: Option<usize>,
     threshold: Option<f32>,
+    scorer: Option<String>,
+    absorb: Option<f32>,
+    absorb_off: bool,
+    translation: Option<Vec<String>>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Vec<String>> {
     let mut cfg = AlignConfig::default();
+    if let Some(name) = scorer {
+        cfg.scorer = bitalign::align::Scorer::from_name(&name).ok_or_else(|| {
+            config(
+                py,
+                "scorer",
+                format!("'{name}' is not a scorer: tuned, hand or bertalign"),
+            )
+        })?;
+    }
+    if absorb_off {
+        cfg.absorb = None;
+    } else if let Some(t) = absorb {
+        cfg.absorb = Some(bitalign::align::Absorb {
+            tolerance: t,
+            ..Default::default()
+        });
+    }
     if let Some(n) = max_size {
         cfg.max_size = n;
     }
@@ -462,8 +483,21 @@ fn align_raw(
         cfg.threshold = t;
     }
     let docs = documents(py, vec![src, tgt], presplit)?;
+    let translation = translation
+        .map(|lines| bitalign::mt::Translations::from_lines(&lines, &docs[0]))
+        .transpose()
+        .map_err(|e| to_py(py, e))?;
     let obs = PyObserver::new(progress);
-    let al = py.detach(|| align_documents(&docs[0], &docs[1], &model.embedder, &cfg, &obs));
+    let al = py.detach(|| {
+        align_translated_documents(
+            &docs[0],
+            &docs[1],
+            translation.as_ref(),
+            &model.embedder,
+            &cfg,
+            &obs,
+        )
+    });
     let al = obs.finish(py, al)?;
     Ok(json_records(&al.records(&docs[0], &docs[1])))
 }

@@ -79,3 +79,21 @@ def test_bad_input(model):
         bitalign.align("Eins.", "Un.", model, src_lang="deutsch")
     with pytest.raises(TypeError):
         bitalign.align(["Eins.", None], ["Un."], model)
+
+
+def test_scorer_absorb_and_translation(model, part, part_links):
+    de, fr = part
+    # The CLI's defaults, spelled out, give the same links.
+    same = bitalign.align(*part, model, scorer="tuned", absorb=0.01)
+    assert [_key(l.record) for l in same] == [_key(l.record) for l in part_links]
+    off = bitalign.align(*part, model, absorb="off")
+    assert len(off) >= len(part_links)
+    mt = _lines(TB / "test2.google.fr", 30)
+    with_mt = bitalign.align(*part, model, translation=mt)
+    assert all(l.record["translation"] is not None for l in with_mt if l.src)
+    with pytest.raises(bitalign.ConfigError, match="not a scorer"):
+        bitalign.align(de, fr, model, scorer="vecalign")
+    with pytest.raises(bitalign.ConfigError, match="absorb"):
+        bitalign.align(de, fr, model, absorb="sometimes")
+    with pytest.raises(bitalign.ConfigError, match="29 lines, but the source src has 30 sentences"):
+        bitalign.align(de, fr, model, translation=mt[:29])

@@ -307,6 +307,23 @@ pub fn align_corpus_cached(
     cfg: &AlignConfig,
     obs: &dyn Observer,
 ) -> Result<AlignedCorpus> {
+    align_corpus_translated(docs, cache, pairs, &CorpusTranslations::new(), cfg, obs)
+}
+
+/// Machine translations for a corpus: `(i, lang)` → document `i` translated into `lang`
+/// (each checked against document `i` by [`Translations::load`]).
+pub type CorpusTranslations = std::collections::BTreeMap<(usize, String), Translations>;
+
+/// [`align_corpus_cached`] with machine translations as evidence: a document pair uses the
+/// translation of its source document into its target's language, when there is one.
+pub fn align_corpus_translated(
+    docs: &[Document],
+    cache: &CachedEmbedder,
+    pairs: &[String],
+    translations: &CorpusTranslations,
+    cfg: &AlignConfig,
+    obs: &dyn Observer,
+) -> Result<AlignedCorpus> {
     cfg.validate()?;
     let CorpusPlan { langs, pairs } = plan_corpus(docs, pairs)?;
     let n = langs[0].1.len();
@@ -325,7 +342,8 @@ pub fn align_corpus_cached(
         for k in 0..n {
             let (si, ti) = (langs[a].1[k], langs[b].1[k]);
             let (src, tgt) = (&docs[si], &docs[ti]);
-            let al = align_cached(src, tgt, None, cache, cfg, obs)?;
+            let mt = translations.get(&(si, tgt.lang.tag().to_string()));
+            let al = align_cached(src, tgt, mt, cache, cfg, obs)?;
             st.links += al.links.len();
             let (us, ut) = al.unaligned();
             st.unaligned_src += us;

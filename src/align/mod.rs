@@ -47,8 +47,9 @@ mod scorer;
 pub use band::Band;
 pub use bertalign::BertalignScorer;
 pub use documents::{
-    align_cached, align_corpus, align_corpus_cached, align_documents, align_translated_documents,
-    plan_corpus, AlignConfig, AlignedCorpus, AlignedPair, Alignment, CorpusPlan,
+    align_cached, align_corpus, align_corpus_cached, align_corpus_translated, align_documents,
+    align_translated_documents, plan_corpus, AlignConfig, AlignedCorpus, AlignedPair, Alignment,
+    CorpusPlan, CorpusTranslations,
 };
 pub use dp::{best_path, dot, LinkScorer};
 pub use features::{Calibration, SentenceFacts, Weights};
@@ -75,6 +76,29 @@ pub enum Scorer {
     /// Bertalign's own method (its two passes and link score; see [`bertalign`]), for
     /// comparison; ignores every other knob but `max_overlap`.
     Bertalign,
+}
+
+impl Scorer {
+    /// The scorer `--scorer NAME` (and Python's `scorer=`) picks: `tuned`, `hand` or
+    /// `bertalign`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "tuned" => Some(Scorer::Tuned),
+            "hand" => Some(Scorer::Hand),
+            "bertalign" => Some(Scorer::Bertalign),
+            _ => None,
+        }
+    }
+
+    /// The name `--scorer` takes (`weights` for a custom vector).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scorer::Tuned => "tuned",
+            Scorer::Hand => "hand",
+            Scorer::Weights(_) => "weights",
+            Scorer::Bertalign => "bertalign",
+        }
+    }
 }
 
 /// Tunable knobs; the defaults were chosen on Text+Berg's dev document only.
@@ -309,7 +333,7 @@ pub fn align_translated<S: AsRef<str>>(
         );
     }
     let mut plan = OverlapPlan::new(src, tgt, p.max_overlap.min(p.max_size - 1));
-    let trans = translation.map(|t| plan.add(t));
+    let trans = translation.map(|t| plan.add(t, p.mt.max_overlap));
     let emb = if plan.texts.is_empty() {
         Embeddings::default()
     } else {

@@ -75,29 +75,32 @@ impl OverlapPlan {
             tgt: OverlapIndex::stacked(0, max_overlap.max(1), 0),
         };
         let mut seen = HashMap::new();
-        plan.src = plan.index(src, &mut seen);
-        plan.tgt = plan.index(tgt, &mut seen);
+        let max = plan.src.max;
+        plan.src = plan.index(src, max, &mut seen);
+        plan.tgt = plan.index(tgt, max, &mut seen);
         plan
     }
 
-    /// Indexes one more document's overlaps (a translation of the source, say) in the same
-    /// matrix; texts already planned are not added again.
-    pub fn add<S: AsRef<str>>(&mut self, sents: &[S]) -> OverlapIndex {
+    /// Indexes one more document's overlaps of up to `max_overlap` sentences (at most the
+    /// plan's) in the same matrix (a translation of the source, say); texts already planned
+    /// are not added again.
+    pub fn add<S: AsRef<str>>(&mut self, sents: &[S], max_overlap: usize) -> OverlapIndex {
         let mut seen: HashMap<String, u32> = self
             .texts
             .iter()
             .enumerate()
             .map(|(i, t)| (t.clone(), i as u32))
             .collect();
-        self.index(sents, &mut seen)
+        let max = max_overlap.clamp(1, self.src.max);
+        self.index(sents, max, &mut seen)
     }
 
     fn index<S: AsRef<str>>(
         &mut self,
         sents: &[S],
+        max: usize,
         seen: &mut HashMap<String, u32>,
     ) -> OverlapIndex {
-        let max = self.src.max;
         let n = sents.len();
         let mut rows = vec![u32::MAX; n * max];
         for k in 1..=max {
@@ -134,7 +137,7 @@ mod tests {
         assert_eq!(p.tgt.row(0, 2), Some(5));
         assert_eq!(p.tgt.row(0, 3), None);
         let mut p = p;
-        let tr = p.add(&["x", "y"]);
+        let tr = p.add(&["x", "y"], 2);
         assert_eq!(tr.row(0, 1), Some(4));
         assert_eq!(p.texts[6..], ["y", "x y"]);
         assert_eq!(tr.row(0, 2), Some(7));

@@ -27,10 +27,11 @@ impl Doc<'_> {
     }
 }
 
-/// Mean of the overlap vectors of size `k` (falling back to smaller sizes when the
-/// document is shorter than `k`), summed in a fixed order.
+/// Mean of the overlap vectors of size `k` (falling back to the largest size there is when
+/// the document is shorter than `k` or has no overlaps that long: a translation's), summed
+/// in a fixed order.
 pub(super) fn mean_vector(emb: &Embeddings, index: &OverlapIndex, k: usize) -> Vec<f32> {
-    let k = k.min(index.len()).max(1);
+    let k = k.min(index.len()).min(index.max_overlap()).max(1);
     let mut sum = vec![0f64; emb.dim()];
     let mut count = 0usize;
     for start in 0..index.len() {
@@ -81,6 +82,8 @@ pub struct FineScorer<'a> {
     /// Evidence from a translation of the source, and how it weighs in.
     mt: Option<&'a MtEvidence<'a>>,
     mt_weights: MtWeights,
+    /// Trust in the translation (0..=1, [`MtWeights::trust`] of its quality).
+    mt_trust: f32,
 }
 
 /// Link types: 1-1 first (it wins ties), then insertion/deletion, then merges by size.
@@ -130,12 +133,14 @@ impl<'a> FineScorer<'a> {
             byte_ratio: src_facts.total_bytes() as f32 / tgt_facts.total_bytes().max(1) as f32,
             mt: None,
             mt_weights: p.mt.clone(),
+            mt_trust: 0.0,
         }
     }
 
     /// Adds a translation's evidence to every link's similarity.
     pub fn with_mt(mut self, mt: Option<&'a MtEvidence<'a>>) -> Self {
         self.mt = mt;
+        self.mt_trust = mt.map_or(0.0, |e| self.mt_weights.trust(e.quality()));
         self
     }
 
@@ -149,8 +154,13 @@ impl<'a> FineScorer<'a> {
         let cos = dot(self.emb.row(rx), self.emb.row(ry));
         let mu = 0.5 * (self.src.mu(s, a) + self.tgt.mu(t, b));
         let sim = cos - mu;
-        match self.mt.and_then(|e| e.features(s, a, t, b)) {
-            Some(f) => (cos, self.mt_weights.combine(sim, f)),
+        // No translation, or one not trusted at all: the embeddings alone.
+        if self.mt.is_none() || (self.mt_trust == 0.0 && self.mt_weights.cross == 1.0) {
+            return (cos, sim);
+        }
+        let with_chrf = sim >= self.mt_weights.prune;
+        match self.mt.and_then(|e| e.features(s, a, t, b, with_chrf)) {
+            Some(f) => (cos, self.mt_weights.combine(sim, f, self.mt_trust)),
             None => (cos, sim),
         }
     }
@@ -338,6 +348,11 @@ impl<'a> FineScorer<'a> {
         }
         let mut keep = gone.iter().map(|g| !g);
         links.retain(|_| keep.next().unwrap());
+    }
+
+    /// Trust in the translation's evidence (0 without one).
+    pub fn mt_trust(&self) -> f32 {
+        self.mt_trust
     }
 
     pub fn weights(&self) -> &Weights {

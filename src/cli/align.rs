@@ -5,11 +5,11 @@
 
 use super::{InputArgs, ModelArgs, Progress};
 use anyhow::{bail, ensure, Result};
-use bitalign::align::{align_cached, Absorb, AlignConfig, Alignment, Scorer};
+use bitalign::align::{align_cached, AlignConfig, Alignment};
 use bitalign::corpus::vecalign::format_link;
 use bitalign::corpus::{
     AtomicFile, CorpusWriter, Format, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
-    Record,
+    Record, TranslationRecord,
 };
 use bitalign::document::{self, Document};
 use bitalign::embed::CachedEmbedder;
@@ -59,8 +59,9 @@ pub struct AlignArgs {
     /// A machine translation of SRC into TGT's language, one line per SRC sentence (or per
     /// SRC line with --presplit, blank lines included), from any MT system. Each link is
     /// then also scored in TGT's language: chrF and the embedding similarity of the
-    /// translated SRC side to the TGT side. jsonl output gets the translation used for
-    /// each link. An empty line stands for "no translation" (the SRC sentence is used).
+    /// translated SRC side to the TGT side, trusted as far as the translation matches TGT
+    /// near the diagonal (a weak one counts less). jsonl output gets the translation used
+    /// for each link. An empty line stands for "no translation" (the SRC sentence is used).
     #[arg(long, value_name = "FILE")]
     pub translations: Option<PathBuf>,
     /// Also write a report into DIR (created if needed; refused if it already holds
@@ -68,18 +69,8 @@ pub struct AlignArgs {
     /// link types and the links side by side, the plots as SVG, and report.json.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
-    /// Link scorer: `tuned` (embedding similarity, length and numbers that must match,
-    /// weights chosen on Text+Berg dev), `hand` (embedding similarity and length only), or
-    /// `bertalign` (bertalign's own two-pass method, for comparison).
-    #[arg(long, default_value = "tuned", value_parser = ["tuned", "hand", "bertalign"])]
-    pub scorer: String,
-    /// After the best path is found, an unaligned sentence joins the link next to it when
-    /// the link's similarity drops by at most X and the sentence alone resembles the
-    /// link's other side: translations often condense two sentences into one, which the
-    /// length penalty otherwise turns into a spurious insertion. `off` keeps the path.
-    #[arg(long, value_name = "X|off", default_value_t = super::args::OffOr(Some(Absorb::default().tolerance)),
-          value_parser = super::args::off_or_finite_f32, allow_negative_numbers = true)]
-    pub absorb: super::args::OffOr,
+    #[command(flatten)]
+    pub scoring: super::args::ScorerArgs,
 }
 
 /// Where the links go, settled before anything is read.
@@ -202,21 +193,12 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
         "align takes two documents, SRC and TGT (got {})",
         a.input.files.len()
     );
-    let cfg = AlignConfig {
-        scorer: match a.scorer.as_str() {
-            "hand" => Scorer::Hand,
-            "bertalign" => Scorer::Bertalign,
-            _ => Scorer::Tuned,
-        },
+    let cfg = a.scoring.apply(AlignConfig {
         max_size: a.max_size,
         max_overlap: a.max_overlap,
         threshold: a.threshold,
-        absorb: a.absorb.0.map(|tolerance| Absorb {
-            tolerance,
-            ..Absorb::default()
-        }),
         ..AlignConfig::default()
-    };
+    });
     cfg.validate()?;
     let target = target(&a)?;
     if let Some(dir) = &a.report {
@@ -282,7 +264,24 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
         }
         Target::Dir(mut w, formats) => {
             write_dir(&mut w, &formats, &recs, (src, tgt), &alignment)?;
-            let manifest = manifest(&w, &docs, model.as_ref(), &cfg, &alignment, &recs);
+            let translations = a
+                .translations
+                .iter()
+                .map(|f| TranslationRecord {
+                    src: src.name.clone(),
+                    lang: tl.to_string(),
+                    file: f.display().to_string(),
+                })
+                .collect();
+            let manifest = manifest(
+                &w,
+                &docs,
+                model.as_ref(),
+                &cfg,
+                &alignment,
+                &recs,
+                translations,
+            );
             w.commit(&manifest)?;
         }
     }
@@ -350,17 +349,14 @@ fn manifest(
     cfg: &AlignConfig,
     al: &Alignment,
     recs: &[Record],
+    translations: Vec<TranslationRecord>,
 ) -> Manifest {
     let (us, ut) = al.unaligned();
     Manifest {
         mode: Some("align".into()),
         model: embedder.map(|e| ModelRecord::of(e, None)),
         inputs: InputRecord::of(docs),
-        params: Some(ParamsRecord::Align {
-            max_size: cfg.max_size,
-            max_overlap: cfg.max_overlap,
-            threshold: cfg.threshold,
-        }),
+        params: Some(ParamsRecord::align(cfg, translations)),
         formats: w.formats().to_vec(),
         pairs: vec![PairRecord::Aligned {
             src: docs[0].lang.tag().to_string(),

@@ -37,6 +37,51 @@ pub fn off_or_finite_f32(s: &str) -> Result<OffOr, String> {
     finite_f32(s).map(|v| OffOr(Some(v)))
 }
 
+/// How alignments score links (`bitalign align`, `run --mode align`).
+#[derive(Args, Debug, Clone)]
+pub struct ScorerArgs {
+    /// Link scorer: `tuned` (embedding similarity, length and numbers that must match,
+    /// weights chosen on Text+Berg dev; the default), `hand` (embedding similarity and
+    /// length only), or `bertalign` (bertalign's own two-pass method, for comparison).
+    #[arg(long, value_parser = ["tuned", "hand", "bertalign"])]
+    pub scorer: Option<String>,
+    /// After the best path is found, an unaligned sentence joins the link next to it when
+    /// the link's similarity drops by at most X and the sentence alone resembles the
+    /// link's other side: translations often condense two sentences into one, which the
+    /// length penalty otherwise turns into a spurious insertion. `off` keeps the path.
+    /// [default: 0.01]
+    #[arg(long, value_name = "X|off", value_parser = off_or_finite_f32, allow_negative_numbers = true)]
+    pub absorb: Option<OffOr>,
+}
+
+impl ScorerArgs {
+    /// `cfg` with the scorer and absorb pass asked for (defaults where not given).
+    pub fn apply(&self, cfg: bitalign::align::AlignConfig) -> bitalign::align::AlignConfig {
+        use bitalign::align::{Absorb, Scorer};
+        bitalign::align::AlignConfig {
+            scorer: self
+                .scorer
+                .as_deref()
+                .and_then(Scorer::from_name)
+                .unwrap_or_default(),
+            absorb: match self.absorb {
+                Some(OffOr(None)) => None,
+                Some(OffOr(Some(tolerance))) => Some(Absorb {
+                    tolerance,
+                    ..Absorb::default()
+                }),
+                None => Some(Absorb::default()),
+            },
+            ..cfg
+        }
+    }
+
+    /// Whether any flag was given (they mean nothing to mining).
+    pub fn given(&self) -> bool {
+        self.scorer.is_some() || self.absorb.is_some()
+    }
+}
+
 /// Which model embeds the sentences, and how.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {

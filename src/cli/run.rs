@@ -4,21 +4,25 @@
 
 use super::{InputArgs, ModelArgs, OutputArgs, Progress};
 use anyhow::{bail, ensure, Result};
-use bitalign::align::{align_corpus_cached, plan_corpus, AlignConfig};
+use bitalign::align::{
+    align_corpus_translated, plan_corpus, AlignConfig, CorpusPlan, CorpusTranslations,
+};
 use bitalign::corpus::{
     tuples_jsonl, CorpusWriter, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
+    TranslationRecord,
 };
 use bitalign::document::Document;
 use bitalign::embed::{read_embeddings, CachedEmbedder, DiskCache};
 use bitalign::mine::{
     self, mine_documents, mine_embedded, Filter, Filters, MineConfig, Mined, Mode, Rank,
 };
+use bitalign::mt::Translations;
 use bitalign::report::{self, RunData};
 use bitalign::score::{Score, DEFAULT_K};
 use clap::Args;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Args, Debug)]
@@ -112,6 +116,18 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub knn: KnnArgs,
+
+    /// `--mode align`: how links are scored (as `bitalign align`).
+    #[command(flatten)]
+    pub scoring: super::args::ScorerArgs,
+
+    /// `--mode align`: a directory of machine translations used as evidence, as `bitalign
+    /// align --translations`. `DIR/NAME.LANG` is the translation of the input file NAME
+    /// (its file name, without the directory) into LANG, one line per sentence of NAME; a
+    /// document pair uses the translation of its source document into its target's
+    /// language when that file exists. Every matching file is checked before the model loads.
+    #[arg(long, value_name = "DIR")]
+    pub translations: Option<PathBuf>,
 }
 
 /// `--knn` and the index parameters of the approximate search.
@@ -234,6 +250,12 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         return run_align(args, progress);
     }
     let t0 = Instant::now();
+    if args.scoring.given() {
+        bail!("--scorer and --absorb score alignments: they need --mode align");
+    }
+    if args.translations.is_some() {
+        bail!("--translations is evidence for alignments (--mode align); mining does not use translations yet");
+    }
     let cfg = mine_config(&args)?;
     // Everything that can be checked is checked before the model loads.
     let out = &args.output;
@@ -370,20 +392,33 @@ fn run_align(args: RunArgs, progress: &Progress) -> Result<()> {
     if !args.embeddings.is_empty() {
         bail!("--embeddings holds sentence embeddings; --mode align embeds overlaps of sentences, so it runs the model");
     }
-    let cfg = AlignConfig {
+    let cfg = args.scoring.apply(AlignConfig {
         threshold: args.threshold.unwrap_or(AlignConfig::default().threshold),
         ..AlignConfig::default()
-    };
+    });
     cfg.validate()?;
+    if let Some(dir) = &args.translations {
+        if !dir.is_dir() {
+            bail!(
+                "{}: --translations takes a directory (of NAME.LANG files)",
+                dir.display()
+            );
+        }
+    }
     let out = &args.output;
     let mut writer = CorpusWriter::create(&out.out, &out.format, out.force)?;
     let docs = args.input.load(progress)?;
-    plan_corpus(&docs, &args.pairs)?;
+    let plan = plan_corpus(&docs, &args.pairs)?;
+    let (translations, translation_records) = match &args.translations {
+        Some(dir) => corpus_translations(dir, &docs, &plan, progress)?,
+        None => Default::default(),
+    };
 
     let embedder = args.model.embedder(progress)?;
     let t_align = Instant::now();
     let cache = CachedEmbedder::new(&embedder);
-    let corpus = align_corpus_cached(&docs, &cache, &args.pairs, &cfg, progress)?;
+    let corpus =
+        align_corpus_translated(&docs, &cache, &args.pairs, &translations, &cfg, progress)?;
     for p in &corpus.pairs {
         writer.write_pair(&p.src, &p.tgt, &p.records)?;
     }
@@ -412,11 +447,7 @@ fn run_align(args: RunArgs, progress: &Progress) -> Result<()> {
         mode: Some("align".into()),
         model: Some(ModelRecord::of(&embedder, None)),
         inputs: InputRecord::of(&docs),
-        params: Some(ParamsRecord::Align {
-            max_size: cfg.max_size,
-            max_overlap: cfg.max_overlap,
-            threshold: cfg.threshold,
-        }),
+        params: Some(ParamsRecord::align(&cfg, translation_records)),
         formats: writer.formats().to_vec(),
         tsv_score: Some("cosine".into()),
         altered_sides: writer.altered().clone(),
@@ -456,6 +487,59 @@ fn run_align(args: RunArgs, progress: &Progress) -> Result<()> {
         out.out.display()
     ));
     Ok(())
+}
+
+/// The translations in `dir` for the planned pairs: `dir/NAME.LANG` for source document
+/// NAME (its file name) and target language LANG, each checked against its document.
+fn corpus_translations(
+    dir: &Path,
+    docs: &[Document],
+    plan: &CorpusPlan,
+    progress: &Progress,
+) -> Result<(CorpusTranslations, Vec<TranslationRecord>)> {
+    let mut found = CorpusTranslations::new();
+    let mut records = Vec::new();
+    let mut expected = None;
+    for &(a, b) in &plan.pairs {
+        let lang = &plan.langs[b].0;
+        for &i in &plan.langs[a].1 {
+            let Some(name) = Path::new(&docs[i].name).file_name() else {
+                continue;
+            };
+            let path = dir.join(format!("{}.{lang}", name.to_string_lossy()));
+            expected.get_or_insert_with(|| path.clone());
+            if !path.is_file() {
+                continue;
+            }
+            let t = Translations::load(&path, &docs[i])?;
+            if t.empty > 0 {
+                progress.say(format!(
+                    "{}: {} empty lines (their source sentences stand in)",
+                    path.display(),
+                    t.empty
+                ));
+            }
+            records.push(TranslationRecord {
+                src: docs[i].name.clone(),
+                lang: lang.clone(),
+                file: path.display().to_string(),
+            });
+            found.insert((i, lang.clone()), t);
+        }
+    }
+    if found.is_empty() {
+        bail!(
+            "{}: no translation of any source document (expected names like {})",
+            dir.display(),
+            expected.map_or("NAME.LANG".into(), |p| p.display().to_string())
+        );
+    }
+    progress.say(format!(
+        "{} translation(s) from {} used as evidence",
+        found.len(),
+        dir.display()
+    ));
+    Ok((found, records))
 }
 
 /// The report's run-level facts: the documents, the model (without the embedding

@@ -107,7 +107,37 @@ pub enum ParamsRecord {
         max_size: usize,
         max_overlap: usize,
         threshold: f32,
+        /// `tuned`, `hand` or `bertalign`.
+        scorer: String,
+        /// The absorb pass's tolerance; `null` when off.
+        absorb: Option<f32>,
+        /// Machine translations used as evidence.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        translations: Vec<TranslationRecord>,
     },
+}
+
+/// A translation file given as evidence: which document it translates, into which language.
+#[derive(Clone, Debug, Serialize)]
+pub struct TranslationRecord {
+    /// The source document (as in `inputs`).
+    pub src: String,
+    pub lang: String,
+    pub file: String,
+}
+
+impl ParamsRecord {
+    /// The parameters of an alignment run.
+    pub fn align(cfg: &crate::align::AlignConfig, translations: Vec<TranslationRecord>) -> Self {
+        Self::Align {
+            max_size: cfg.max_size,
+            max_overlap: cfg.max_overlap,
+            threshold: cfg.threshold,
+            scorer: cfg.scorer.name().to_string(),
+            absorb: cfg.absorb.as_ref().map(|a| a.tolerance),
+            translations,
+        }
+    }
 }
 
 /// What one language pair gave.

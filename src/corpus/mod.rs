@@ -17,6 +17,7 @@ pub use hf::HfSink;
 pub use jsonl::{read_jsonl, tuples_jsonl, JsonlSink};
 pub use manifest::{
     EmbedFileRecord, EmbedManifest, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
+    TranslationRecord,
 };
 pub use moses::MosesSink;
 pub use tmx::{xml_escape, TmxSink};

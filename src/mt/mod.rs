@@ -14,34 +14,104 @@ mod translations;
 pub use evidence::{Features, MtEvidence};
 pub use translations::Translations;
 
-/// A link's similarity with a translation: `cross · s_x + mono · s_m + chrf · (c − chrf_base)`
-/// where `s_x` is the cross-lingual similarity, `s_m` the same for the translated source
-/// side against the target side, and `c` their chrF in 0..=1. Chosen on Text+Berg dev
-/// (docs/align.md).
+/// How a translation's evidence enters a link's similarity:
+///
+/// `sim = w_x · cross + r · (mono · (s_m − cross) + chrf · (c − chrf_base))`
+///
+/// where `cross` is the cross-lingual similarity, `s_m` the same for the translated source
+/// side against the target side, `c` their chrF in 0..=1, and `r` in 0..=1 the trust in
+/// this translation, estimated without gold from how well its sentences match the target
+/// near the diagonal ([`MtEvidence::quality`]): `r = (q − trust_from) / (trust_to −
+/// trust_from)`, clamped. A weak system gets less say, and `r = 0` is the embeddings alone.
+/// A link whose chrF was not computed (pruned) gets none from it, and one whose translated
+/// side is longer than the overlaps embedded ([`MtWeights::max_overlap`]) no mono term.
+/// Chosen on Text+Berg dev with the three systems (docs/align.md).
+///
+/// [`MtEvidence::quality`]: evidence::MtEvidence::quality
 #[derive(Clone, Debug, PartialEq)]
 pub struct MtWeights {
+    /// `w_x`: 1, except for a translation-only baseline (0: Bleualign-style, no embeddings).
     pub cross: f32,
+    /// Share of the monolingual embedding similarity (0: cross-lingual only; 1: mono only).
     pub mono: f32,
     pub chrf: f32,
     /// chrF of unrelated texts in one language is not 0 (shared letters and short words);
     /// a link gains from chrF only above this.
     pub chrf_base: f32,
+    /// chrF is computed only for links whose cross-lingual similarity reaches this (the
+    /// others never win; chrF of every candidate link is most of the cost).
+    pub prune: f32,
+    /// Longest translated side with evidence (its overlaps are embedded): links with a
+    /// longer source side are scored by the embeddings alone. Links that long are rare, and
+    /// each size is one more embedding pass over the translation.
+    pub max_overlap: usize,
+    /// Translation quality (mean best chrF near the diagonal, 0..=100) at which the trust
+    /// starts to rise above 0, and where it reaches 1.
+    pub trust_from: f32,
+    pub trust_to: f32,
 }
 
 impl Default for MtWeights {
     fn default() -> Self {
         Self {
-            cross: 0.5,
-            mono: 0.5,
-            chrf: 0.1,
+            cross: 1.0,
+            mono: 0.75,
+            chrf: 0.05,
             chrf_base: 0.2,
+            prune: -0.05,
+            max_overlap: 2,
+            trust_from: 21.0,
+            trust_to: 24.0,
         }
     }
 }
 
 impl MtWeights {
-    /// The combined similarity of one link.
-    pub fn combine(&self, cross: f32, f: Features) -> f32 {
-        self.cross * cross + self.mono * f.mono + self.chrf * (f.chrf - self.chrf_base)
+    /// Trust in a translation of quality `q` ([`MtEvidence::quality`]), in 0..=1.
+    pub fn trust(&self, q: f32) -> f32 {
+        if self.trust_to <= self.trust_from {
+            return if q >= self.trust_to { 1.0 } else { 0.0 };
+        }
+        ((q - self.trust_from) / (self.trust_to - self.trust_from)).clamp(0.0, 1.0)
+    }
+
+    /// The combined similarity of one link, at trust `r`.
+    pub fn combine(&self, cross: f32, f: Features, r: f32) -> f32 {
+        let chrf = f.chrf.map_or(0.0, |c| c - self.chrf_base);
+        let mono = f.mono.map_or(0.0, |m| m - cross);
+        self.cross * cross + r * (self.mono * mono + self.chrf * chrf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_rises_between_the_two_qualities() {
+        let w = MtWeights::default();
+        assert_eq!(w.trust(w.trust_from - 1.0), 0.0);
+        assert_eq!(w.trust(w.trust_to + 1.0), 1.0);
+        let mid = w.trust(0.5 * (w.trust_from + w.trust_to));
+        assert!((mid - 0.5).abs() < 1e-6, "{mid}");
+    }
+
+    #[test]
+    fn an_untrusted_or_silent_translation_leaves_the_similarity_alone() {
+        let w = MtWeights::default();
+        let f = Features {
+            mono: Some(0.3),
+            chrf: Some(0.6),
+        };
+        assert_eq!(w.combine(0.1, f, 0.0), 0.1);
+        let none = Features {
+            mono: None,
+            chrf: None,
+        };
+        assert_eq!(w.combine(0.1, none, 1.0), 0.1);
+        // Trusted: the mono share and chrF above its base move the similarity up.
+        let full = w.combine(0.1, f, 1.0);
+        let want = 0.1 + w.mono * (0.3 - 0.1) + w.chrf * (0.6 - w.chrf_base);
+        assert!((full - want).abs() < 1e-6, "{full} {want}");
     }
 }

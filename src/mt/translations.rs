@@ -63,12 +63,35 @@ impl Translations {
                 );
             }
         };
+        Ok(Self::stand_in(&picked, sentences))
+    }
+
+    /// A translation given as lines (one per sentence of `source`, as the library's callers
+    /// and the Python package pass it); a wrong count is an [`Error::Config`].
+    pub fn from_lines<S: AsRef<str>>(lines: &[S], source: &Document) -> crate::error::Result<Self> {
+        if lines.len() != source.sentences.len() {
+            return Err(Error::config(
+                "translation",
+                format!(
+                    "{} lines, but the source {} has {} sentences: a translation needs one line \
+                     per source sentence, in order",
+                    lines.len(),
+                    source.name,
+                    source.sentences.len()
+                ),
+            ));
+        }
+        Ok(Self::stand_in(lines, &source.sentences))
+    }
+
+    /// Lines trimmed, an empty one replaced by its source sentence.
+    fn stand_in<S: AsRef<str>>(lines: &[S], sentences: &[Sentence]) -> Self {
         let mut empty = 0;
-        let lines = picked
+        let lines = lines
             .iter()
             .zip(sentences)
             .map(|(t, s)| {
-                let t = t.trim();
+                let t = t.as_ref().trim();
                 if t.is_empty() {
                     empty += 1;
                     s.text.clone()
@@ -77,7 +100,7 @@ impl Translations {
                 }
             })
             .collect();
-        Ok(Self { lines, empty })
+        Self { lines, empty }
     }
 }
 
