@@ -26,6 +26,7 @@ pub mod lang;
 pub mod mine;
 pub mod model;
 pub mod mt;
+pub mod translate;
 pub mod observe;
 pub mod report;
 pub mod score;
