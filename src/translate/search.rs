@@ -38,15 +38,17 @@ pub fn generate(model: &Marian, inputs: &[Vec<u32>], search: &Search) -> Result<
 
 /// Sets the processed scores of one row: bad words to −∞, and at the last position
 /// everything but end-of-sentence (transformers' `ForcedEOSTokenLogitsProcessor`).
-fn process(row: &mut [f32], cur_len: usize, search: &Search, eos: u32, forced_eos: bool) {
+fn process(row: &mut [f32], cur_len: usize, search: &Search, forced_eos: Option<u32>) {
     for &b in &search.bad {
         if let Some(v) = row.get_mut(b as usize) {
             *v = f32::NEG_INFINITY;
         }
     }
-    if forced_eos && cur_len == search.max_length - 1 {
-        row.fill(f32::NEG_INFINITY);
-        row[eos as usize] = 0.0;
+    if let Some(eos) = forced_eos.filter(|&e| (e as usize) < row.len()) {
+        if cur_len == search.max_length - 1 {
+            row.fill(f32::NEG_INFINITY);
+            row[eos as usize] = 0.0;
+        }
     }
 }
 
@@ -58,7 +60,7 @@ fn greedy(
 ) -> Result<Vec<Vec<u32>>> {
     let cfg = &model.config;
     let eos = cfg.eos_token_id;
-    let forced = cfg.forced_eos_token_id.is_some();
+    let forced = cfg.forced_eos_token_id;
     let mut out = vec![Vec::new(); n];
     let mut active: Vec<usize> = (0..n).collect();
     let mut tokens = vec![cfg.decoder_start_token_id; n];
@@ -68,7 +70,7 @@ fn greedy(
         let mut keep = Vec::new();
         let mut next = Vec::new();
         for (r, mut row) in logits.into_iter().enumerate() {
-            process(&mut row, cur_len, search, eos, forced);
+            process(&mut row, cur_len, search, forced);
             let t = argmax(&row);
             out[active[r]].push(t);
             if t != eos {
@@ -124,16 +126,24 @@ struct Sentence {
 
 /// The `k` largest of `scores` with their indices, largest first; ties by lower index.
 fn top_k(scores: &[(f32, usize)], k: usize) -> Vec<(f32, usize)> {
+    let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
     let mut v = scores.to_vec();
-    v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    v.truncate(k);
+    if k == 0 {
+        return Vec::new();
+    }
+    if v.len() > k {
+        // Partition first: the candidates are beams × vocabulary (58k × 4 for OPUS-MT).
+        v.select_nth_unstable_by(k - 1, order);
+        v.truncate(k);
+    }
+    v.sort_by(order);
     v
 }
 
 fn beam(model: &Marian, state: &mut State, n: usize, search: &Search) -> Result<Vec<Vec<u32>>> {
     let cfg = &model.config;
     let (k, eos) = (search.beams, cfg.eos_token_id);
-    let forced = cfg.forced_eos_token_id.is_some();
+    let forced = cfg.forced_eos_token_id;
     let lp = search.length_penalty;
     state.expand(k)?;
     let start = Hyp {
@@ -170,18 +180,15 @@ fn beam(model: &Marian, state: &mut State, n: usize, search: &Search) -> Result<
         let mut still = Vec::with_capacity(active.len());
         for (a, &s) in active.iter().enumerate() {
             let sent = &mut sents[s];
-            let mut cands: Vec<(f32, usize)> = Vec::new();
-            let mut beam_rows = Vec::with_capacity(k);
+            let v = logits[a * k].len();
+            let mut cands: Vec<(f32, usize)> = Vec::with_capacity(k * v);
             for j in 0..k {
                 let mut row = logits[a * k + j].clone();
                 log_softmax(&mut row);
-                process(&mut row, cur_len, search, eos, forced);
+                process(&mut row, cur_len, search, forced);
                 let base = sent.running[j].score;
-                let v = row.len();
                 cands.extend(row.iter().enumerate().map(|(t, &p)| (p + base, j * v + t)));
-                beam_rows.push(v);
             }
-            let v = beam_rows[0];
             let top = top_k(&cands, 2 * k);
             let hits: Vec<bool> = top
                 .iter()
