@@ -113,7 +113,7 @@ fn translate_matches_batch_decode_whatever_the_batch() {
     let want: Vec<String> = serde_json::from_value(r["beam_text"].clone()).unwrap();
     for batch in [1, 3, 16] {
         let opts = TranslateOptions {
-            batch,
+            batch_size: batch,
             ..Default::default()
         };
         let got = t.translate(&sentences, &opts, &Silent).unwrap();

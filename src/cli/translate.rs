@@ -39,7 +39,7 @@ pub struct MtArgs {
     #[arg(long, value_name = "N")]
     pub max_length: Option<usize>,
     /// Sentences translated together (batches of similar length run on separate threads).
-    #[arg(long, value_name = "N", default_value_t = TranslateOptions::default().batch)]
+    #[arg(long, value_name = "N", default_value_t = TranslateOptions::default().batch_size)]
     pub batch_size: usize,
 }
 
@@ -50,7 +50,7 @@ impl MtArgs {
             beams: self.beam,
             max_length: self.max_length,
             length_penalty: None,
-            batch: self.batch_size,
+            batch_size: self.batch_size,
         }
     }
 

@@ -77,7 +77,7 @@ pub fn translate_cached<S: AsRef<str> + Sync>(
         beams: search.beams,
         max_length: search.max_length,
         length_penalty: search.length_penalty,
-        batch: opts.batch,
+        batch: opts.batch_size,
     };
     let sources: Vec<String> = texts.iter().map(|s| s.as_ref().to_string()).collect();
     let key_json = serde_json::to_vec(&key).map_err(anyhow::Error::from)?;

@@ -43,7 +43,7 @@ pub struct TranslateOptions {
     pub max_length: Option<usize>,
     pub length_penalty: Option<f32>,
     /// Sentences per batch.
-    pub batch: usize,
+    pub batch_size: usize,
 }
 
 impl Default for TranslateOptions {
@@ -53,7 +53,7 @@ impl Default for TranslateOptions {
             beams: None,
             max_length: None,
             length_penalty: None,
-            batch: 16,
+            batch_size: 16,
         }
     }
 }
@@ -257,8 +257,8 @@ impl Translator {
     /// Checks the options against the model, before any work: the target language of a
     /// multilingual model, and the numbers.
     pub fn check(&self, opts: &TranslateOptions) -> crate::error::Result<()> {
-        if opts.batch == 0 {
-            return Err(Error::config("batch", "must be at least 1"));
+        if opts.batch_size == 0 {
+            return Err(Error::config("batch_size", "must be at least 1"));
         }
         if opts.beams == Some(0) {
             return Err(Error::config("beam", "must be at least 1"));
@@ -352,8 +352,8 @@ impl Translator {
         out.replace(spm::SPACE, " ").trim().to_string()
     }
 
-    /// Generated ids for one batch of encoded sentences (no batching of its own, one
-    /// thread): what the parity tests compare with transformers' `generate`.
+    /// Generated ids for encoded sentences run as one padded batch, as transformers'
+    /// `generate` runs them (what the parity tests compare).
     pub fn generate(&self, inputs: &[Vec<u32>], search: &Search) -> anyhow::Result<Vec<Vec<u32>>> {
         search::generate(&self.model, inputs, search)
     }
@@ -409,7 +409,7 @@ impl Translator {
         // input only.
         let mut order: Vec<usize> = (0..unique.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(encoded[i].0.len()));
-        let batches: Vec<&[usize]> = order.chunks(opts.batch).collect();
+        let batches: Vec<&[usize]> = order.chunks(opts.batch_size).collect();
         let bar = obs.stage("translating", Some(unique.len() as u64), Unit::Items);
         let results: Vec<anyhow::Result<Vec<Vec<u32>>>> = batches
             .par_iter()
