@@ -26,12 +26,12 @@ pub mod lang;
 pub mod mine;
 pub mod model;
 pub mod mt;
-pub mod translate;
 pub mod observe;
 pub mod report;
 pub mod score;
 pub mod segment;
 pub mod shard;
 pub mod simd;
+pub mod translate;
 
 pub use error::{Error, Result};

@@ -43,7 +43,11 @@ fn token_ids_match_marian_tokenizer() {
     assert_eq!(long.len(), t.max_input);
     // A target-language token written in the text, as users of multilingual models do.
     for (s, w) in sentences.iter().zip(ids(&r["ids_fra"])) {
-        assert_eq!(t.encode(&format!(">>fra<< {s}"), None).unwrap().0, w, "{s:?}");
+        assert_eq!(
+            t.encode(&format!(">>fra<< {s}"), None).unwrap().0,
+            w,
+            "{s:?}"
+        );
         assert_eq!(t.encode(s, Some("fra")).unwrap().0, w, "{s:?}");
     }
     let decode: Vec<u32> = serde_json::from_value(r["decode_ids"].clone()).unwrap();
@@ -63,7 +67,11 @@ fn first_decoding_steps_logits_within_1e_4() {
         let mut state = m.encode(&[input]).unwrap();
         let mut token = m.config.decoder_start_token_id;
         for want in steps {
-            let got = m.step(&mut state, &[token]).unwrap().to_vec2::<f32>().unwrap();
+            let got = m
+                .step(&mut state, &[token])
+                .unwrap()
+                .to_vec2::<f32>()
+                .unwrap();
             assert_eq!(got[0].len(), want.len());
             for (a, b) in got[0].iter().zip(want) {
                 worst = worst.max((a - b).abs());
@@ -86,10 +94,20 @@ fn greedy_and_beam_ids_match_generate() {
     let t = load(&dir());
     let r = reference();
     let sentences: Vec<String> = serde_json::from_value(r["sentences"].clone()).unwrap();
-    let inputs: Vec<Vec<u32>> = sentences.iter().map(|s| t.encode(s, None).unwrap().0).collect();
+    let inputs: Vec<Vec<u32>> = sentences
+        .iter()
+        .map(|s| t.encode(s, None).unwrap().0)
+        .collect();
     let d = t.defaults.clone();
-    assert_eq!((d.beams, d.max_length), (3, 20), "generation_config.json read");
-    let greedy = Search { beams: 1, ..d.clone() };
+    assert_eq!(
+        (d.beams, d.max_length),
+        (3, 20),
+        "generation_config.json read"
+    );
+    let greedy = Search {
+        beams: 1,
+        ..d.clone()
+    };
     // One padded batch, as the reference ran it, and one sentence at a time.
     assert_eq!(t.generate(&inputs, &greedy).unwrap(), ids(&r["greedy"]));
     assert_eq!(t.generate(&inputs, &d).unwrap(), ids(&r["beam"]));
@@ -161,7 +179,12 @@ fn translate_command_one_line_per_line_all_or_nothing() {
     let d = dir();
     let run = |threads: &str, extra: &[&str]| {
         let mut args = vec!["--threads", threads, "translate", input.to_str().unwrap()];
-        args.extend(["--mt-model", d.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        args.extend([
+            "--mt-model",
+            d.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         args.extend(extra);
         bitalign(&args, &cache, &[])
     };
@@ -171,20 +194,59 @@ fn translate_command_one_line_per_line_all_or_nothing() {
     // Not replaced without --force; same bytes with 2 threads (and from the cache).
     let o = run("2", &[]);
     assert!(!o.status.success());
-    assert!(common::stderr(&o).contains("already exists"), "{}", common::stderr(&o));
+    assert!(
+        common::stderr(&o).contains("already exists"),
+        "{}",
+        common::stderr(&o)
+    );
     let o = run("2", &["--force", "--batch-size", "2"]);
     assert!(o.status.success(), "{}", common::stderr(&o));
     assert_eq!(common::lines(&out), want);
     let o = run("2", &["--force"]);
-    assert!(common::stderr(&o).contains("from the cache"), "{}", common::stderr(&o));
+    assert!(
+        common::stderr(&o).contains("from the cache"),
+        "{}",
+        common::stderr(&o)
+    );
     assert_eq!(common::lines(&out), want);
     // Bad inputs: one line, before any work, nothing written.
     let fresh = tmp.path().join("fresh.fr");
     for (args, says) in [
-        (vec!["translate", "nope.de", "--mt-model", d.to_str().unwrap()], "nope.de: no such file"),
-        (vec!["translate", input.to_str().unwrap(), "--mt-model", "/no/model"], "/no/model: no such model directory"),
-        (vec!["translate", input.to_str().unwrap(), "--mt-model", d.to_str().unwrap(), "--to", "deu"], "--to deu"),
-        (vec!["translate", input.to_str().unwrap(), "--mt-model", d.to_str().unwrap(), "--beam", "0"], "--beam"),
+        (
+            vec!["translate", "nope.de", "--mt-model", d.to_str().unwrap()],
+            "nope.de: no such file",
+        ),
+        (
+            vec![
+                "translate",
+                input.to_str().unwrap(),
+                "--mt-model",
+                "/no/model",
+            ],
+            "/no/model: no such model directory",
+        ),
+        (
+            vec![
+                "translate",
+                input.to_str().unwrap(),
+                "--mt-model",
+                d.to_str().unwrap(),
+                "--to",
+                "deu",
+            ],
+            "--to deu",
+        ),
+        (
+            vec![
+                "translate",
+                input.to_str().unwrap(),
+                "--mt-model",
+                d.to_str().unwrap(),
+                "--beam",
+                "0",
+            ],
+            "--beam",
+        ),
         (vec!["translate", input.to_str().unwrap()], "--mt-model"),
     ] {
         let mut args = args.clone();
@@ -192,7 +254,15 @@ fn translate_command_one_line_per_line_all_or_nothing() {
         let o = bitalign(&args, &cache, &[]);
         let err = common::stderr(&o);
         assert!(!o.status.success() && err.contains(says), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().last().unwrap().matches("error:").count(), 1);
+        assert_eq!(
+            err.trim_end()
+                .lines()
+                .last()
+                .unwrap()
+                .matches("error:")
+                .count(),
+            1
+        );
         assert!(!fresh.exists());
     }
 }
@@ -219,16 +289,31 @@ fn repo_ids_resolve_through_the_hub_cache() {
         std::os::unix::fs::symlink(dir().join(f).canonicalize().unwrap(), snap.join(f)).unwrap();
     }
     let input = tmp.path().join("in.de");
-    std::fs::write(&input, "Die Nordostwand des Kingspitz ist etwa 600 m hoch.\nJa.\n").unwrap();
+    std::fs::write(
+        &input,
+        "Die Nordostwand des Kingspitz ist etwa 600 m hoch.\nJa.\n",
+    )
+    .unwrap();
     let cache = PathBuf::from("off");
     let by_id = bitalign(
-        &["translate", input.to_str().unwrap(), "--mt-model", "Helsinki-NLP/opus-mt-tiny", "--offline"],
+        &[
+            "translate",
+            input.to_str().unwrap(),
+            "--mt-model",
+            "Helsinki-NLP/opus-mt-tiny",
+            "--offline",
+        ],
         &cache,
         &[("HF_HOME", tmp.path())],
     );
     assert!(by_id.status.success(), "{}", common::stderr(&by_id));
     let by_dir = bitalign(
-        &["translate", input.to_str().unwrap(), "--mt-model", dir().to_str().unwrap()],
+        &[
+            "translate",
+            input.to_str().unwrap(),
+            "--mt-model",
+            dir().to_str().unwrap(),
+        ],
         &cache,
         &[],
     );
@@ -237,13 +322,22 @@ fn repo_ids_resolve_through_the_hub_cache() {
     // A file missing from the cache: says which, and how to do without the hub.
     std::fs::remove_file(snap.join("source.spm")).unwrap();
     let o = bitalign(
-        &["translate", input.to_str().unwrap(), "--mt-model", "Helsinki-NLP/opus-mt-tiny"],
+        &[
+            "translate",
+            input.to_str().unwrap(),
+            "--mt-model",
+            "Helsinki-NLP/opus-mt-tiny",
+        ],
         &cache,
         &[("HF_HOME", tmp.path())],
     );
     let err = common::stderr(&o);
     assert!(!o.status.success());
-    assert!(err.contains("source.spm is not in the Hugging Face cache") && err.contains("--mt-model DIR"), "{err}");
+    assert!(
+        err.contains("source.spm is not in the Hugging Face cache")
+            && err.contains("--mt-model DIR"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -299,5 +393,9 @@ fn align_with_mt_model_uses_its_translations() {
     let mut both = args.to_vec();
     both.extend(["--translations", src.to_str().unwrap()]);
     let o = bitalign(&both, &cache, &[]);
-    assert!(common::stderr(&o).contains("choose one"), "{}", common::stderr(&o));
+    assert!(
+        common::stderr(&o).contains("choose one"),
+        "{}",
+        common::stderr(&o)
+    );
 }

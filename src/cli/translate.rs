@@ -6,8 +6,8 @@ use super::Progress;
 use anyhow::{bail, Result};
 use bitalign::corpus::AtomicFile;
 use bitalign::document::{self, LoadOptions};
-use bitalign::segment;
 use bitalign::model::ModelSource;
+use bitalign::segment;
 use bitalign::translate::{cache_dir, translate_cached, TranslateOptions, Translated, Translator};
 use clap::Args;
 use std::io::Write;
@@ -136,7 +136,12 @@ pub struct TranslateArgs {
 
 pub fn run(a: TranslateArgs, progress: &Progress) -> Result<()> {
     if let Some(out) = &a.out {
-        if out == &a.file || out.canonicalize().ok().is_some_and(|o| a.file.canonicalize().ok() == Some(o)) {
+        if out == &a.file
+            || out
+                .canonicalize()
+                .ok()
+                .is_some_and(|o| a.file.canonicalize().ok() == Some(o))
+        {
             bail!("{}: is the input; choose another --out", out.display());
         }
         if out.is_dir() {

@@ -87,7 +87,10 @@ pub fn translate_cached<S: AsRef<str> + Sync>(
     if let Ok(bytes) = std::fs::read(&path) {
         if let Ok(e) = serde_json::from_slice::<Entry>(&bytes) {
             if e.key == key && e.sources == sources && e.lines.len() == sources.len() {
-                obs.note(&format!("translations read from the cache ({})", path.display()));
+                obs.note(&format!(
+                    "translations read from the cache ({})",
+                    path.display()
+                ));
                 return Ok(Translated {
                     lines: e.lines,
                     stats: super::TranslateStats {

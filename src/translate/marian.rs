@@ -64,15 +64,20 @@ impl MarianConfig {
     pub fn validate(&self) -> Result<()> {
         if let Some(t) = &self.model_type {
             if t != "marian" {
-                bail!("model_type is {t:?}, not \"marian\" (only Marian / OPUS-MT models translate)");
+                bail!(
+                    "model_type is {t:?}, not \"marian\" (only Marian / OPUS-MT models translate)"
+                );
             }
         }
         for (heads, what) in [
             (self.encoder_attention_heads, "encoder_attention_heads"),
             (self.decoder_attention_heads, "decoder_attention_heads"),
         ] {
-            if heads == 0 || self.d_model % heads != 0 {
-                bail!("d_model {} is not divisible by {what} {heads}", self.d_model);
+            if heads == 0 || !self.d_model.is_multiple_of(heads) {
+                bail!(
+                    "d_model {} is not divisible by {what} {heads}",
+                    self.d_model
+                );
             }
         }
         if !self.share_encoder_decoder_embeddings {
@@ -436,4 +441,3 @@ impl Marian {
 pub fn rows(t: &Tensor) -> Result<Vec<Vec<f32>>> {
     Ok(t.to_dtype(DType::F32)?.to_vec2::<f32>()?)
 }
-

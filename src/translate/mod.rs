@@ -155,7 +155,8 @@ impl Translator {
         }
         let spm = |file: &str| -> anyhow::Result<SentencePiece> {
             let p = files.required(file)?;
-            let bytes = std::fs::read(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+            let bytes =
+                std::fs::read(&p).with_context(|| format!("{}: cannot read", p.display()))?;
             SentencePiece::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e:#}", p.display()))
         };
         let source = spm("source.spm")?;
@@ -165,7 +166,10 @@ impl Translator {
         let unk = *vocab
             .get("<unk>")
             .ok_or_else(|| anyhow!("{}: no <unk> token", vocab_path.display()))?;
-        if let Some((t, &id)) = vocab.iter().find(|(_, &id)| id as usize >= config.vocab_size) {
+        if let Some((t, &id)) = vocab
+            .iter()
+            .find(|(_, &id)| id as usize >= config.vocab_size)
+        {
             anyhow::bail!(
                 "{}: token {t:?} has id {id}, beyond the model's {} rows",
                 vocab_path.display(),
@@ -186,9 +190,12 @@ impl Translator {
 
         let (weights, pth) = match files.optional("model.safetensors")? {
             Some(p) => (p, false),
-            None => (files.required("pytorch_model.bin").map_err(|_| {
-                anyhow!("{name}: no model.safetensors and no pytorch_model.bin")
-            })?, true),
+            None => (
+                files.required("pytorch_model.bin").map_err(|_| {
+                    anyhow!("{name}: no model.safetensors and no pytorch_model.bin")
+                })?,
+                true,
+            ),
         };
         let device = Device::Cpu;
         let vb = if pth {
@@ -230,7 +237,7 @@ impl Translator {
             .map_err(|e| anyhow!("{}: not a Marian model: {e:#}", weights.display()))?;
         let max_input = tok_cfg
             .model_max_length
-            .filter(|&m| m >= 2.0 && m < 1e9)
+            .filter(|m| (2.0..1e9).contains(m))
             .map_or(512, |m| m as usize)
             .min(max_pos);
         Ok(Self {
@@ -279,12 +286,19 @@ impl Translator {
             (Some(to), false) if !self.languages.contains(to) => Err(Error::config_value(
                 "to",
                 to,
-                format!("{} translates into {}", self.name, self.languages.join(", ")),
+                format!(
+                    "{} translates into {}",
+                    self.name,
+                    self.languages.join(", ")
+                ),
             )),
             (Some(to), true) => Err(Error::config_value(
                 "to",
                 to,
-                format!("{} has one target language (no >>xx<< tokens); leave out the target language", self.name),
+                format!(
+                    "{} has one target language (no >>xx<< tokens); leave out the target language",
+                    self.name
+                ),
             )),
             _ => Ok(()),
         }

@@ -52,12 +52,7 @@ fn process(row: &mut [f32], cur_len: usize, search: &Search, forced_eos: Option<
     }
 }
 
-fn greedy(
-    model: &Marian,
-    state: &mut State,
-    n: usize,
-    search: &Search,
-) -> Result<Vec<Vec<u32>>> {
+fn greedy(model: &Marian, state: &mut State, n: usize, search: &Search) -> Result<Vec<Vec<u32>>> {
     let cfg = &model.config;
     let eos = cfg.eos_token_id;
     let forced = cfg.forced_eos_token_id;
@@ -168,10 +163,12 @@ fn beam(model: &Marian, state: &mut State, n: usize, search: &Search) -> Result<
         let tokens: Vec<u32> = active
             .iter()
             .flat_map(|&s| {
-                sents[s]
-                    .running
-                    .iter()
-                    .map(|h| h.tokens.last().copied().unwrap_or(cfg.decoder_start_token_id))
+                sents[s].running.iter().map(|h| {
+                    h.tokens
+                        .last()
+                        .copied()
+                        .unwrap_or(cfg.decoder_start_token_id)
+                })
             })
             .collect();
         let logits = super::marian::rows(&model.step(state, &tokens)?)?;

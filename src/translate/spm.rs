@@ -219,7 +219,8 @@ impl SentencePiece {
         Ok(out)
     }
 
-    /// The pieces of `text`, as sentencepiece's `encode(text, out_type=str)` gives them.
+    /// The pieces of `text`, as sentencepiece's `encode(text, out_type=str)` gives them: an
+    /// unknown stretch comes back as its own text.
     pub fn encode(&self, text: &str) -> Result<Vec<String>> {
         let normalized = self.normalize(text)?;
         self.unigram
@@ -272,8 +273,10 @@ mod tests {
         assert!(sp.is_control("</s>"));
         assert_eq!(sp.normalize("  a  b ").unwrap(), "▁a▁b");
         assert_eq!(sp.encode("ab a").unwrap(), ["▁ab", "▁a"]);
-        // Control pieces are not matched in text; unknown characters are fused.
-        assert_eq!(sp.encode("a</s>").unwrap(), ["▁a", "<unk>"]);
+        // Control pieces are not matched in text; unknown characters are fused and come
+        // back as their text, as sentencepiece's encode(out_type=str) returns them
+        // (MarianTokenizer then looks that text up in vocab.json).
+        assert_eq!(sp.encode("a</s>").unwrap(), ["▁a", "</s>"]);
         assert!(sp.encode("   ").unwrap().is_empty());
     }
 
