@@ -261,6 +261,7 @@ fn known(code: &str) -> bool {
 /// the last or second-to-last extension, if it is a known language code. Only codes of
 /// languages we know are taken, so that `notes.md` or `data.csv` never look like languages.
 pub fn from_file_name(name: &str) -> Option<String> {
+    let name = crate::segment::strip_compression(name);
     let base = std::path::Path::new(name).file_name()?.to_str()?;
     let parts: Vec<&str> = base.split('.').collect();
     if parts.len() < 2 {

@@ -641,3 +641,47 @@ fn a_signal_leaves_no_temporary_files() {
         assert!(tmp.is_empty(), "left behind: {tmp:?}");
     }
 }
+
+/// Corpora as they come (issue 11): a broken record, a cut-off archive or a JSONL file given
+/// to the two-document `align` is one line naming the file (and line) before the model loads.
+#[test]
+fn jsonl_and_compressed_input_errors_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ok = write(d, "ok.vi.txt", "Một câu.");
+    let out = d.join("o").display().to_string();
+    let bad = write(
+        d,
+        "bad.en.jsonl",
+        "{\"text\": \"One.\"}\n{\"text\": \"Two.\"\n",
+    );
+    fails_with(
+        &bitalign(&["run", &bad, &ok, "--out", &out]),
+        &format!("{bad}:2: not a JSON record"),
+    );
+    let other = write(d, "other.en.jsonl", "{\"body\": \"One.\"}\n");
+    fails_with(
+        &bitalign(&["run", &other, &ok, "--out", &out]),
+        &format!(
+            "{other}:1: no \"text\" field (it has: body); name the text field with --text-field"
+        ),
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), Default::default());
+    std::io::Write::write_all(&mut gz, "An English sentence. ".repeat(200).as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    let cut = write(d, "cut.en.txt.gz", &gz[..gz.len() / 2]);
+    fails_with(
+        &bitalign(&["run", &cut, &ok, "--out", &out]),
+        &format!("{cut}: corrupt or truncated gzip data"),
+    );
+    let two = write(
+        d,
+        "two.en.jsonl",
+        "{\"text\": \"One.\"}\n{\"text\": \"Two.\"}\n",
+    );
+    fails_with(
+        &bitalign(&["align", &two, &ok]),
+        "align takes one document per side, but the inputs hold 3",
+    );
+    assert!(!Path::new(&out).exists());
+}

@@ -376,15 +376,21 @@ fn bad_input_is_one_clear_line() {
     );
 }
 
+/// The English demo article cut in two files, `a.en.txt` and `b.en.txt`, in `dir`.
+fn split_english(dir: &Path) -> (PathBuf, PathBuf) {
+    let en = std::fs::read_to_string(demo("en")).unwrap();
+    let cut = en.find("The initial war").unwrap();
+    let (a, b) = (dir.join("a.en.txt"), dir.join("b.en.txt"));
+    std::fs::write(&a, &en[..cut]).unwrap();
+    std::fs::write(&b, &en[cut..]).unwrap();
+    (a, b)
+}
+
 #[test]
 fn two_documents_in_one_language_are_pooled() {
     let dir = tempfile::tempdir().unwrap();
     // The English article split in two files: both halves are mined against vi.
-    let en = std::fs::read_to_string(demo("en")).unwrap();
-    let cut = en.find("The initial war").unwrap();
-    let (a, b) = (dir.path().join("a.en.txt"), dir.path().join("b.en.txt"));
-    std::fs::write(&a, &en[..cut]).unwrap();
-    std::fs::write(&b, &en[cut..]).unwrap();
+    let (a, b) = split_english(dir.path());
     let out = dir.path().join("o");
     let o = bitalign(&[
         "run",
@@ -405,6 +411,140 @@ fn two_documents_in_one_language_are_pooled() {
     let recs = read_jsonl(out.join("en-vi.jsonl")).unwrap();
     let docs: std::collections::BTreeSet<&str> = recs.iter().map(|r| r.src.doc.as_str()).collect();
     assert_eq!(docs.len(), 2, "pairs from both English files: {docs:?}");
+}
+
+/// Corpora as they come (issue 11): JSON Lines records, a directory named by its language,
+/// compressed files; mined like the same text in plain files, each record a document.
+#[test]
+fn jsonl_directories_and_compressed_inputs_mine_like_plain_files() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = split_english(dir.path());
+    let en = std::fs::read_to_string(&a).unwrap() + &std::fs::read_to_string(&b).unwrap();
+    let cut = std::fs::read_to_string(&a).unwrap().len();
+    let plain = dir.path().join("plain");
+    let (vi, id) = (demo("vi"), demo("id"));
+    let o = bitalign(&[
+        "run",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        &vi,
+        &id,
+        "--out",
+        plain.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // English: two records (and one without text) in gzip'd JSON Lines, under another field.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), Default::default());
+    for t in [&en[..cut], "", &en[cut..]] {
+        let rec = serde_json::json!({"url": "https://example.org", "body": t});
+        writeln!(gz, "{rec}").unwrap();
+    }
+    let jsonl = dir.path().join("story.en.jsonl.gz");
+    std::fs::write(&jsonl, gz.finish().unwrap()).unwrap();
+    // Vietnamese: xz-compressed, in a folder named by the language.
+    let vi_dir = dir.path().join("corpus/vi");
+    std::fs::create_dir_all(&vi_dir).unwrap();
+    let mut xz = Vec::new();
+    lzma_rs::xz_compress(&mut std::fs::read(&vi).unwrap().as_slice(), &mut xz).unwrap();
+    std::fs::write(vi_dir.join("karabakh.txt.xz"), xz).unwrap();
+    // Indonesian: zstd.
+    let zst = dir.path().join("karabakh.id.txt.zst");
+    let bytes = std::fs::read(&id).unwrap();
+    let level = ruzstd::encoding::CompressionLevel::Fastest;
+    std::fs::write(
+        &zst,
+        ruzstd::encoding::compress_to_vec(bytes.as_slice(), level),
+    )
+    .unwrap();
+    let out = dir.path().join("corpus-out");
+    let o = bitalign(&[
+        "run",
+        jsonl.to_str().unwrap(),
+        dir.path().join("corpus").to_str().unwrap(),
+        zst.to_str().unwrap(),
+        "--text-field",
+        "body",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(e.contains("story.en.jsonl.gz: 2 documents"), "{e}");
+    assert!(e.contains("1 records without text skipped"), "{e}");
+    for pair in ["en-vi", "en-id", "vi-id"] {
+        let want = read_jsonl(plain.join(format!("{pair}.jsonl"))).unwrap();
+        let got = read_jsonl(out.join(format!("{pair}.jsonl"))).unwrap();
+        assert_eq!(texts(&got), texts(&want), "{pair}");
+        let scores = |r: &[Record]| {
+            r.iter()
+                .map(|r| (r.score, r.src.span, r.tgt.span))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(scores(&got), scores(&want), "{pair}");
+        for r in got.iter().filter(|r| r.src.lang == "en") {
+            assert!(
+                [":1", ":3"]
+                    .iter()
+                    .any(|l| r.src.doc == format!("{}{l}", jsonl.display())),
+                "{}",
+                r.src.doc
+            );
+        }
+    }
+}
+
+/// Issue 11: a re-run reads each document's embeddings back from the cache instead of
+/// embedding again, and the corpus is byte for byte the same; a changed document or prefix
+/// is embedded again.
+#[test]
+fn embedding_cache_gives_the_same_corpus_without_embedding_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let cache_flag = cache.to_str().unwrap();
+    let vi = dir.path().join("story.vi.txt");
+    std::fs::copy(demo("vi"), &vi).unwrap();
+    let demo_en = demo("en");
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "run",
+            &demo_en,
+            vi.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if !extra.contains(&"--embed-cache") {
+            args.extend(["--embed-cache", cache_flag]);
+        }
+        args.extend_from_slice(extra);
+        let o = bitalign(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (std::fs::read(out.join("en-vi.jsonl")).unwrap(), stderr(&o))
+    };
+    let (first, e) = run("a", &[]);
+    assert!(!e.contains("embedding cache"), "{e}");
+    let stored = std::fs::read_dir(&cache).unwrap().count();
+    assert_eq!(stored, 2, "one file per document");
+    let (again, e) = run("b", &[]);
+    assert!(
+        e.contains("2 of 2 documents (51 sentences) read from the embedding cache"),
+        "{e}"
+    );
+    assert_eq!(first, again, "the cached run writes the same corpus");
+    // One document changed: only it is embedded again.
+    let mut text = std::fs::read_to_string(&vi).unwrap();
+    text.push_str("\nMột câu mới.\n");
+    std::fs::write(&vi, text).unwrap();
+    let (_, e) = run("c", &[]);
+    assert!(e.contains("1 of 2 documents (20 sentences) read"), "{e}");
+    // Another prefix gives other vectors: nothing is read back.
+    let (_, e) = run("d", &["--prefix", "query: "]);
+    assert!(!e.contains("embedding cache"), "{e}");
+    let (_, e) = run("e", &["--embed-cache", "off"]);
+    assert!(!e.contains("embedding cache"), "{e}");
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 5);
 }
 
 #[test]

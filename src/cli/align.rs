@@ -234,6 +234,13 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
         ..a.input.options()
     };
     let docs = document::load(&a.input.files, &opts, progress)?;
+    if docs.len() != 2 {
+        bail!(
+            "align takes one document per side, but the inputs hold {} (a directory or a .jsonl \
+             file); align many documents with `bitalign run --mode align`",
+            docs.len()
+        );
+    }
     let (src, tgt) = (&docs[0], &docs[1]);
     // Checked against SRC's sentences before the model loads.
     let translation = match &a.translations {

@@ -88,8 +88,11 @@ impl ModelArgs {
 /// Documents to read, their languages, and how to split them.
 #[derive(Args, Debug, Clone)]
 pub struct InputArgs {
-    /// Input documents (UTF-8 text, one document per file); `-` reads stdin.
-    /// Blank lines and line breaks always end a sentence.
+    /// Input documents: UTF-8 text files (one document each), directories (every file
+    /// under them, in name order; a folder named by a language code, like `corpus/vi/`,
+    /// gives its files' language) and JSON Lines files (`.jsonl`/`.ndjson`: one document
+    /// per record, text in --text-field), any of them gzip/xz/zstd-compressed (told by
+    /// content); `-` reads stdin. Blank lines and line breaks always end a sentence.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
 
@@ -107,6 +110,12 @@ pub struct InputArgs {
     /// Replace invalid UTF-8 with U+FFFD (and say how many) instead of failing.
     #[arg(long)]
     pub lossy: bool,
+
+    /// The field holding the text in .jsonl inputs (records without it are an error,
+    /// records where it is empty or null are skipped). Outputs name a record `FILE:LINE`
+    /// and give spans within its text.
+    #[arg(long, value_name = "NAME", default_value = "text")]
+    pub text_field: String,
 }
 
 impl InputArgs {
@@ -116,6 +125,7 @@ impl InputArgs {
             presplit: self.presplit,
             lossy: self.lossy,
             allow_empty: false,
+            text_field: Some(self.text_field.clone()),
         }
     }
 

@@ -106,18 +106,44 @@ pub fn run(args: EmbedArgs, progress: &Progress) -> Result<()> {
     Ok(())
 }
 
-/// `news/story.en.txt` → `story.en`; stdin → `stdin`.
+/// `news/story.en.txt` → `story.en`; stdin → `stdin`; `story.en.txt.gz` → `story.en`;
+/// record 3 of `news.vi.jsonl` → `news.vi.3`.
 fn stem(name: &str) -> String {
     if name == "-" {
         return "stdin".into();
     }
-    let p = Path::new(name);
+    if let Some((file, line)) = name.rsplit_once(':') {
+        if bitalign::document::is_jsonl(file) && line.parse::<usize>().is_ok() {
+            return format!("{}.{line}", stem(file));
+        }
+    }
+    let p = Path::new(bitalign::segment::strip_compression(name));
     let file = p
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_else(|| name.to_string());
-    match file.strip_suffix(".txt") {
-        Some(s) if !s.is_empty() => s.to_string(),
-        _ => file,
+    for ext in [".txt", ".jsonl", ".ndjson"] {
+        match file.strip_suffix(ext) {
+            Some(s) if !s.is_empty() => return s.to_string(),
+            _ => {}
+        }
+    }
+    file
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stems() {
+        for (name, want) in [
+            ("news/story.en.txt", "story.en"),
+            ("-", "stdin"),
+            ("a/b.vi.txt.zst", "b.vi"),
+            ("c.id.jsonl.gz:12", "c.id.12"),
+            ("notes", "notes"),
+            ("x:y.txt", "x:y"),
+        ] {
+            assert_eq!(super::stem(name), want);
+        }
     }
 }

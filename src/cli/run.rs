@@ -9,7 +9,7 @@ use bitalign::corpus::{
     tuples_jsonl, CorpusWriter, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
 };
 use bitalign::document::Document;
-use bitalign::embed::{read_embeddings, CachedEmbedder};
+use bitalign::embed::{read_embeddings, CachedEmbedder, DiskCache};
 use bitalign::mine::{
     self, mine_documents, mine_embedded, Filter, Filters, MineConfig, Mined, Mode, Rank,
 };
@@ -29,6 +29,14 @@ pub struct RunArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// Keep each document's embeddings on disk, keyed by the model (its files, engine,
+    /// quantization), the prefix and the document's sentences, so a re-run or a re-mine
+    /// with other parameters does not embed again: a directory, or `off` (default
+    /// $BITALIGN_CACHE_DIR, else ~/.cache/bitalign/embeddings). The corpus is the same
+    /// either way. Delete the directory to reclaim the space.
+    #[arg(long, value_name = "DIR|off", env = "BITALIGN_EMBED_CACHE")]
+    pub embed_cache: Option<PathBuf>,
 
     /// Language pairs to mine, source first (default: every pair, in input order).
     #[arg(long, value_name = "SRC-TGT,…", value_delimiter = ',')]
@@ -235,7 +243,12 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     cfg.plan(&docs)?;
 
     let (mined, model, load_seconds, embed_seconds) = if args.embeddings.is_empty() {
-        let embedder = args.model.embedder(progress)?;
+        let cache = match &args.embed_cache {
+            Some(d) if d.as_os_str() == "off" => None,
+            Some(d) => Some(DiskCache::new(d)),
+            None => DiskCache::default_dir().map(DiskCache::new),
+        };
+        let embedder = args.model.embedder(progress)?.with_cache(cache);
         let mined = mine_documents(&docs, &embedder, &cfg, progress)?;
         let stats = mined.embed_stats.clone().unwrap_or_default();
         let secs = stats.seconds;

@@ -50,6 +50,8 @@ pub enum ModelRecord {
         revision: Option<String>,
         prefix: String,
         dim: usize,
+        /// The digest the embedding cache keys on (model files, engine, quantization).
+        fingerprint: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         max_tokens: Option<usize>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,6 +71,7 @@ impl ModelRecord {
             revision: m.revision.clone(),
             prefix: e.prefix().to_string(),
             dim: e.dim(),
+            fingerprint: m.fingerprint.clone(),
             max_tokens: stats.is_some().then_some(m.max_len),
             stats,
         }

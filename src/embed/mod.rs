@@ -3,8 +3,10 @@
 //! itself); candle's fallback pads on the right with a mask. Either way a sentence's
 //! vector does not depend on its batch-mates, the batch size or the thread count.
 
+mod cache;
 mod matrix;
 
+pub use cache::DiskCache;
 pub use matrix::Embeddings;
 
 use anyhow::{anyhow, Result};
@@ -37,6 +39,8 @@ pub struct EmbedOptions {
     pub engine: Engine,
     /// Worker threads for this embedder (`None`: the caller's rayon pool).
     pub threads: Option<usize>,
+    /// Where [`Embedder::embed_documents`] keeps embeddings between runs (`None`: nowhere).
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for EmbedOptions {
@@ -49,6 +53,7 @@ impl Default for EmbedOptions {
             quantize: Quantize::None,
             engine: Engine::default(),
             threads: None,
+            cache_dir: None,
         }
     }
 }
@@ -66,6 +71,8 @@ pub struct EmbedStats {
     /// Texts longer than the model's limit, cut to it.
     pub truncated: usize,
     pub seconds: f64,
+    /// Sentences read from the on-disk cache instead of embedded.
+    pub cached: usize,
 }
 
 impl EmbedStats {
@@ -80,6 +87,7 @@ pub struct Embedder {
     prefix: String,
     batch: usize,
     pool: Option<rayon::ThreadPool>,
+    cache: Option<DiskCache>,
     /// Seconds spent loading the model (0 when built from a loaded one).
     pub load_seconds: f64,
 }
@@ -96,6 +104,7 @@ impl Embedder {
             prefix,
             batch,
             pool: None,
+            cache: None,
             load_seconds: 0.0,
         })
     }
@@ -138,8 +147,84 @@ impl Embedder {
                     .map_err(|err| Error::config("threads", format!("cannot start {n}: {err}")))?,
             );
         }
+        e.cache = opts.cache_dir.clone().map(DiskCache::new);
         e.load_seconds = start.elapsed().as_secs_f64();
         Ok(e)
+    }
+
+    /// Keeps [`Embedder::embed_documents`]'s results in `cache` between runs.
+    pub fn with_cache(mut self, cache: Option<DiskCache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    pub fn cache(&self) -> Option<&DiskCache> {
+        self.cache.as_ref()
+    }
+
+    /// Embeds documents given as their sentences: rows of every document, in order. With a
+    /// disk cache, a document embedded before (same model, prefix and sentences) is read
+    /// back, the others are embedded together and stored; a cache that cannot be written
+    /// is noted and the run goes on.
+    pub fn embed_documents(
+        &self,
+        docs: &[Vec<&str>],
+        obs: &dyn Observer,
+    ) -> Result<(Embeddings, EmbedStats)> {
+        let Some(cache) = &self.cache else {
+            return self.embed_with_stats(&docs.concat(), obs);
+        };
+        let dim = self.dim();
+        let keys: Vec<String> = docs
+            .iter()
+            .map(|d| DiskCache::key(&self.model.fingerprint, &self.prefix, d))
+            .collect();
+        let mut found: Vec<Option<Embeddings>> = docs
+            .iter()
+            .zip(&keys)
+            .map(|(d, k)| match d.is_empty() {
+                true => Embeddings::new(dim, Vec::new()).ok(),
+                false => cache.get(k, d.len(), dim),
+            })
+            .collect();
+        let missing: Vec<usize> = (0..docs.len()).filter(|&i| found[i].is_none()).collect();
+        let texts: Vec<&str> = missing
+            .iter()
+            .flat_map(|&i| docs[i].iter().copied())
+            .collect();
+        let (fresh, mut stats) = self.embed_with_stats(&texts, obs)?;
+        let mut at = 0;
+        let mut unwritable = None;
+        for &i in &missing {
+            let e = fresh.select(&(at..at + docs[i].len()).collect::<Vec<_>>());
+            at += docs[i].len();
+            if unwritable.is_none() {
+                unwritable = cache.put(&keys[i], &e).err();
+            }
+            found[i] = Some(e);
+        }
+        if let Some(err) = unwritable {
+            obs.note(&format!(
+                "warning: cannot write the embedding cache in {} ({err}); going on without it",
+                cache.dir().display()
+            ));
+        }
+        stats.sentences = docs.iter().map(Vec::len).sum();
+        stats.cached = stats.sentences - texts.len();
+        if stats.cached > 0 {
+            obs.note(&format!(
+                "{} of {} documents ({} sentences) read from the embedding cache in {}",
+                docs.len() - missing.len(),
+                docs.len(),
+                stats.cached,
+                cache.dir().display()
+            ));
+        }
+        let data: Vec<f32> = found
+            .into_iter()
+            .flat_map(|e| e.unwrap().into_vec())
+            .collect();
+        Ok((Embeddings::new(dim, data)?, stats))
     }
 
     pub fn model(&self) -> &Model {

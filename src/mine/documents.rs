@@ -283,11 +283,8 @@ pub fn mine_documents(
     obs: &dyn Observer,
 ) -> Result<Mined> {
     cfg.plan(docs)?;
-    let texts: Vec<&str> = docs
-        .iter()
-        .flat_map(|d| d.sentences.iter().map(|s| s.text.as_str()))
-        .collect();
-    let (emb, stats) = embedder.embed_with_stats(&texts, obs)?;
+    let texts: Vec<Vec<&str>> = docs.iter().map(Document::texts).collect();
+    let (emb, stats) = embedder.embed_documents(&texts, obs)?;
     if stats.truncated > 0 {
         obs.note(&format!(
             "note: {} of {} sentences were longer than {} tokens and were truncated",

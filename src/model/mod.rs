@@ -42,6 +42,38 @@ pub struct Model {
     /// Longest input in tokens (special tokens included); longer ones are truncated.
     pub max_len: usize,
     pub device: Device,
+    /// What makes this model's vectors what they are (its files, engine and quantization),
+    /// as a hex digest: the on-disk embedding cache keys on it.
+    pub fingerprint: String,
+}
+
+/// A digest of the files that decide a model's outputs and of `extra`. Large files (the
+/// weights) are read in samples: their size plus 64 evenly spaced 16 KiB blocks, enough to
+/// tell any two checkpoints apart without reading gigabytes on every load.
+fn fingerprint(files: &[&std::path::Path], extra: &str) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    const BLOCK: u64 = 16 << 10;
+    const BLOCKS: u64 = 64;
+    let mut h = twox_hash::XxHash3_128::new();
+    for path in files {
+        let mut f = std::fs::File::open(path)?;
+        let len = f.metadata()?.len();
+        h.write(&len.to_le_bytes());
+        let mut buf = Vec::new();
+        if len <= BLOCK * BLOCKS {
+            f.read_to_end(&mut buf)?;
+            h.write(&buf);
+            continue;
+        }
+        buf.resize(BLOCK as usize, 0);
+        for k in 0..BLOCKS {
+            f.seek(SeekFrom::Start((len - BLOCK) * k / (BLOCKS - 1)))?;
+            f.read_exact(&mut buf)?;
+            h.write(&buf);
+        }
+    }
+    h.write(extra.as_bytes());
+    Ok(format!("{:032x}", h.finish_128()))
 }
 
 #[derive(serde::Deserialize)]
@@ -123,6 +155,15 @@ impl Model {
                     tokenizer_path.display()
                 )
             })?;
+        let mut decisive = vec![
+            config.as_path(),
+            tokenizer_path.as_path(),
+            weights.as_path(),
+        ];
+        let modules = files.optional("modules.json")?;
+        decisive.extend(modules.as_deref());
+        let fingerprint = fingerprint(&decisive, &format!("{engine:?} {quantize:?} {max_len}"))
+            .map_err(|e| anyhow!("{}: cannot read ({e})", weights.display()))?;
         let st: StConfig = match files.optional("config_sentence_transformers.json")? {
             Some(p) => hub::read_json(&p)?,
             None => StConfig::default(),
@@ -147,6 +188,7 @@ impl Model {
             pipeline,
             max_len,
             device,
+            fingerprint,
         })
     }
 

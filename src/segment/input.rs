@@ -1,8 +1,8 @@
 //! Reading input files into text, with one-line errors for everything that is not text.
 
 use crate::error::Error;
-use anyhow::{Context, Result};
-use std::io::Read;
+use anyhow::Result;
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 /// A decoded input. `text` is the file's bytes unchanged when they are valid UTF-8 (BOM and
@@ -33,7 +33,7 @@ impl Decoded {
     }
 }
 
-/// Reads a document: `-` is stdin. Fails with a one-line message naming the input for a
+/// Reads a document: `-` is stdin; gzip, xz and zstd are decompressed. Fails with a one-line message naming the input for a
 /// missing file, a directory, a binary file (NUL bytes), UTF-16, invalid UTF-8 (unless
 /// `lossy`) and documents with no text at all.
 pub fn read_input(name: &str, lossy: bool) -> Result<Decoded> {
@@ -43,11 +43,8 @@ pub fn read_input(name: &str, lossy: bool) -> Result<Decoded> {
 
 fn read_bytes(name: &str) -> Result<Vec<u8>> {
     if name == "-" {
-        let mut b = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut b)
-            .context("stdin: cannot read")?;
-        return Ok(b);
+        let stdin = std::io::stdin();
+        return decompress(name, &mut stdin.lock()).map_err(Into::into);
     }
     let p = Path::new(name);
     match std::fs::metadata(p) {
@@ -60,7 +57,89 @@ fn read_bytes(name: &str) -> Result<Vec<u8>> {
         }
         Ok(_) => {}
     }
-    std::fs::read(p).map_err(|e| Error::input(name, format!("cannot read ({e})")).into())
+    let f = std::fs::File::open(p).map_err(|e| Error::input(name, format!("cannot read ({e})")))?;
+    decompress(name, &mut std::io::BufReader::new(f)).map_err(Into::into)
+}
+
+/// A compression format, told by the stream's first bytes (not by the file name, which
+/// users get wrong; the name only matters for the language and the `.jsonl` format).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Xz,
+    Zstd,
+}
+
+impl Compression {
+    pub fn sniff(head: &[u8]) -> Option<Self> {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Some(Self::Gzip)
+        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+            Some(Self::Xz)
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Some(Self::Zstd)
+        } else {
+            None
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Gzip => "gzip",
+            Self::Xz => "xz",
+            Self::Zstd => "zstd",
+        }
+    }
+}
+
+/// The file name without its compression extension (`news.vi.jsonl.gz` → `news.vi.jsonl`),
+/// for what the name says about language and format.
+pub fn strip_compression(name: &str) -> &str {
+    for ext in [".gz", ".xz", ".zst", ".zstd"] {
+        if let Some(stem) = name.strip_suffix(ext) {
+            return stem;
+        }
+    }
+    name
+}
+
+/// Reads `r` to the end, decompressing it on the way when it starts like gzip, xz or zstd
+/// (several concatenated gzip members or zstd frames are read as one stream, as `zcat` does).
+fn decompress(name: &str, r: &mut dyn BufRead) -> std::result::Result<Vec<u8>, Error> {
+    let cannot = |e: std::io::Error| Error::input(name, format!("cannot read ({e})"));
+    let head = r.fill_buf().map_err(cannot)?;
+    let Some(kind) = Compression::sniff(head) else {
+        let mut b = Vec::new();
+        r.read_to_end(&mut b).map_err(cannot)?;
+        return Ok(b);
+    };
+    let corrupt = |e: &dyn std::fmt::Display| {
+        Error::input(
+            name,
+            format!("corrupt or truncated {} data ({e})", kind.name()),
+        )
+    };
+    let mut out = Vec::new();
+    match kind {
+        Compression::Gzip => {
+            flate2::bufread::MultiGzDecoder::new(r)
+                .read_to_end(&mut out)
+                .map_err(|e| corrupt(&e))?;
+        }
+        Compression::Xz => {
+            let mut r = r;
+            lzma_rs::xz_decompress(&mut r, &mut out).map_err(|e| corrupt(&e))?
+        }
+        Compression::Zstd => {
+            while !r.fill_buf().map_err(cannot)?.is_empty() {
+                ruzstd::decoding::StreamingDecoder::new(&mut *r)
+                    .map_err(|e| corrupt(&e))?
+                    .read_to_end(&mut out)
+                    .map_err(|e| corrupt(&e))?;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Decodes bytes that claim to be a UTF-8 document named `name` (see [`read_input`]).
@@ -149,7 +228,7 @@ fn lossy_decode(bytes: &[u8]) -> Decoded {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn err(bytes: &[u8], lossy: bool) -> String {
@@ -200,5 +279,67 @@ mod tests {
             format!("{:#}", read_input(&missing, false).unwrap_err()),
             format!("{missing}: no such file")
         );
+    }
+
+    /// `bytes` compressed as `kind` (two gzip members / zstd frames, as `cat a.gz b.gz`).
+    pub(crate) fn compressed(kind: Compression, bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let (a, b) = bytes.split_at(bytes.len() / 2);
+        match kind {
+            Compression::Gzip => [a, b]
+                .iter()
+                .flat_map(|part| {
+                    let mut e = flate2::write::GzEncoder::new(Vec::new(), Default::default());
+                    e.write_all(part).unwrap();
+                    e.finish().unwrap()
+                })
+                .collect(),
+            Compression::Xz => {
+                let mut out = Vec::new();
+                lzma_rs::xz_compress(&mut &bytes[..], &mut out).unwrap();
+                out
+            }
+            Compression::Zstd => [a, b]
+                .iter()
+                .flat_map(|part| {
+                    ruzstd::encoding::compress_to_vec(
+                        *part,
+                        ruzstd::encoding::CompressionLevel::Fastest,
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn compressed_inputs_read_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "Một câu. Câu thứ hai.\nAnother line, ünïcödé.\n".repeat(50);
+        for (kind, ext) in [
+            (Compression::Gzip, "gz"),
+            (Compression::Xz, "xz"),
+            (Compression::Zstd, "zst"),
+        ] {
+            let bytes = compressed(kind, text.as_bytes());
+            assert_eq!(Compression::sniff(&bytes), Some(kind));
+            // The content decides, not the name.
+            for name in [format!("a.vi.txt.{ext}"), "b.txt".to_string()] {
+                let p = dir.path().join(&name);
+                std::fs::write(&p, &bytes).unwrap();
+                let d = read_input(&p.display().to_string(), false).unwrap();
+                assert_eq!(d.text, text, "{name}");
+            }
+            // Cut short: one line naming the file and the format.
+            let p = dir.path().join(format!("cut.{ext}"));
+            std::fs::write(&p, &bytes[..bytes.len() * 2 / 3]).unwrap();
+            let e = format!(
+                "{:#}",
+                read_input(&p.display().to_string(), false).unwrap_err()
+            );
+            let want = format!("{}: corrupt or truncated", p.display());
+            assert!(e.starts_with(&want) && !e.contains('\n'), "{e}");
+        }
+        assert_eq!(strip_compression("a.vi.jsonl.zst"), "a.vi.jsonl");
+        assert_eq!(strip_compression("a.vi.txt"), "a.vi.txt");
     }
 }

@@ -4,11 +4,13 @@
 //! traced back to its source; that is why the text is kept as read (BOM, CRLF and all)
 //! and the segmenter skips what is not text instead of normalising it away.
 
-mod input;
+pub(crate) mod input;
 pub mod rules;
 mod splitter;
 
-pub use input::{decode, is_blank, is_empty_input, read_input, Decoded};
+pub use input::{
+    decode, is_blank, is_empty_input, read_input, strip_compression, Compression, Decoded,
+};
 pub use splitter::{is_line_break, is_space, push_capped, Segmenter, Spans, MAX_SENTENCE_BYTES};
 
 use anyhow::Result;

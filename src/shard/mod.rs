@@ -278,6 +278,13 @@ impl Work {
                 ),
             ));
         }
+        if s.docs.len() != s.files.len() {
+            return Err(Error::config(
+                "shard",
+                "a sharded run takes one text file per document; directories and .jsonl inputs \
+                 are read by `bitalign run` only (for now)",
+            ));
+        }
         let mut inputs = Vec::new();
         let mut dim = 0;
         for (i, (doc, file)) in s.docs.iter().zip(s.files).enumerate() {
@@ -727,6 +734,7 @@ impl Work {
             presplit: m.presplit,
             lossy: m.lossy,
             allow_empty: false,
+            text_field: None,
         };
         let mut docs = document::load(&files, &opts, obs)?;
         for (d, i) in docs.iter_mut().zip(&m.inputs) {

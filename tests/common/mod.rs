@@ -108,6 +108,9 @@ pub fn bitalign_offline(args: &[&str]) -> Output {
         .args(args)
         .env("BITALIGN_MODEL", offline_model_dir())
         .env("HF_HUB_OFFLINE", "1")
+        // Every run embeds (tests of thread- and shard-independence must not read back
+        // an earlier run's vectors); the cache has its own test.
+        .env("BITALIGN_EMBED_CACHE", "off")
         .output()
         .expect("run bitalign")
 }
