@@ -166,10 +166,13 @@ pub fn run(a: TranslateArgs, progress: &Progress) -> Result<()> {
             presplit: false,
             lossy: a.lossy,
             allow_empty: true,
+            ..LoadOptions::default()
         };
+        // Every document the input holds (a directory or .jsonl holds several), in order.
         document::load(std::slice::from_ref(&a.file), &opts, progress)?
-            .remove(0)
-            .sentences
+            .into_iter()
+            .flat_map(|d| d.sentences)
+            .collect()
     } else {
         // One sentence per line, as `--presplit` reads it; no language needed.
         let name = a.file.display().to_string();
