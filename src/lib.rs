@@ -32,5 +32,6 @@ pub mod score;
 pub mod segment;
 pub mod shard;
 pub mod simd;
+pub mod translate;
 
 pub use error::{Error, Result};

@@ -64,6 +64,10 @@ pub struct AlignArgs {
     /// for each link. An empty line stands for "no translation" (the SRC sentence is used).
     #[arg(long, value_name = "FILE")]
     pub translations: Option<PathBuf>,
+    /// Or translate SRC here with a Marian (OPUS-MT) model into TGT's language and use that
+    /// as --translations (cached on disk; see `bitalign translate --help`).
+    #[command(flatten)]
+    pub mt: super::translate::MtArgs,
     /// Also write a report into DIR (created if needed; refused if it already holds
     /// one): report.html with the dot plot of the similarity matrix, the path and its
     /// link types and the links side by side, the plots as SVG, and report.json.
@@ -222,6 +226,30 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
     let (src, tgt) = (&docs[0], &docs[1]);
     // Checked against SRC's sentences before the model loads.
     let translation = match &a.translations {
+        Some(_) if a.mt.mt_model.is_some() => {
+            bail!("--translations and --mt-model both give a translation of SRC: choose one")
+        }
+        None if a.mt.mt_model.is_some() => {
+            let t = a.mt.load(a.model.offline, progress)?;
+            let texts: Vec<&str> = src.sentences.iter().map(|s| s.text.as_str()).collect();
+            let out = a.mt.translate(&t, &texts, progress)?;
+            // As a translation file's empty lines: the source sentence stands in.
+            let mut empty = 0;
+            let lines = out
+                .lines
+                .into_iter()
+                .zip(&src.sentences)
+                .map(|(t, s)| {
+                    if t.trim().is_empty() {
+                        empty += 1;
+                        s.text.clone()
+                    } else {
+                        t
+                    }
+                })
+                .collect();
+            Some(Translations { lines, empty })
+        }
         Some(path) => {
             let t = Translations::load(path, src)?;
             if t.empty > 0 {

@@ -12,6 +12,7 @@ mod report;
 mod run;
 mod shard;
 mod split;
+mod translate;
 
 pub use args::{InputArgs, ModelArgs, OutputArgs};
 pub use progress::Progress;
@@ -47,6 +48,9 @@ pub enum Command {
     /// Align a document with its translation (two FILEs: source, then target): monotone
     /// 1-1 … n-m links with insertions/deletions, in vecalign's format.
     Align(align::AlignArgs),
+    /// Translate a text, one sentence per line, with a Marian (OPUS-MT) model on the CPU
+    /// (--mt-model ID|DIR): one translation per line.
+    Translate(translate::TranslateArgs),
     /// Embed every sentence of each input and write the matrices (.npy and raw float32).
     Embed(embed::EmbedArgs),
     /// Split documents into sentences and print one per line (--json: with language,
@@ -237,6 +241,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(a, &progress),
         Command::Split(a) => split::run(a, &progress),
         Command::Align(a) => align::run(a, &progress),
+        Command::Translate(a) => translate::run(a, &progress),
         Command::Bench(a) => bench::run(a, threads, &progress),
         Command::Report(a) => report::run(a, &progress),
         Command::Shard(a) => shard::run(a, &progress),
