@@ -155,10 +155,13 @@ fn bad_input_errors() {
     );
     let empty = write(d, "empty.txt", b" \n\r\n\t ");
     fails_with(&bitalign(&["split", &empty]), "empty.txt", "empty document");
+    // A directory stands for the files under it (issue 11): an empty one is an error.
+    let hollow = d.join("hollow");
+    std::fs::create_dir(&hollow).unwrap();
     fails_with(
-        &bitalign(&["split", &d.display().to_string()]),
-        &d.display().to_string(),
-        "is a directory",
+        &bitalign(&["split", &hollow.display().to_string()]),
+        &hollow.display().to_string(),
+        "no files in this directory",
     );
     fails_with(
         &bitalign(&["split", "/nonexistent/x.txt"]),
