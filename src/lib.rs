@@ -17,6 +17,7 @@
 //! - [`corpus::CorpusWriter`] writes a run's files all together, with a [`corpus::Manifest`].
 
 pub mod align;
+pub mod cache;
 pub mod corpus;
 pub mod document;
 pub mod embed;

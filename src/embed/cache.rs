@@ -25,11 +25,7 @@ impl DiskCache {
         if let Some(d) = std::env::var_os("BITALIGN_CACHE_DIR").filter(|d| !d.is_empty()) {
             return Some(d.into());
         }
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
-        Some(base.join("bitalign").join("embeddings"))
+        Some(crate::cache::home()?.join("embeddings"))
     }
 
     pub fn dir(&self) -> &Path {
@@ -38,17 +34,9 @@ impl DiskCache {
 
     /// The key of `texts` embedded by the model with `fingerprint` after `prefix`.
     pub fn key(fingerprint: &str, prefix: &str, texts: &[&str]) -> String {
-        let mut h = twox_hash::XxHash3_128::new();
-        for part in [fingerprint, prefix] {
-            h.write(&(part.len() as u64).to_le_bytes());
-            h.write(part.as_bytes());
-        }
-        h.write(&(texts.len() as u64).to_le_bytes());
-        for t in texts {
-            h.write(&(t.len() as u64).to_le_bytes());
-            h.write(t.as_bytes());
-        }
-        format!("{:032x}", h.finish_128())
+        let count = (texts.len() as u64).to_le_bytes();
+        let head = [fingerprint.as_bytes(), prefix.as_bytes(), &count];
+        crate::cache::digest(head.into_iter().chain(texts.iter().map(|t| t.as_bytes())))
     }
 
     fn path(&self, key: &str) -> PathBuf {

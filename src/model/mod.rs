@@ -47,35 +47,6 @@ pub struct Model {
     pub fingerprint: String,
 }
 
-/// A digest of the files that decide a model's outputs and of `extra`. Large files (the
-/// weights) are read in samples: their size plus 64 evenly spaced 16 KiB blocks, enough to
-/// tell any two checkpoints apart without reading gigabytes on every load.
-fn fingerprint(files: &[&std::path::Path], extra: &str) -> std::io::Result<String> {
-    use std::io::{Read, Seek, SeekFrom};
-    const BLOCK: u64 = 16 << 10;
-    const BLOCKS: u64 = 64;
-    let mut h = twox_hash::XxHash3_128::new();
-    for path in files {
-        let mut f = std::fs::File::open(path)?;
-        let len = f.metadata()?.len();
-        h.write(&len.to_le_bytes());
-        let mut buf = Vec::new();
-        if len <= BLOCK * BLOCKS {
-            f.read_to_end(&mut buf)?;
-            h.write(&buf);
-            continue;
-        }
-        buf.resize(BLOCK as usize, 0);
-        for k in 0..BLOCKS {
-            f.seek(SeekFrom::Start((len - BLOCK) * k / (BLOCKS - 1)))?;
-            f.read_exact(&mut buf)?;
-            h.write(&buf);
-        }
-    }
-    h.write(extra.as_bytes());
-    Ok(format!("{:032x}", h.finish_128()))
-}
-
 #[derive(serde::Deserialize)]
 struct TokConfig {
     model_max_length: Option<f64>,
@@ -162,8 +133,9 @@ impl Model {
         ];
         let modules = files.optional("modules.json")?;
         decisive.extend(modules.as_deref());
-        let fingerprint = fingerprint(&decisive, &format!("{engine:?} {quantize:?} {max_len}"))
-            .map_err(|e| anyhow!("{}: cannot read ({e})", weights.display()))?;
+        let fingerprint =
+            crate::cache::files_digest(&decisive, &format!("{engine:?} {quantize:?} {max_len}"))
+                .map_err(|e| anyhow!("{}: cannot read ({e})", weights.display()))?;
         let st: StConfig = match files.optional("config_sentence_transformers.json")? {
             Some(p) => hub::read_json(&p)?,
             None => StConfig::default(),

@@ -15,11 +15,7 @@ pub fn cache_dir() -> Option<PathBuf> {
     if let Some(v) = std::env::var_os("BITALIGN_TRANSLATION_CACHE") {
         return (v != "off" && !v.is_empty()).then(|| PathBuf::from(v));
     }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("bitalign").join("translations"))
+    Some(crate::cache::home()?.join("translations"))
 }
 
 #[derive(Serialize, Deserialize, PartialEq)]
@@ -39,20 +35,6 @@ struct Key {
     max_length: usize,
     length_penalty: f32,
     batch: usize,
-}
-
-/// FNV-1a, 128 bits (two 64-bit lanes with different offsets): a file name, not security.
-fn hash(parts: &[&[u8]]) -> String {
-    let mut lanes = [0xcbf2_9ce4_8422_2325u64, 0x6c62_272e_07bb_0142u64];
-    for part in parts {
-        for lane in &mut lanes {
-            for &b in part.iter().chain(&[0xff]) {
-                *lane ^= u64::from(b);
-                *lane = lane.wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-    }
-    format!("{:016x}{:016x}", lanes[0], lanes[1])
 }
 
 /// [`Translator::translate`] through the cache in `dir` (none: no cache). A cache that
@@ -81,9 +63,8 @@ pub fn translate_cached<S: AsRef<str> + Sync>(
     };
     let sources: Vec<String> = texts.iter().map(|s| s.as_ref().to_string()).collect();
     let key_json = serde_json::to_vec(&key).map_err(anyhow::Error::from)?;
-    let mut parts: Vec<&[u8]> = vec![&key_json];
-    parts.extend(sources.iter().map(|s| s.as_bytes()));
-    let path = dir.join(format!("{}.json", hash(&parts)));
+    let parts = std::iter::once(key_json.as_slice()).chain(sources.iter().map(|s| s.as_bytes()));
+    let path = dir.join(format!("{}.json", crate::cache::digest(parts)));
     if let Ok(bytes) = std::fs::read(&path) {
         if let Ok(e) = serde_json::from_slice::<Entry>(&bytes) {
             if e.key == key && e.sources == sources && e.lines.len() == sources.len() {
@@ -122,15 +103,4 @@ pub fn translate_cached<S: AsRef<str> + Sync>(
         ));
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hash_separates_parts() {
-        assert_ne!(hash(&[b"ab", b"c"]), hash(&[b"a", b"bc"]));
-        assert_eq!(hash(&[b"x"]).len(), 32);
-    }
 }

@@ -118,7 +118,7 @@ pub struct Translator {
     pub max_input: usize,
     /// Target languages of a multilingual model (the `>>xx<<` tokens), empty otherwise.
     pub languages: Vec<String>,
-    /// Identifies the weights for the cache: their path, size and modification time.
+    /// Identifies the model for the cache: a digest of config.json, the weights and vocab.json.
     pub fingerprint: String,
 }
 
@@ -204,13 +204,8 @@ impl Translator {
             unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
         }
         .map_err(|e| anyhow!("{}: cannot read the weights: {e}", weights.display()))?;
-        let meta = std::fs::metadata(&weights)?;
-        let fingerprint = format!(
-            "{}:{}:{:?}",
-            weights.canonicalize().unwrap_or(weights.clone()).display(),
-            meta.len(),
-            meta.modified().ok()
-        );
+        let fingerprint = crate::cache::files_digest(&[&config_path, &weights, &vocab_path], "")
+            .with_context(|| format!("{}: cannot read", weights.display()))?;
         let max_pos = config.max_position_embeddings;
         let mut config = config;
         // transformers: generation_config.json first, then config.json, then its defaults.
