@@ -237,81 +237,57 @@ fn npy_embeddings_sharded_equal_the_single_run_whatever_the_shard_count() {
         );
         v.extend(npy.iter().cloned());
     };
-    let by_score = ["--rank", "score"].map(String::from);
-    let single = d.join("single");
-    let mut a: Vec<String> = vec!["run".into()];
-    common_flags(&mut a);
-    a.extend(by_score.iter().cloned());
-    a.extend(["--out".into(), s(&single)]);
-    ok(bitalign(&a.iter().map(String::as_str).collect::<Vec<_>>()));
-    let kept = std::fs::read_to_string(single.join("en-vi.jsonl")).unwrap();
-    assert!(kept.lines().count() > 1000, "the planted pairs are found");
-
-    for shards in [1, 3, 7] {
-        let (work, out) = (d.join(format!("w{shards}")), d.join(format!("o{shards}")));
-        let mut a: Vec<String> = vec![
-            "shard".into(),
-            "init".into(),
-            s(&work),
-            "--shards".into(),
-            shards.to_string(),
-        ];
+    // `bitalign run` with `extra` flags into d/NAME.
+    let single = |name: &str, extra: &[&str]| {
+        let out = d.join(name);
+        let mut a: Vec<String> = vec!["run".into()];
         common_flags(&mut a);
-        a.extend(by_score.iter().cloned());
+        a.extend(extra.iter().map(|f| f.to_string()));
+        a.extend(["--out".into(), s(&out)]);
+        ok(bitalign(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+        out
+    };
+    // The same through `shard init` with `shards` shards and every stage: (work dir, corpus
+    // dir, the stages' log).
+    let sharded = |name: &str, shards: usize, extra: &[&str]| {
+        let (work, out) = (d.join(format!("w-{name}")), d.join(format!("o-{name}")));
+        let mut a: Vec<String> = vec!["shard".into(), "init".into(), s(&work)];
+        a.extend(["--shards".into(), shards.to_string()]);
+        common_flags(&mut a);
+        a.extend(extra.iter().map(|f| f.to_string()));
         a.extend(["--out".into(), s(&out)]);
         ok(bitalign(&a.iter().map(String::as_str).collect::<Vec<_>>()));
         let log = run_stages(&work, shards);
+        (work, out, log)
+    };
+    let by_score = ["--rank", "score"];
+    let single_score = single("single", &by_score);
+    let kept = std::fs::read_to_string(single_score.join("en-vi.jsonl")).unwrap();
+    assert!(kept.lines().count() > 1000, "the planted pairs are found");
+    for shards in [1, 3, 7] {
+        let (_, out, log) = sharded(&format!("score{shards}"), shards, &by_score);
         assert!(log.contains("embed: not needed"), "{log}");
-        assert_same_corpus(&single, &out);
+        assert_same_corpus(&single_score, &out);
     }
 
     // `run`'s default ranking, the confidence, on many candidates (the demo keeps few).
-    let single_conf = d.join("single-conf");
-    let mut a: Vec<String> = vec!["run".into()];
-    common_flags(&mut a);
-    a.extend(["--out".into(), s(&single_conf)]);
-    ok(bitalign(&a.iter().map(String::as_str).collect::<Vec<_>>()));
-    let (work, out) = (d.join("c3"), d.join("conf3"));
-    let mut a: Vec<String> = vec!["shard".into(), "init".into(), s(&work)];
-    a.extend(["--shards".into(), "3".into()]);
-    common_flags(&mut a);
-    a.extend(["--out".into(), s(&out)]);
-    ok(bitalign(&a.iter().map(String::as_str).collect::<Vec<_>>()));
-    run_stages(&work, 3);
+    let single_conf = single("single-conf", &[]);
+    let (_, out, _) = sharded("conf3", 3, &[]);
     assert_same_corpus(&single_conf, &out);
     let conf = std::fs::read_to_string(out.join("en-vi.jsonl")).unwrap();
     assert!(conf.lines().count() > 1000 && conf.contains("\"confidence\""));
 
     // Approximate: an inverted file probed so sparsely that it misses pairs the exact
     // search finds; the same corpus from 1, 3 and 7 shards as from `run --knn approx`.
-    let approx: Vec<String> = ["--knn", "approx", "--ivf-probe", "1"]
-        .map(String::from)
-        .to_vec();
-    let single_approx = d.join("single-approx");
-    let mut a: Vec<String> = vec!["run".into()];
-    common_flags(&mut a);
-    a.extend(approx.iter().cloned());
-    a.extend(["--out".into(), s(&single_approx)]);
-    ok(bitalign(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    let approx = ["--knn", "approx", "--ivf-probe", "1"];
+    let single_approx = single("single-approx", &approx);
     let got = std::fs::read_to_string(single_approx.join("en-vi.jsonl")).unwrap();
     assert_ne!(
         got, kept,
         "probing one list finds other pairs than the exact search"
     );
     for shards in [1, 3, 7] {
-        let (work, out) = (d.join(format!("a{shards}")), d.join(format!("p{shards}")));
-        let mut a: Vec<String> = vec![
-            "shard".into(),
-            "init".into(),
-            s(&work),
-            "--shards".into(),
-            shards.to_string(),
-        ];
-        common_flags(&mut a);
-        a.extend(approx.iter().cloned());
-        a.extend(["--out".into(), s(&out)]);
-        ok(bitalign(&a.iter().map(String::as_str).collect::<Vec<_>>()));
-        let log = run_stages(&work, shards);
+        let (work, out, log) = sharded(&format!("approx{shards}"), shards, &approx);
         assert!(log.contains("train: en-vi 46 lists, probe 1"), "{log}");
         assert_same_corpus(&single_approx, &out);
         let manifest = std::fs::read_to_string(work.join("shard.json")).unwrap();
