@@ -232,6 +232,110 @@ def margin_prf(docs, threshold=1.02):
         total += len({i for i, _ in gold}); found += len({i for i, j in kept if (i, j) in gold})
     return tp / max(1, tp + fp), found / max(1, total)
 
+# ---------- machine translation as extra evidence (`fit-mt`) ----------
+TBMT = os.path.join(REPO, '../shared/data/textberg-mt')
+SYSTEMS = ('google', 'europarlfull', 'europarllight')
+
+def chrf(hyp, ref, beta=2.0):
+    """sacrebleu's sentence chrF (orders 1-6, whitespace removed, effective order), 0..1:
+    the mirror of src/mt/chrf.rs."""
+    from collections import Counter
+    h = [c for c in hyp if not c.isspace()]; r = [c for c in ref if not c.isspace()]
+    prec = rec = 0.0; orders = 0
+    for n in range(1, 7):
+        if len(h) < n or len(r) < n: continue
+        ch = Counter(tuple(h[i:i + n]) for i in range(len(h) - n + 1))
+        cr = Counter(tuple(r[i:i + n]) for i in range(len(r) - n + 1))
+        m = sum(min(v, cr[k]) for k, v in ch.items())
+        prec += m / sum(ch.values()); rec += m / sum(cr.values()); orders += 1
+    if not orders: return 0.0
+    p, q = prec / orders, rec / orders
+    return 0.0 if p + q == 0 else (1 + beta * beta) * p * q / (beta * beta * p + q)
+
+def textberg_translations(system):
+    """German sentence of the calibration set -> its `system` translation: dev lines as
+    they are, and clause joins (make_textberg's `a , b`) as the join of the two lines'
+    translations, joined the same way."""
+    de = [l.strip() for l in lines(f'{TB}/dev.de')]
+    fr = [l.strip() for l in lines(f'{TBMT}/dev.{system}.fr')]
+    one = {}
+    for a, b in zip(de, fr): one.setdefault(a, b)
+    heads = {a.rstrip(' .'): b for a, b in zip(de, fr)}
+    def tr(s):
+        if s in one: return one[s]
+        for at in [m.start() for m in re.finditer(' , ', s)]:
+            a, b = s[:at], s[at + 3:]
+            for bb in (b, b[:1].upper() + b[1:]):
+                if a in heads and bb in one:
+                    t = one[bb]
+                    return heads[a].rstrip(' .') + ' , ' + t[:1].lower() + t[1:]
+        raise KeyError(s)
+    return tr
+
+def mt_features(xs, ys, ts, k=4):
+    """Mono margin of the translations to the target side (the same ratio margin as the
+    cross-lingual one, in one language) and chrF of translation against target."""
+    T, Y = embed(ts), embed(ys)
+    C = T @ Y.T
+    kx, ky = min(k, len(ys)), min(k, len(ts))
+    mx = np.sort(C, 1)[:, -kx:].mean(1); my = np.sort(C, 0)[-ky:, :].mean(0)
+    M = C / ((mx[:, None] + my[None, :]) / 2)
+    CH = np.array([[chrf(t, y) for y in ys] for t in ts])
+    CS = np.array([[chrf(t, y, 1.0) for y in ys] for t in ts])
+    return dict(mono=M, chrf=CH, chrf1=CS)
+
+MT_COLS = {'mono': lambda G: (G['mono'] - 1) * 100, 'chrf': lambda G: G['chrf'], 'chrf1': lambda G: G['chrf1']}
+
+def fit_offset(X, y, off, l2=1e-2):
+    X = np.hstack([np.ones((len(X), 1)), X]); w = np.zeros(X.shape[1])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(X @ w + off)))
+        H = (X * (p * (1 - p))[:, None]).T @ X + l2 * np.eye(len(w))
+        w -= np.linalg.solve(H, X.T @ (p - y) + l2 * w)
+    return w
+
+def fit_mt():
+    """The extra logit a translation of the source side adds to the confidence
+    (Features::extra_logit in src/mine/confidence.rs), fitted with the confidence's own
+    weights held fixed (the logit is their sum), on the textberg set's training documents
+    with each system's translations pooled; held-out precision / recall per system."""
+    from itertools import chain
+    W = np.array([-3.4817, 0.5927, 0.1695, 1.6719, -0.3717, 1.1726])  # confidence.rs WEIGHTS
+    docs = [json.loads(l) for l in open(f'{OUT}/textberg.jsonl', encoding='utf-8')]
+    trs = {s: textberg_translations(s) for s in SYSTEMS}
+    rows = {}
+    for s in SYSTEMS:
+        ts = [[trs[s](x) for x in d['src']] for d in docs]
+        embed([t for d, t in zip(docs, ts) for t in d['tgt'] + t])
+        rows[s] = [(d, features(d['src'], d['tgt']), mt_features(d['src'], d['tgt'], t)) for d, t in zip(docs, ts)]
+    def gold(d):
+        g = {(a, b) for a, b, _ in d['gold']}
+        return np.array([[float((i, j) in g) for j in range(len(d['tgt']))] for i in range(len(d['src']))])
+    def base(F): return W[0] + design(F) @ W[1:]
+    def extra(w, G, cols): return w[0] + sum(wc * MT_COLS[c](G) for wc, c in zip(w[1:], cols))
+    def prf_z(docs, z, cut=0.5):
+        tp = fp = found = total = 0
+        for d, Z in zip(docs, z):
+            g = {(i, j) for i, j, _ in d['gold']}
+            kept = select(1 / (1 + np.exp(-Z)), cut)
+            tp += sum(p in g for p in kept); fp += sum(p not in g for p in kept)
+            total += len({i for i, _ in g}); found += len({i for i, j in kept if (i, j) in g})
+        p, r = tp / max(1, tp + fp), found / max(1, total)
+        return p, r, 2 * p * r / max(1e-9, p + r)
+    print('held-out (last quarter of dev) precision / recall / F1 at cut 0.5, textberg set:')
+    for cols in (('mono',), ('chrf',), ('chrf1',), ('mono', 'chrf'), ('mono', 'chrf1')):
+        X = np.vstack([np.stack([MT_COLS[c](G) for c in cols], -1).reshape(-1, len(cols))
+                       for s in SYSTEMS for d, F, G in rows[s] if d['split'] == 'train'])
+        off = np.concatenate([base(F).ravel() for s in SYSTEMS for d, F, G in rows[s] if d['split'] == 'train'])
+        y = np.concatenate([gold(d).ravel() for s in SYSTEMS for d, F, G in rows[s] if d['split'] == 'train'])
+        w = fit_offset(X, y, off)
+        print(f'  extra = {w[0]:.4f} ' + ' '.join(f'+ {v:.4f}·{c}' for v, c in zip(w[1:], cols)))
+        for s in SYSTEMS:
+            test = [(d, F, G) for d, F, G in rows[s] if d['split'] == 'test']
+            b = prf_z([d for d, _, _ in test], [base(F) for _, F, _ in test])
+            m = prf_z([d for d, _, _ in test], [base(F) + extra(w, G, cols) for _, F, G in test])
+            print(f'    {s:<14} without MT {b[0]:.3f} / {b[1]:.3f} / {b[2]:.3f}   with {m[0]:.3f} / {m[1]:.3f} / {m[2]:.3f}')
+
 def main():
     if sys.argv[1:] == ['make']:
         os.makedirs(OUT, exist_ok=True)
@@ -240,6 +344,9 @@ def main():
             with open(f'{OUT}/{name}.jsonl', 'w', encoding='utf-8') as f:
                 for d in docs: f.write(json.dumps(d, ensure_ascii=False) + '\n')
             print(name, len(docs), 'documents', sum(len(d['gold']) for d in docs), 'gold pairs')
+        return
+    if sys.argv[1:] == ['fit-mt']:
+        fit_mt()
         return
     assert sys.argv[1:] in (['fit'], ['fit', '--demo']), __doc__
     sets = {}

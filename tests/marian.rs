@@ -399,3 +399,102 @@ fn align_with_mt_model_uses_its_translations() {
         common::stderr(&o)
     );
 }
+
+/// `run --mt-model` translates the source documents once (cached) and uses the result as
+/// `--translations` would: mining writes each kept pair's translation, `--mode align` each
+/// link's; several language pairs are refused before any model loads.
+#[test]
+fn run_with_mt_model_mines_and_aligns_with_its_translations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let de = repo().join("tests/data/textberg/test2.de");
+    let fr = repo().join("tests/data/textberg/test2.fr");
+    let (src, tgt) = (tmp.path().join("a.de"), tmp.path().join("a.fr"));
+    let head = |p: &Path, n: usize| common::lines(p)[..n].join("\n") + "\n";
+    std::fs::write(&src, head(&de, 10)).unwrap();
+    std::fs::write(&tgt, head(&fr, 10)).unwrap();
+    let cache = tmp.path().join("cache");
+    let model = common::offline_model_dir();
+    let mt = dir();
+    let t = load(&dir());
+    let opts = TranslateOptions {
+        beams: Some(1),
+        ..Default::default()
+    };
+    let want = t
+        .translate(&common::lines(&src), &opts, &Silent)
+        .unwrap()
+        .lines;
+    for mode in ["max", "align"] {
+        let out = tmp.path().join(mode);
+        let o = bitalign(
+            &[
+                "run",
+                src.to_str().unwrap(),
+                tgt.to_str().unwrap(),
+                "--presplit",
+                "--model",
+                model.to_str().unwrap(),
+                "--mode",
+                mode,
+                "--min-confidence",
+                "0",
+                "--mt-model",
+                mt.to_str().unwrap(),
+                "--beam",
+                "1",
+                "--out",
+                out.to_str().unwrap(),
+                "-q",
+            ],
+            &cache,
+            &[("BITALIGN_EMBED_CACHE", Path::new("off"))],
+        );
+        assert!(o.status.success(), "{mode}: {}", common::stderr(&o));
+        let text = std::fs::read_to_string(out.join("de-fr.jsonl")).unwrap();
+        let mut checked = 0;
+        for rec in text.lines() {
+            let v: Value = serde_json::from_str(rec).unwrap();
+            let idx: Vec<usize> = serde_json::from_value(v["src"]["indices"].clone()).unwrap();
+            if idx.len() == 1 && !want[idx[0]].is_empty() {
+                assert_eq!(v["translation"].as_str().unwrap(), want[idx[0]], "{mode}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 3, "{mode}: {checked} records checked");
+        let manifest: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+        let used = &manifest["params"]["translations"][0];
+        assert_eq!(
+            used["file"].as_str().unwrap(),
+            format!("mt-model:{}", mt.display())
+        );
+    }
+    // Translated once: the second run read the cache.
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1);
+    // One model translates one direction: three languages are refused up front.
+    let en = tmp.path().join("a.en");
+    std::fs::write(&en, "One.\n").unwrap();
+    let o = bitalign(
+        &[
+            "run",
+            src.to_str().unwrap(),
+            tgt.to_str().unwrap(),
+            en.to_str().unwrap(),
+            "--presplit",
+            "--model",
+            "no/such-model",
+            "--mt-model",
+            mt.to_str().unwrap(),
+            "--out",
+            tmp.path().join("three").to_str().unwrap(),
+        ],
+        &cache,
+        &[],
+    );
+    let err = common::stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("translates one direction") && err.contains("--pairs"),
+        "{err}"
+    );
+}

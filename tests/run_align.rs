@@ -190,13 +190,22 @@ fn translations_are_checked_before_the_model_loads() {
     // Not a directory.
     let err = run(&["--translations", file.to_str().unwrap()]);
     assert!(err.contains("--translations takes a directory"), "{err}");
-    // The alignment flags need --mode align; mining takes no translations.
-    for extra in [
-        &["--scorer", "hand"][..],
-        &["--absorb", "off"],
-        &["--translations", mt.to_str().unwrap()],
-    ] {
+    // The alignment flags need --mode align.
+    for extra in [&["--scorer", "hand"][..], &["--absorb", "off"]] {
         let err = fail(false, extra);
         assert!(err.contains("--mode align"), "{err}");
     }
+    // Mining checks its translations the same way, and refuses what they cannot re-score.
+    let err = fail(false, &["--translations", mt.to_str().unwrap()]);
+    assert!(err.contains("2 lines, but the source"), "{err}");
+    let err = fail(
+        false,
+        &["--translations", mt.to_str().unwrap(), "--rank", "score"],
+    );
+    assert!(err.contains("confidence ranking"), "{err}");
+    let err = fail(
+        false,
+        &["--translations", mt.to_str().unwrap(), "--mt-model", "x"],
+    );
+    assert!(err.contains("choose one"), "{err}");
 }

@@ -8,7 +8,10 @@ The same Rust core as the ``bitalign`` command line, so the same numbers for the
 - :func:`mine` finds the sentence pairs that correspond in comparable documents (margin
   k-NN, as ``bitalign run``);
 - :func:`align` aligns a document with its translation (monotonic 1-1 … n-m links, as
-  ``bitalign align``).
+  ``bitalign align``);
+- :class:`Translator` / :func:`translate` machine-translate sentences with a Marian
+  (OPUS-MT) model (as ``bitalign translate``); ``mt_model=`` on :func:`align` and
+  :func:`mine` uses such translations as evidence (``--mt-model``).
 
 Errors are raised as :class:`bitalign.errors.Error` subclasses carrying the CLI's one-line
 message. Long calls release the GIL, so threads can run them side by side.
@@ -38,6 +41,8 @@ __version__ = _native.__version__
 
 __all__ = [
     "Model",
+    "Translator",
+    "translate",
     "Sentence",
     "Link",
     "split",
@@ -144,6 +149,72 @@ class Model:
         return f"bitalign.Model({self.path!r}, dim={self.dim}, prefix={self.prefix!r})"
 
 
+class Translator:
+    """A Marian (OPUS-MT) translation model: a Hugging Face repo id
+    (``Helsinki-NLP/opus-mt-de-fr``) or a local directory in the hub's layout (config.json,
+    model.safetensors or pytorch_model.bin, source.spm, target.spm, vocab.json), with its
+    decoding options (as ``bitalign translate``): ``to`` picks the target language of a
+    multilingual model, ``beam`` the beam size (1: greedy; default the model's),
+    ``max_length`` the longest translation in tokens, ``batch_size`` sentences per batch.
+    Translations are cached on disk as the CLI caches them
+    (``$BITALIGN_TRANSLATION_CACHE``)."""
+
+    def __init__(
+        self,
+        model: Union[str, "os.PathLike[str]"],
+        *,
+        revision: Optional[str] = None,
+        offline: bool = False,
+        to: Optional[str] = None,
+        beam: Optional[int] = None,
+        max_length: Optional[int] = None,
+        batch_size: Optional[int] = None,
+        progress: Optional[Progress] = None,
+    ) -> None:
+        self._native = _native.Translator(
+            os.fspath(model),
+            revision=revision,
+            offline=offline,
+            to=to,
+            beam=beam,
+            max_length=max_length,
+            batch_size=batch_size,
+            progress=progress,
+        )
+        self.name: str = self._native.name
+
+    def translate(self, sentences: Sequence[str], *, progress: Optional[Progress] = None) -> List[str]:
+        """One translation per sentence, in order (an empty sentence stays empty)."""
+        return self._native.translate(_texts(sentences, "sentences"), progress)
+
+    def __repr__(self) -> str:
+        return f"bitalign.Translator({self.name!r})"
+
+
+def _translator(mt_model: Union["Translator", str, "os.PathLike[str]", None]) -> Optional["Translator"]:
+    if mt_model is None or isinstance(mt_model, Translator):
+        return mt_model
+    return Translator(mt_model)
+
+
+def translate(
+    sentences: Sequence[str],
+    mt_model: Union[Translator, str, "os.PathLike[str]"],
+    *,
+    progress: Optional[Progress] = None,
+    **options: Any,
+) -> List[str]:
+    """Translates ``sentences`` (one each) with ``mt_model`` (a :class:`Translator`, or a
+    repo id or directory loaded with ``options``: see :class:`Translator`)."""
+    if isinstance(mt_model, Translator):
+        if options:
+            raise ConfigError(f"{', '.join(options)}: give the options to the Translator itself")
+        t = mt_model
+    else:
+        t = Translator(mt_model, **options)
+    return t.translate(sentences, progress=progress)
+
+
 def _model(model: Union["Model", str, "os.PathLike[str]", None]) -> "Model":
     return model if isinstance(model, Model) else Model(model)
 
@@ -226,6 +297,8 @@ def mine(
     filters: Union[str, Sequence[str], None] = None,
     max_length_ratio: Optional[float] = None,
     pairs: Optional[Sequence[str]] = None,
+    translations: Optional[Mapping[Tuple[str, str], Sequence[str]]] = None,
+    mt_model: Union[Translator, str, "os.PathLike[str]", None] = None,
     progress: Optional[Progress] = None,
 ) -> List[Dict[str, Any]]:
     """Mines the sentence pairs that correspond in comparable documents, for every pair of
@@ -253,11 +326,31 @@ def mine(
     (``confidence`` only when ranked by it) where a side is
     ``{"lang", "doc", "indices", "text", "span"}`` (``span``: byte offsets into the
     document's UTF-8 text, as in the files).
+
+    Machine translations as evidence (``bitalign run --translations`` / ``--mt-model``):
+    ``translations`` maps ``(document name, target language)`` to that document's
+    translation, one line per sentence; or ``mt_model`` (a :class:`Translator`, repo id or
+    directory) translates the source documents (one language pair: give ``pairs``). Each
+    source sentence's translation re-scores the confidence of its candidates, and each
+    record gets ``"translation"``. Needs the confidence ranking.
     """
     m = _model(model)
+    inputs = _documents(docs)
+    given = None
+    if translations is not None:
+        if not isinstance(translations, Mapping):
+            raise TypeError("translations: expected a dict (document name, language) → lines")
+        names = {name: i for i, (name, _, _) in enumerate(inputs)}
+        given = []
+        for key, lines in translations.items():
+            if not (isinstance(key, tuple) and len(key) == 2):
+                raise TypeError(f"translations: keys are (document name, language), got {key!r}")
+            if key[0] not in names:
+                raise ConfigError(f"translations: no document named {key[0]!r} (documents: {', '.join(names)})")
+            given.append((names[key[0]], str(key[1]), _texts(lines, f"translations[{key!r}]")))
     records, _tuples = _native.mine_raw(
         m._native,
-        _documents(docs),
+        inputs,
         presplit=presplit,
         k=k,
         score=score,
@@ -266,6 +359,8 @@ def mine(
         filters=_filters(filters),
         max_length_ratio=max_length_ratio,
         pairs=None if pairs is None else _texts(pairs, "pairs"),
+        translations=given,
+        mt_model=None if mt_model is None else _translator(mt_model)._native,
         progress=progress,
     )
     return [json.loads(r) for r in records]
@@ -301,6 +396,7 @@ def align(
     scorer: Optional[str] = None,
     absorb: Union[float, str, None] = None,
     translation: Optional[List[str]] = None,
+    mt_model: Union[Translator, str, "os.PathLike[str]", None] = None,
     names: Tuple[str, str] = ("src", "tgt"),
     progress: Optional[Progress] = None,
 ) -> List[Link]:
@@ -318,7 +414,8 @@ def align(
     absorb pass's tolerance, default 0.01, or ``"off"``) are ``bitalign align``'s
     ``--scorer`` and ``--absorb``. ``translation``: a machine translation of ``src`` into
     ``tgt``'s language, one line per source sentence (``--translations``); an empty line
-    means none for that sentence.
+    means none for that sentence. Or ``mt_model`` (a :class:`Translator`, repo id or
+    directory) translates ``src`` here (``--mt-model``).
     """
     if isinstance(absorb, str) and absorb != "off":
         raise ConfigError(f"absorb: '{absorb}' is not a number or 'off'")
@@ -335,6 +432,7 @@ def align(
         absorb=None if isinstance(absorb, str) else absorb,
         absorb_off=absorb == "off",
         translation=translation,
+        mt_model=None if mt_model is None else _translator(mt_model)._native,
         progress=progress,
     )
     out = []

@@ -25,6 +25,22 @@ class Model:
     ) -> tuple[bytearray, int, int]: ...
     def info(self) -> dict[str, Any]: ...
 
+class Translator:
+    name: str
+    def __init__(
+        self,
+        model: str,
+        *,
+        revision: Optional[str] = None,
+        offline: bool = False,
+        to: Optional[str] = None,
+        beam: Optional[int] = None,
+        max_length: Optional[int] = None,
+        batch_size: Optional[int] = None,
+        progress: Optional[_Progress] = None,
+    ) -> None: ...
+    def translate(self, texts: list[str], progress: Optional[_Progress] = None) -> list[str]: ...
+
 def split_raw(text: str, lang: str, *, presplit: bool = False) -> list[tuple[str, int, int]]: ...
 def mine_raw(
     model: Model,
@@ -39,6 +55,8 @@ def mine_raw(
     max_length_ratio: Optional[float] = None,
     pairs: Optional[list[str]] = None,
     pivot: Optional[str] = None,
+    translations: Optional[list[tuple[int, str, list[str]]]] = None,
+    mt_model: Optional[Translator] = None,
     progress: Optional[_Progress] = None,
 ) -> tuple[list[str], list[str]]: ...
 def align_raw(
@@ -54,5 +72,6 @@ def align_raw(
     absorb: Optional[float] = None,
     absorb_off: bool = False,
     translation: Optional[list[str]] = None,
+    mt_model: Optional[Translator] = None,
     progress: Optional[_Progress] = None,
 ) -> list[str]: ...

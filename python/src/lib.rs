@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 use bitalign::align::{align_translated_documents, AlignConfig};
 use bitalign::document::{Document, Language};
 use bitalign::embed::{EmbedOptions, Embedder};
-use bitalign::mine::{mine_documents, Filter, Filters, MineConfig, Mode};
-use bitalign::model::Quantize;
+use bitalign::mine::{mine_documents_translated, Filter, Filters, MineConfig, Mode};
+use bitalign::model::{ModelSource, Quantize};
 use bitalign::observe::{Observer, Stage, Unit};
 use bitalign::score::Score;
+use bitalign::translate::{translate_cached, TranslateOptions};
 use bitalign::Error;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyDict};
@@ -248,6 +249,92 @@ impl Model {
     }
 }
 
+/// A loaded Marian (OPUS-MT) translation model with its decoding options.
+#[pyclass(frozen, module = "bitalign._native")]
+struct Translator {
+    translator: Arc<bitalign::translate::Translator>,
+    opts: TranslateOptions,
+}
+
+#[pymethods]
+impl Translator {
+    #[new]
+    #[pyo3(signature = (model, *, revision=None, offline=false, to=None, beam=None, max_length=None, batch_size=None, progress=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        model: String,
+        revision: Option<String>,
+        offline: bool,
+        to: Option<String>,
+        beam: Option<usize>,
+        max_length: Option<usize>,
+        batch_size: Option<usize>,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let src = ModelSource {
+            model,
+            revision: revision.unwrap_or_else(|| "main".into()),
+            offline: ModelSource::offline_requested(offline),
+        };
+        let opts = TranslateOptions {
+            to,
+            beams: beam,
+            max_length,
+            batch_size: batch_size.unwrap_or(TranslateOptions::default().batch_size),
+            ..TranslateOptions::default()
+        };
+        let obs = PyObserver::new(progress);
+        let loaded = py.detach(|| {
+            let t = bitalign::translate::Translator::load(&src, &obs)?;
+            t.check(&opts)?;
+            Ok(t)
+        });
+        let translator = obs.finish(py, loaded)?;
+        Ok(Self {
+            translator: Arc::new(translator),
+            opts,
+        })
+    }
+
+    /// Translates `texts` (one sentence each; an empty one stays empty), through the
+    /// on-disk translation cache as the CLI.
+    #[pyo3(signature = (texts, progress=None))]
+    fn translate(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Vec<String>> {
+        let obs = PyObserver::new(progress);
+        let r = py.detach(|| self.run(&texts, &obs));
+        Ok(obs.finish(py, r)?)
+    }
+
+    /// The model's name (repo id or directory).
+    #[getter]
+    fn name(&self) -> String {
+        self.translator.name.clone()
+    }
+}
+
+impl Translator {
+    fn run<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        obs: &dyn Observer,
+    ) -> Result<Vec<String>, Error> {
+        let dir = bitalign::translate::cache_dir();
+        Ok(translate_cached(&self.translator, texts, &self.opts, dir.as_deref(), obs)?.lines)
+    }
+
+    /// `doc`'s sentences translated, as the translation a document pair uses.
+    fn of(&self, doc: &Document, obs: &dyn Observer) -> Result<bitalign::mt::Translations, Error> {
+        let lines = self.run(&doc.texts(), obs)?;
+        bitalign::mt::Translations::from_lines(&lines, doc)
+    }
+}
+
 /// A language code as the library takes it (`None` or `"und"`: unknown).
 fn language(py: Python<'_>, what: &str, code: Option<&str>) -> PyResult<Language> {
     match code {
@@ -339,7 +426,7 @@ fn json_records(records: &[bitalign::corpus::Record]) -> Vec<String> {
 /// Mines `docs` (`(name, lang, text or sentences)`) with `model`; the kept pairs of every
 /// language pair as JSON records, pair after pair, and the multi-way tuples.
 #[pyfunction]
-#[pyo3(signature = (model, docs, *, presplit=false, k=None, score=None, mode=None, threshold=None, filters=None, max_length_ratio=None, pairs=None, pivot=None, progress=None))]
+#[pyo3(signature = (model, docs, *, presplit=false, k=None, score=None, mode=None, threshold=None, filters=None, max_length_ratio=None, pairs=None, pivot=None, translations=None, mt_model=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn mine_raw(
     py: Python<'_>,
@@ -354,6 +441,8 @@ fn mine_raw(
     max_length_ratio: Option<f32>,
     pairs: Option<Vec<String>>,
     pivot: Option<String>,
+    translations: Option<Vec<(usize, String, Vec<String>)>>,
+    mt_model: Option<PyRef<'_, Translator>>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(Vec<String>, Vec<String>)> {
     let mut cfg = MineConfig::default();
@@ -420,8 +509,41 @@ fn mine_raw(
     cfg.pairs = pairs.unwrap_or_default();
     cfg.pivot = pivot;
     let docs = documents(py, docs, presplit)?;
+    // Given translations: `(document position, target language, lines)`.
+    let mut given = bitalign::align::CorpusTranslations::new();
+    for (i, lang, lines) in translations.unwrap_or_default() {
+        let Some(doc) = docs.get(i) else {
+            return Err(config(py, "translations", format!("no document {i}")));
+        };
+        let t = bitalign::mt::Translations::from_lines(&lines, doc).map_err(|e| to_py(py, e))?;
+        given.insert((i, lang), t);
+    }
     let obs = PyObserver::new(progress);
-    let mined = py.detach(|| mine_documents(&docs, &model.embedder, &cfg, &obs));
+    let mt = mt_model.as_deref();
+    let mined = py.detach(|| {
+        if let Some(t) = mt {
+            // One model, one direction: every source document of the planned pairs into
+            // the one target language.
+            let plan = cfg.plan(&docs)?;
+            let dirs: std::collections::BTreeSet<(usize, usize)> = plan.pairs.iter().copied().collect();
+            if dirs.len() != 1 {
+                return Err(Error::config(
+                    "mt_model",
+                    format!(
+                        "translates one direction, but {} language pairs are mined: choose one with pairs=",
+                        dirs.len()
+                    ),
+                ));
+            }
+            let (a, b) = plan.pairs[0];
+            for (i, d) in docs.iter().enumerate() {
+                if d.lang.tag() == plan.langs[a] {
+                    given.insert((i, plan.langs[b].clone()), t.of(d, &obs)?);
+                }
+            }
+        }
+        mine_documents_translated(&docs, &model.embedder, &given, &cfg, &obs)
+    });
     let mined = obs.finish(py, mined)?;
     let records = json_records(&mined.all_records(&docs));
     let tuples = mined
@@ -438,7 +560,7 @@ fn mine_raw(
 /// Aligns a document with its translation; every link as a JSON record (unaligned
 /// sentences as links with an empty side), in order.
 #[pyfunction]
-#[pyo3(signature = (model, src, tgt, *, presplit=false, max_size=None, max_overlap=None, threshold=None, scorer=None, absorb=None, absorb_off=false, translation=None, progress=None))]
+#[pyo3(signature = (model, src, tgt, *, presplit=false, max_size=None, max_overlap=None, threshold=None, scorer=None, absorb=None, absorb_off=false, translation=None, mt_model=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn align_raw(
     py: Python<'_>,
@@ -453,6 +575,7 @@ fn align_raw(
     absorb: Option<f32>,
     absorb_off: bool,
     translation: Option<Vec<String>>,
+    mt_model: Option<PyRef<'_, Translator>>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Vec<String>> {
     let mut cfg = AlignConfig::default();
@@ -487,12 +610,21 @@ fn align_raw(
         .map(|lines| bitalign::mt::Translations::from_lines(&lines, &docs[0]))
         .transpose()
         .map_err(|e| to_py(py, e))?;
+    if translation.is_some() && mt_model.is_some() {
+        return Err(config(
+            py,
+            "mt_model",
+            "translation and mt_model both give a translation of src: choose one",
+        ));
+    }
     let obs = PyObserver::new(progress);
+    let mt = mt_model.as_deref();
     let al = py.detach(|| {
+        let made = mt.map(|t| t.of(&docs[0], &obs)).transpose()?;
         align_translated_documents(
             &docs[0],
             &docs[1],
-            translation.as_ref(),
+            translation.as_ref().or(made.as_ref()),
             &model.embedder,
             &cfg,
             &obs,
@@ -505,6 +637,7 @@ fn align_raw(
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Model>()?;
+    m.add_class::<Translator>()?;
     m.add_function(wrap_pyfunction!(split_raw, m)?)?;
     m.add_function(wrap_pyfunction!(mine_raw, m)?)?;
     m.add_function(wrap_pyfunction!(align_raw, m)?)?;

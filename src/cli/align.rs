@@ -234,21 +234,7 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
             let texts: Vec<&str> = src.sentences.iter().map(|s| s.text.as_str()).collect();
             let out = a.mt.translate(&t, &texts, progress)?;
             // As a translation file's empty lines: the source sentence stands in.
-            let mut empty = 0;
-            let lines = out
-                .lines
-                .into_iter()
-                .zip(&src.sentences)
-                .map(|(t, s)| {
-                    if t.trim().is_empty() {
-                        empty += 1;
-                        s.text.clone()
-                    } else {
-                        t
-                    }
-                })
-                .collect();
-            Some(Translations { lines, empty })
+            Some(Translations::from_lines(&out.lines, src)?)
         }
         Some(path) => {
             let t = Translations::load(path, src)?;

@@ -4,9 +4,7 @@
 
 use super::{InputArgs, ModelArgs, OutputArgs, Progress};
 use anyhow::{bail, ensure, Result};
-use bitalign::align::{
-    align_corpus_translated, plan_corpus, AlignConfig, CorpusPlan, CorpusTranslations,
-};
+use bitalign::align::{align_corpus_translated, plan_corpus, AlignConfig, CorpusTranslations};
 use bitalign::corpus::{
     tuples_jsonl, CorpusWriter, InputRecord, Manifest, ModelRecord, PairRecord, ParamsRecord,
     TranslationRecord,
@@ -14,7 +12,8 @@ use bitalign::corpus::{
 use bitalign::document::Document;
 use bitalign::embed::{read_embeddings, CachedEmbedder, DiskCache};
 use bitalign::mine::{
-    self, mine_documents, mine_embedded, Filter, Filters, MineConfig, Mined, Mode, Rank,
+    self, mine_documents_translated, mine_embedded_translated, Filter, Filters, MineConfig, Mined,
+    Mode, Rank,
 };
 use bitalign::mt::Translations;
 use bitalign::report::{self, RunData};
@@ -121,13 +120,21 @@ pub struct RunArgs {
     #[command(flatten)]
     pub scoring: super::args::ScorerArgs,
 
-    /// `--mode align`: a directory of machine translations used as evidence, as `bitalign
-    /// align --translations`. `DIR/NAME.LANG` is the translation of the input file NAME
-    /// (its file name, without the directory) into LANG, one line per sentence of NAME; a
-    /// document pair uses the translation of its source document into its target's
-    /// language when that file exists. Every matching file is checked before the model loads.
+    /// A directory of machine translations used as evidence. `DIR/NAME.LANG` is the
+    /// translation of the input file NAME (its file name, without the directory) into
+    /// LANG, one line per sentence of NAME. Mining: each source sentence's translation is
+    /// compared with the target sentences in LANG (chrF) and re-scores the confidence of
+    /// its candidates (confidence ranking only); the jsonl output gets the translation
+    /// beside each pair. `--mode align`: as `bitalign align --translations`.
+    /// Files are used where they exist; every one is checked before the model loads.
     #[arg(long, value_name = "DIR")]
     pub translations: Option<PathBuf>,
+
+    /// Or translate the source documents here with a Marian (OPUS-MT) model and use that
+    /// as --translations (cached on disk; see `bitalign translate --help`). One model
+    /// translates one direction: the run must mine or align one language pair (--pairs).
+    #[command(flatten)]
+    pub mt: super::translate::MtArgs,
 }
 
 /// `--knn` and the index parameters of the approximate search.
@@ -253,16 +260,30 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     if args.scoring.given() {
         bail!("--scorer and --absorb score alignments: they need --mode align");
     }
-    if args.translations.is_some() {
-        bail!("--translations is evidence for alignments (--mode align); mining does not use translations yet");
-    }
     let cfg = mine_config(&args)?;
+    let wants_mt = args.translations.is_some() || args.mt.mt_model.is_some();
+    if wants_mt && cfg.rank() != Rank::Confidence {
+        bail!("--translations/--mt-model re-score the confidence ranking; they do not apply to the score ranking (drop --rank score, --threshold, --score, --mode and --knn)");
+    }
+    check_translation_args(&args)?;
     // Everything that can be checked is checked before the model loads.
     let out = &args.output;
     let mut writer = CorpusWriter::create(&out.out, &out.format, out.force)?;
     let docs = args.input.load(progress)?;
     let t_load = t0.elapsed().as_secs_f64();
-    cfg.plan(&docs)?;
+    let plan = cfg.plan(&docs)?;
+    let wanted: Vec<(usize, String)> = plan
+        .pairs
+        .iter()
+        .flat_map(|&(a, b)| {
+            let (src, tgt) = (&plan.langs[a], &plan.langs[b]);
+            docs.iter()
+                .enumerate()
+                .filter(move |(_, d)| d.lang.tag() == src)
+                .map(move |(i, _)| (i, tgt.clone()))
+        })
+        .collect();
+    let (translations, translation_records) = translations_for(&args, &docs, &wanted, progress)?;
 
     let (mined, model, load_seconds, embed_seconds) = if args.embeddings.is_empty() {
         let cache = match &args.embed_cache {
@@ -271,7 +292,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
             None => DiskCache::default_dir().map(DiskCache::new),
         };
         let embedder = args.model.embedder(progress)?.with_cache(cache);
-        let mined = mine_documents(&docs, &embedder, &cfg, progress)?;
+        let mined = mine_documents_translated(&docs, &embedder, &translations, &cfg, progress)?;
         let stats = mined.embed_stats.clone().unwrap_or_default();
         let secs = stats.seconds;
         let model = ModelRecord::of(&embedder, Some(stats));
@@ -288,7 +309,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
                 .collect(),
         };
         (
-            mine_embedded(&docs, &emb, &cfg, progress)?,
+            mine_embedded_translated(&docs, &emb, &translations, &cfg, progress)?,
             model,
             0.0,
             secs,
@@ -305,7 +326,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         ("write_s", t_write.elapsed().as_secs_f64()),
         ("total_s", t0.elapsed().as_secs_f64()),
     ]);
-    let manifest = mined_manifest(&docs, &mined, model, &writer, timings);
+    let manifest = mined_manifest(&docs, &mined, model, &writer, timings, translation_records);
     writer.commit(&manifest)?;
     super::report::say_written(&report_files, progress);
     say_altered(&manifest.altered_sides, progress);
@@ -368,11 +389,15 @@ pub fn mined_manifest(
     model: ModelRecord,
     writer: &CorpusWriter,
     timings: BTreeMap<String, f64>,
+    translations: Vec<TranslationRecord>,
 ) -> Manifest {
     Manifest {
         model: Some(model),
         inputs: InputRecord::of(docs),
-        params: Some(ParamsRecord::Mine(mined.params.clone())),
+        params: Some(ParamsRecord::Mine {
+            params: mined.params.clone(),
+            translations,
+        }),
         filters: Some(mined.filters.clone()),
         formats: writer.formats().to_vec(),
         tsv_score: Some(mined.params.cut().0),
@@ -397,22 +422,20 @@ fn run_align(args: RunArgs, progress: &Progress) -> Result<()> {
         ..AlignConfig::default()
     });
     cfg.validate()?;
-    if let Some(dir) = &args.translations {
-        if !dir.is_dir() {
-            bail!(
-                "{}: --translations takes a directory (of NAME.LANG files)",
-                dir.display()
-            );
-        }
-    }
+    check_translation_args(&args)?;
     let out = &args.output;
     let mut writer = CorpusWriter::create(&out.out, &out.format, out.force)?;
     let docs = args.input.load(progress)?;
     let plan = plan_corpus(&docs, &args.pairs)?;
-    let (translations, translation_records) = match &args.translations {
-        Some(dir) => corpus_translations(dir, &docs, &plan, progress)?,
-        None => Default::default(),
-    };
+    let wanted: Vec<(usize, String)> = plan
+        .pairs
+        .iter()
+        .flat_map(|&(a, b)| {
+            let lang = &plan.langs[b].0;
+            plan.langs[a].1.iter().map(move |&i| (i, lang.clone()))
+        })
+        .collect();
+    let (translations, translation_records) = translations_for(&args, &docs, &wanted, progress)?;
 
     let embedder = args.model.embedder(progress)?;
     let t_align = Instant::now();
@@ -489,43 +512,107 @@ fn run_align(args: RunArgs, progress: &Progress) -> Result<()> {
     Ok(())
 }
 
-/// The translations in `dir` for the planned pairs: `dir/NAME.LANG` for source document
-/// NAME (its file name) and target language LANG, each checked against its document.
+/// `--translations` and `--mt-model` on their own: one of them, a directory.
+fn check_translation_args(args: &RunArgs) -> Result<()> {
+    if let Some(dir) = &args.translations {
+        if args.mt.mt_model.is_some() {
+            bail!(
+                "--translations and --mt-model both give translations of the sources: choose one"
+            );
+        }
+        if !dir.is_dir() {
+            bail!(
+                "{}: --translations takes a directory (of NAME.LANG files)",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The translations the run uses for `wanted` (source document, target language), from
+/// `--translations` or made by `--mt-model`; none without either.
+fn translations_for(
+    args: &RunArgs,
+    docs: &[Document],
+    wanted: &[(usize, String)],
+    progress: &Progress,
+) -> Result<(CorpusTranslations, Vec<TranslationRecord>)> {
+    match (&args.translations, &args.mt.mt_model) {
+        (Some(dir), _) => corpus_translations(dir, docs, wanted, progress),
+        (None, Some(name)) => {
+            let langs: std::collections::BTreeSet<(&str, &str)> = wanted
+                .iter()
+                .map(|(i, l)| (docs[*i].lang.tag(), l.as_str()))
+                .collect();
+            if langs.len() > 1 {
+                let list: Vec<String> = langs.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+                bail!(
+                    "--mt-model translates one direction, but the run has {} language pairs ({}): \
+                     choose one with --pairs",
+                    langs.len(),
+                    list.join(", ")
+                );
+            }
+            let t = args.mt.load(args.model.offline, progress)?;
+            let mut found = CorpusTranslations::new();
+            let mut records = Vec::new();
+            for (i, lang) in wanted {
+                let doc = &docs[*i];
+                let texts: Vec<&str> = doc.texts();
+                let out = args.mt.translate(&t, &texts, progress)?;
+                found.insert(
+                    (*i, lang.clone()),
+                    Translations::from_lines(&out.lines, doc)?,
+                );
+                records.push(TranslationRecord {
+                    src: doc.name.clone(),
+                    lang: lang.clone(),
+                    file: format!("mt-model:{name}"),
+                });
+            }
+            Ok((found, records))
+        }
+        (None, None) => Ok(Default::default()),
+    }
+}
+
+/// The translations in `dir` for `wanted` (source document, target language):
+/// `dir/NAME.LANG` for source document NAME (its file name), each checked against its
+/// document.
 fn corpus_translations(
     dir: &Path,
     docs: &[Document],
-    plan: &CorpusPlan,
+    wanted: &[(usize, String)],
     progress: &Progress,
 ) -> Result<(CorpusTranslations, Vec<TranslationRecord>)> {
     let mut found = CorpusTranslations::new();
     let mut records = Vec::new();
     let mut expected = None;
-    for &(a, b) in &plan.pairs {
-        let lang = &plan.langs[b].0;
-        for &i in &plan.langs[a].1 {
-            let Some(name) = Path::new(&docs[i].name).file_name() else {
-                continue;
-            };
-            let path = dir.join(format!("{}.{lang}", name.to_string_lossy()));
-            expected.get_or_insert_with(|| path.clone());
-            if !path.is_file() {
-                continue;
-            }
-            let t = Translations::load(&path, &docs[i])?;
-            if t.empty > 0 {
-                progress.say(format!(
-                    "{}: {} empty lines (their source sentences stand in)",
-                    path.display(),
-                    t.empty
-                ));
-            }
-            records.push(TranslationRecord {
-                src: docs[i].name.clone(),
-                lang: lang.clone(),
-                file: path.display().to_string(),
-            });
-            found.insert((i, lang.clone()), t);
+    for (i, lang) in wanted {
+        let i = *i;
+        let Some(name) = Path::new(&docs[i].name).file_name() else {
+            continue;
+        };
+        let path = dir.join(format!("{}.{lang}", name.to_string_lossy()));
+        expected.get_or_insert_with(|| path.clone());
+        if !path.is_file() || found.contains_key(&(i, lang.clone())) {
+            continue;
         }
+        let t = Translations::load(&path, &docs[i])?;
+        if t.empty > 0 {
+            progress.say(format!(
+                "{}: {} empty lines (their source sentences stand in)",
+                path.display(),
+                t.empty
+            ));
+        }
+        records.push(TranslationRecord {
+            src: docs[i].name.clone(),
+            lang: lang.clone(),
+            file: path.display().to_string(),
+        });
+        found.insert((i, lang.clone()), t);
     }
     if found.is_empty() {
         bail!(

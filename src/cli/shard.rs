@@ -159,6 +159,9 @@ fn init(a: InitArgs, progress: &Progress) -> Result<()> {
     if r.report {
         bail!("--report: pass it to `bitalign shard merge`");
     }
+    if r.translations.is_some() || r.mt.mt_model.is_some() {
+        bail!("--translations/--mt-model: sharded runs do not use translations; mine with `bitalign run`");
+    }
     let cfg = mine_config(r)?;
     let docs = r.input.load(progress)?;
     let m = &r.model;
@@ -336,7 +339,7 @@ fn merge(work: &Work, report: bool, progress: &Progress) -> Result<()> {
         ("write_s", t_write.elapsed().as_secs_f64()),
         ("total_s", t0.elapsed().as_secs_f64()),
     ]);
-    let manifest = mined_manifest(&docs, &mined, model, &writer, timings);
+    let manifest = mined_manifest(&docs, &mined, model, &writer, timings, Vec::new());
     let mut files = writer.files().to_vec();
     files.push("run.json".into());
     writer.commit(&manifest)?;

@@ -102,7 +102,13 @@ impl InputRecord {
 #[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
 pub enum ParamsRecord {
-    Mine(Params),
+    Mine {
+        #[serde(flatten)]
+        params: Params,
+        /// Machine translations that re-scored the candidates.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        translations: Vec<TranslationRecord>,
+    },
     Align {
         max_size: usize,
         max_overlap: usize,
@@ -123,6 +129,7 @@ pub struct TranslationRecord {
     /// The source document (as in `inputs`).
     pub src: String,
     pub lang: String,
+    /// The translation file, or `mt-model:NAME` for a translation made by `--mt-model`.
     pub file: String,
 }
 

@@ -63,6 +63,19 @@ pub fn candidates(
     tgt: &[&str],
     k: usize,
 ) -> Vec<Pair> {
+    candidates_with(x, y, src, tgt, k, &|_, _| 0.0)
+}
+
+/// [`candidates`] with `extra(i, j)` added to each pair's logit
+/// ([`Features::extra_logit`]: e.g. what a machine translation of row `i` says).
+pub fn candidates_with(
+    x: &Embeddings,
+    y: &Embeddings,
+    src: &[&str],
+    tgt: &[&str],
+    k: usize,
+    extra: &(dyn Fn(usize, usize) -> f32 + Sync),
+) -> Vec<Pair> {
     if x.is_empty() || y.is_empty() {
         return Vec::new();
     }
@@ -77,7 +90,7 @@ pub fn candidates(
         nx: &nx,
         ny: &ny,
     };
-    rank_found(&found, &Evidence::new(src, tgt))
+    rank_found_with(&found, &Evidence::new(src, tgt), extra)
 }
 
 /// What the confidence needs from the search between two sides, whole-side facts every
@@ -99,6 +112,15 @@ pub struct Found<'a> {
 /// sentences by cosine, and the margin's best), each with its confidence, then `max` mode.
 /// The cosines are those the search computed (the same kernel as [`cosine`]).
 pub fn rank_found(found: &Found<'_>, evidence: &Evidence) -> Vec<Pair> {
+    rank_found_with(found, evidence, &|_, _| 0.0)
+}
+
+/// [`rank_found`] with `extra(i, j)` added to each pair's logit.
+pub fn rank_found_with(
+    found: &Found<'_>,
+    evidence: &Evidence,
+    extra: &(dyn Fn(usize, usize) -> f32 + Sync),
+) -> Vec<Pair> {
     let Found {
         x_mean,
         y_mean,
@@ -130,7 +152,7 @@ pub fn rank_found(found: &Found<'_>, evidence: &Evidence) -> Vec<Pair> {
                 names: evidence.names(i, j),
                 numbers: evidence.numbers(i, j),
                 mutual,
-                extra_logit: 0.0,
+                extra_logit: extra(i, j),
             });
             Pair {
                 src: i,

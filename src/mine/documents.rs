@@ -5,6 +5,7 @@
 //! records the writers consume.
 
 use super::pool::{self, Fate, PairResult, Pool};
+use super::translated::MtScorer;
 use super::{multi, Filters, Mode, Params};
 use crate::corpus::{Record, Side};
 use crate::document::Document;
@@ -12,7 +13,7 @@ use crate::embed::{EmbedStats, Embedder, Embeddings};
 use crate::error::{Error, Result};
 use crate::observe::Observer;
 use crate::score::{Knn, Score, DEFAULT_K};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 /// What ranks and cuts the mined pairs.
@@ -238,6 +239,10 @@ pub struct Mined {
     pub embed_stats: Option<EmbedStats>,
     /// Seconds spent mining (after embedding).
     pub mine_seconds: f64,
+    /// Machine translations that re-scored a pair's candidates: by index into
+    /// [`Mined::pairs`], each source row's translation into the target language (`None`
+    /// for rows whose document had none). Written beside each kept pair.
+    pub translations: BTreeMap<usize, Vec<Option<String>>>,
 }
 
 impl Mined {
@@ -249,9 +254,14 @@ impl Mined {
     /// The kept pairs of `pair` (an index into [`Mined::pairs`]) as output records.
     pub fn records(&self, docs: &[Document], pair: usize) -> Vec<Record> {
         let r = &self.pairs[pair];
+        let tr = self.translations.get(&pair);
         r.kept
             .iter()
-            .map(|p| pool::record(docs, &self.pools, r, p))
+            .map(|p| {
+                let mut rec = pool::record(docs, &self.pools, r, p);
+                rec.translation = tr.and_then(|t| t[p.src].clone());
+                rec
+            })
             .collect()
     }
 
@@ -305,6 +315,121 @@ pub fn mine_documents(
     Ok(mined)
 }
 
+/// [`mine_documents`] with machine translations as evidence (see
+/// [`mine_embedded_translated`]).
+pub fn mine_documents_translated(
+    docs: &[Document],
+    embedder: &Embedder,
+    translations: &crate::align::CorpusTranslations,
+    cfg: &MineConfig,
+    obs: &dyn Observer,
+) -> Result<Mined> {
+    check_translations(docs, translations, cfg)?;
+    let texts: Vec<Vec<&str>> = docs.iter().map(Document::texts).collect();
+    let (emb, stats) = embedder.embed_documents(&texts, obs)?;
+    if stats.truncated > 0 {
+        obs.note(&format!(
+            "note: {} of {} sentences were longer than {} tokens and were truncated",
+            stats.truncated,
+            stats.unique,
+            embedder.model().max_len
+        ));
+    }
+    let mut mined = mine_embedded_translated(docs, &emb, translations, cfg, obs)?;
+    mined.embed_stats = Some(stats);
+    Ok(mined)
+}
+
+/// The translations fit the documents and the ranking (before anything is embedded).
+fn check_translations(
+    docs: &[Document],
+    translations: &crate::align::CorpusTranslations,
+    cfg: &MineConfig,
+) -> Result<()> {
+    if translations.is_empty() {
+        return Ok(());
+    }
+    if cfg.rank() != Rank::Confidence {
+        return Err(Error::config(
+            "translations",
+            "translations re-score the confidence ranking; they do not apply to the score \
+             ranking (drop --rank score, --threshold, --score, --mode and --knn)",
+        ));
+    }
+    for (&(i, _), t) in translations {
+        let n = docs.get(i).map(|d| d.sentences.len());
+        if n != Some(t.lines.len()) {
+            return Err(Error::config(
+                "translations",
+                format!(
+                    "{} lines for document {i}, which has {} sentences",
+                    t.lines.len(),
+                    n.map_or("no".into(), |n| n.to_string())
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// [`mine_embedded`] with machine translations as evidence: `translations[(i, lang)]`
+/// translates document `i` into `lang` (one line per sentence). For a language pair,
+/// each source sentence whose document has a translation into the target's language is
+/// compared with the target sentences in that language too (chrF, [`super::translated`]),
+/// which re-scores the confidence of every candidate; each kept pair's translation is
+/// kept in [`Mined::translations`]. Needs the confidence ranking.
+pub fn mine_embedded_translated(
+    docs: &[Document],
+    emb: &Embeddings,
+    translations: &crate::align::CorpusTranslations,
+    cfg: &MineConfig,
+    obs: &dyn Observer,
+) -> Result<Mined> {
+    check_translations(docs, translations, cfg)?;
+    let plan = cfg.plan(docs)?;
+    let params = cfg.params();
+    let pools = pool::pools(docs, emb)?;
+    let start = Instant::now();
+    let mut side_tr = BTreeMap::new();
+    let pairs: Vec<PairResult> = plan
+        .pairs
+        .iter()
+        .enumerate()
+        .map(|(n, &(a, b))| {
+            let lang = &plan.langs[b];
+            let texts: Vec<Option<String>> = pools[a]
+                .rows
+                .iter()
+                .map(|&(d, s)| Some(translations.get(&(d, lang.clone()))?.lines[s].clone()))
+                .collect();
+            if texts.iter().all(Option::is_none) {
+                return pool::mine_pair(docs, &pools, (a, b), &params, &cfg.filters, obs);
+            }
+            let y = &pools[b];
+            let tgt: Vec<&str> = y
+                .rows
+                .iter()
+                .map(|&(d, s)| docs[d].sentences[s].text.as_str())
+                .collect();
+            let mt = MtScorer::new(texts, &tgt);
+            let r = pool::mine_pair_translated(
+                docs,
+                &pools,
+                (a, b),
+                &params,
+                &cfg.filters,
+                Some(&mt),
+                obs,
+            );
+            side_tr.insert(n, mt.into_texts());
+            r
+        })
+        .collect();
+    let mut mined = Mined::assemble(pools, pairs, &plan, cfg, start);
+    mined.translations = side_tr;
+    Ok(mined)
+}
+
 /// Mines `docs` whose sentences are embedded in `emb` (one row per sentence, documents
 /// then sentences in order): every requested language pair, filtered, plus multi-way
 /// tuples when there are three languages or more.
@@ -350,6 +475,7 @@ impl Mined {
             filters: cfg.filters.clone(),
             embed_stats: None,
             mine_seconds: start.elapsed().as_secs_f64(),
+            translations: BTreeMap::new(),
         }
     }
 }

@@ -9,10 +9,11 @@ pub mod evidence;
 pub mod filter;
 pub mod multi;
 pub mod pool;
+pub mod translated;
 
 pub use documents::{
-    check_languages, default_threshold, languages, mine_documents, mine_embedded, MineConfig,
-    Mined, Plan, Rank,
+    check_languages, default_threshold, languages, mine_documents, mine_documents_translated,
+    mine_embedded, mine_embedded_translated, MineConfig, Mined, Plan, Rank,
 };
 pub use filter::{Filter, Filters};
 pub use pool::{Fate, PairResult, Pool};

@@ -2,6 +2,7 @@
 //! form one side), every requested language pair mined and filtered, and the records the
 //! writers consume.
 
+use super::translated::MtScorer;
 use super::{candidates_with_progress, multi, Filter, Filters, Pair, Params};
 use crate::corpus::{Record, Side};
 use crate::document::Document;
@@ -164,9 +165,25 @@ fn text<'a>(docs: &'a [Document], pool: &Pool, row: usize) -> &'a str {
 pub fn mine_pair(
     docs: &[Document],
     pools: &[Pool],
+    pair: (usize, usize),
+    params: &Params,
+    filters: &Filters,
+    obs: &dyn Observer,
+) -> PairResult {
+    mine_pair_translated(docs, pools, pair, params, filters, None, obs)
+}
+
+/// [`mine_pair`] with the source side's translations into the target language (`mt`,
+/// built for this pair's target side) re-scoring the confidence of every candidate
+/// ([`super::translated`]; the score ranking ignores them, so callers refuse that
+/// combination).
+pub fn mine_pair_translated(
+    docs: &[Document],
+    pools: &[Pool],
     (src, tgt): (usize, usize),
     params: &Params,
     filters: &Filters,
+    mt: Option<&MtScorer>,
     obs: &dyn Observer,
 ) -> PairResult {
     let start = Instant::now();
@@ -187,7 +204,14 @@ pub fn mine_pair(
             let texts = |pool: &Pool| -> Vec<&str> {
                 (0..pool.rows.len()).map(|r| text(docs, pool, r)).collect()
             };
-            let c = super::confidence::candidates(&x.emb, &y.emb, &texts(x), &texts(y), params.k);
+            let (xt, yt) = (texts(x), texts(y));
+            let c = match mt {
+                Some(s) => {
+                    let extra = |i, j| s.extra_logit(i, j);
+                    super::confidence::candidates_with(&x.emb, &y.emb, &xt, &yt, params.k, &extra)
+                }
+                None => super::confidence::candidates(&x.emb, &y.emb, &xt, &yt, params.k),
+            };
             bar.advance(super::progress_len(
                 &x.emb,
                 &y.emb,
