@@ -453,6 +453,8 @@ fn main() -> Result<()> {
     mt_axis!("chrf", chrf);
     mt_axis!("chrf-base", chrf_base);
     mt_axis!("prune", prune);
+    mt_axis!("gate", gate);
+    mt_axis!("cap", cap);
     // `--trust 0:0,25:35`: where the trust starts rising and where it reaches 1.
     let trusts: Vec<String> = list(
         &args,
@@ -479,9 +481,13 @@ fn main() -> Result<()> {
     let evidence: Vec<Option<MtEvidence>> = loaded
         .iter()
         .map(|doc| {
-            doc.mt
-                .as_ref()
-                .map(|(ix, texts)| MtEvidence::new(&doc.emb, texts, ix, &doc.tgt).memoized())
+            doc.mt.as_ref().map(|(ix, texts)| {
+                // One β per run (the memo holds one chrF per link).
+                let beta: f32 = list(&args, "chrf-beta", "2")[0];
+                MtEvidence::new(&doc.emb, texts, ix, &doc.tgt)
+                    .with_beta(beta)
+                    .memoized()
+            })
         })
         .collect();
     for (doc, ev) in loaded.iter().zip(&evidence) {
@@ -555,12 +561,14 @@ fn main() -> Result<()> {
         );
         if evidence.iter().any(Option::is_some) {
             println!(
-                "    mt: cross {} mono {} chrf {} base {} prune {} trust {}:{} → {}",
+                "    mt: cross {} mono {} chrf {} base {} prune {} gate {} cap {} trust {}:{} → {}",
                 p.mt.cross,
                 p.mt.mono,
                 p.mt.chrf,
                 p.mt.chrf_base,
                 p.mt.prune,
+                p.mt.gate,
+                p.mt.cap,
                 p.mt.trust_from,
                 p.mt.trust_to,
                 evidence

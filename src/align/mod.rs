@@ -347,7 +347,7 @@ pub fn align_translated<S: AsRef<str>>(
     );
     let evidence = trans
         .as_ref()
-        .map(|t| MtEvidence::new(&emb, &plan.texts, t, &plan.tgt));
+        .map(|t| MtEvidence::new(&emb, &plan.texts, t, &plan.tgt).with_beta(p.mt.chrf_beta));
     let (sf, tf) = (SentenceFacts::new(src), SentenceFacts::new(tgt));
     align_with(
         &emb,

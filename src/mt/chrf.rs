@@ -107,6 +107,11 @@ impl Profile {
     pub fn chrf(&self, reference: &Profile) -> f64 {
         self.stats(reference).score()
     }
+
+    /// [`Profile::chrf`] with another β (1: precision and recall weigh the same).
+    pub fn chrf_beta(&self, reference: &Profile, beta: f64) -> f64 {
+        self.stats(reference).score_beta(beta)
+    }
 }
 
 /// Match statistics of a hypothesis against a reference, per order; they add up over a
@@ -129,7 +134,12 @@ impl std::ops::AddAssign for Stats {
 impl Stats {
     /// chrF in 0..=100 (sacrebleu's `_compute_f_score` without eps smoothing).
     pub fn score(&self) -> f64 {
-        let factor = BETA * BETA;
+        self.score_beta(BETA)
+    }
+
+    /// [`Stats::score`] with another β.
+    pub fn score_beta(&self, beta: f64) -> f64 {
+        let factor = beta * beta;
         let (mut prec, mut rec, mut orders) = (0.0, 0.0, 0usize);
         for &[hyp, reference, matches] in &self.counts {
             if hyp > 0 && reference > 0 {

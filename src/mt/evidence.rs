@@ -37,6 +37,8 @@ pub struct MtEvidence<'a> {
     max_a: usize,
     max_b: usize,
     quality: f32,
+    /// chrF's β for the links (the quality estimate keeps sacrebleu's 2).
+    beta: f64,
 }
 
 /// Half-width, in sentences, of the window around the diagonal that [`MtEvidence::quality`]
@@ -112,7 +114,14 @@ impl<'a> MtEvidence<'a> {
             max_a: tgt.max_overlap(),
             max_b: tgt.max_overlap(),
             quality,
+            beta: super::chrf::BETA,
         }
+    }
+
+    /// Scores links by chrF with this β ([`MtWeights::chrf_beta`](super::MtWeights)).
+    pub fn with_beta(mut self, beta: f32) -> Self {
+        self.beta = beta as f64;
+        self
     }
 
     /// How good the translation looks, without gold: the mean, over translated sentences,
@@ -171,7 +180,7 @@ impl<'a> MtEvidence<'a> {
         });
         let chrf = with_chrf.then(|| {
             let hyp = &self.trans_profiles[(a - 1) * self.trans.len() + s];
-            (hyp.chrf(&self.profiles[ry]) / 100.0) as f32
+            (hyp.chrf_beta(&self.profiles[ry], self.beta) / 100.0) as f32
         });
         if let Some(i) = slot {
             let (m, c) = (mono.unwrap_or(f32::NAN), chrf.unwrap_or(f32::NAN));

@@ -16,7 +16,8 @@ pub use translations::Translations;
 
 /// How a translation's evidence enters a link's similarity:
 ///
-/// `sim = w_x · cross + r · (mono · (s_m − cross) + chrf · (c − chrf_base))`
+/// `sim = w_x · cross + clamp(r · (mono · (s_m − cross) + chrf · (c − chrf_base)), ±cap)`
+/// for a link with `cross ≥ gate`, and `w_x · cross` below it:
 ///
 /// where `cross` is the cross-lingual similarity, `s_m` the same for the translated source
 /// side against the target side, `c` their chrF in 0..=1, and `r` in 0..=1 the trust in
@@ -25,7 +26,10 @@ pub use translations::Translations;
 /// trust_from)`, clamped. A weak system gets less say, and `r = 0` is the embeddings alone.
 /// A link whose chrF was not computed (pruned) gets none from it, and one whose translated
 /// side is longer than the overlaps embedded ([`MtWeights::max_overlap`]) no mono term.
-/// Chosen on Text+Berg dev with the three systems (docs/align.md).
+/// Chosen on Text+Berg dev with the three systems (docs/align.md). The gate and the cap
+/// make the translation a re-ranker among links the embeddings find plausible (cross ≥
+/// 0.1) and close (within 0.01): without them it overturned clear embedding decisions and
+/// cost up to 3.5 points on a test document with a good translation.
 ///
 /// [`MtEvidence::quality`]: evidence::MtEvidence::quality
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +53,15 @@ pub struct MtWeights {
     /// starts to rise above 0, and where it reaches 1.
     pub trust_from: f32,
     pub trust_to: f32,
+    /// chrF's β for links (sacrebleu's 2 favours a larger translated side; 1 is symmetric).
+    pub chrf_beta: f32,
+    /// The translation only re-scores links whose embedding similarity reaches this (the
+    /// links the embeddings find plausible); the others keep the embeddings' score.
+    pub gate: f32,
+    /// Largest change the translation may make to a link's similarity, either way: it
+    /// re-ranks links the embeddings score within about this of each other, and cannot
+    /// overturn a clear embedding decision.
+    pub cap: f32,
 }
 
 impl Default for MtWeights {
@@ -62,6 +75,9 @@ impl Default for MtWeights {
             max_overlap: 2,
             trust_from: 21.0,
             trust_to: 24.0,
+            chrf_beta: 2.0,
+            gate: 0.1,
+            cap: 0.01,
         }
     }
 }
@@ -79,7 +95,11 @@ impl MtWeights {
     pub fn combine(&self, cross: f32, f: Features, r: f32) -> f32 {
         let chrf = f.chrf.map_or(0.0, |c| c - self.chrf_base);
         let mono = f.mono.map_or(0.0, |m| m - cross);
-        self.cross * cross + r * (self.mono * mono + self.chrf * chrf)
+        if cross < self.gate {
+            return self.cross * cross;
+        }
+        let delta = (r * (self.mono * mono + self.chrf * chrf)).clamp(-self.cap, self.cap);
+        self.cross * cross + delta
     }
 }
 
@@ -110,8 +130,31 @@ mod tests {
         };
         assert_eq!(w.combine(0.1, none, 1.0), 0.1);
         // Trusted: the mono share and chrF above its base move the similarity up.
-        let full = w.combine(0.1, f, 1.0);
+        let open = MtWeights {
+            gate: f32::NEG_INFINITY,
+            cap: f32::INFINITY,
+            ..w.clone()
+        };
+        let full = open.combine(0.1, f, 1.0);
         let want = 0.1 + w.mono * (0.3 - 0.1) + w.chrf * (0.6 - w.chrf_base);
         assert!((full - want).abs() < 1e-6, "{full} {want}");
+    }
+
+    #[test]
+    fn the_translation_only_reranks_plausible_links_by_a_bounded_amount() {
+        let w = MtWeights::default();
+        let f = Features {
+            mono: Some(0.9),
+            chrf: Some(0.9),
+        };
+        // Below the gate: the embeddings alone.
+        assert_eq!(w.combine(w.gate - 0.01, f, 1.0), w.gate - 0.01);
+        // Above it: moved by at most the cap, either way.
+        assert!((w.combine(0.2, f, 1.0) - (0.2 + w.cap)).abs() < 1e-6);
+        let against = Features {
+            mono: Some(-0.5),
+            chrf: Some(0.0),
+        };
+        assert!((w.combine(0.2, against, 1.0) - (0.2 - w.cap)).abs() < 1e-6);
     }
 }
