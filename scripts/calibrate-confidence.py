@@ -6,6 +6,8 @@ comparable documents, never on the demo articles.
   scripts/calibrate-confidence.py fit    # embeds them with bitalign, fits, prints WEIGHTS and tables
   scripts/calibrate-confidence.py fit --demo   # also reports (only reports) each model on the
                                                # demo labels, tests/data/demo/labels.tsv (no filters)
+  scripts/calibrate-confidence.py fit-mt       # the extra logit of a machine translation
+                                               # (src/mine/translated.rs), on the textberg set
 
 Two synthetic sets (one JSON document pair per line: src/tgt sentences, gold pairs, split):
 - tatoeba: vie-eng and ind-eng lines 0-499 of tests/data/tatoeba; 6 translations, 4 partial
