@@ -78,14 +78,6 @@ def spans(s):
     return [(c[i][0], c[j][1]) for i in range(len(c)) for j in range(i, len(c))
             if not (i == 0 and j == len(c) - 1)]
 
-def fit(X, y, l2=1e-2):
-    X = np.hstack([np.ones((len(X), 1)), X]); w = np.zeros(X.shape[1])
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-X @ w))
-        H = (X * (p * (1 - p))[:, None]).T @ X + l2 * np.eye(len(w))
-        w -= np.linalg.solve(H, X.T @ (p - y) + l2 * w)
-    return w
-
 def main():
     rows = []
     for name in ('tatoeba', 'textberg'):
@@ -107,7 +99,7 @@ def main():
     names = ['cosine', 'gain', 'length']
     for cols in ([1], [2], [1, 2], [0, 1, 2]):
         tr = [f for f in F if f[1] == 'train']
-        w = fit(np.array([[f[3][c] for c in cols] for f in tr]), np.array([f[2] for f in tr], float))
+        w = cc.fit(np.array([[f[3][c] for c in cols] for f in tr]), np.array([f[2] for f in tr], float))
         out = []
         for name in ('tatoeba', 'textberg'):
             te = [f for f in F if f[0] == name and f[1] == 'test']
