@@ -299,6 +299,7 @@ def mine(
     pairs: Optional[Sequence[str]] = None,
     translations: Optional[Mapping[Tuple[str, str], Sequence[str]]] = None,
     mt_model: Union[Translator, str, "os.PathLike[str]", None] = None,
+    partial: bool = False,
     progress: Optional[Progress] = None,
 ) -> List[Dict[str, Any]]:
     """Mines the sentence pairs that correspond in comparable documents, for every pair of
@@ -319,7 +320,9 @@ def mine(
     ``threshold`` (1.02 for margin, 0.90 cosine, 0.02 distance), ``filters`` (``"all"``,
     ``"none"``, or a list of ``length``, ``identical``, ``numbers``, ``lang``),
     ``max_length_ratio`` (of the length filter), ``pairs`` (``["en-vi", …]``; default every
-    pair, languages in input order).
+    pair, languages in input order), ``partial`` (mark each kept pair ``parallel`` or
+    ``partial`` with the clauses that match, as ``run --partial``: a ``correspondence``
+    field ``{"kind", "p_partial", "part": {"side", "start", "end", "text"}}``).
 
     Returns the kept pairs of every language pair, pair after pair, as the records of the
     JSONL files: ``{"src": side, "tgt": side, "cosine": …, "margin": …, "confidence": …}``
@@ -361,6 +364,7 @@ def mine(
         pairs=None if pairs is None else _texts(pairs, "pairs"),
         translations=given,
         mt_model=None if mt_model is None else _translator(mt_model)._native,
+        partial=bool(partial),
         progress=progress,
     )
     return [json.loads(r) for r in records]

@@ -162,6 +162,9 @@ fn init(a: InitArgs, progress: &Progress) -> Result<()> {
     if r.translations.is_some() || r.mt.mt_model.is_some() {
         bail!("--translations/--mt-model: sharded runs do not use translations; mine with `bitalign run`");
     }
+    if r.partial {
+        bail!("--partial is not sharded yet: mark the pairs with `bitalign run --partial`");
+    }
     let cfg = mine_config(r)?;
     let docs = r.input.load(progress)?;
     let m = &r.model;

@@ -6,7 +6,7 @@
 
 use super::pool::{self, Fate, PairResult, Pool};
 use super::translated::MtScorer;
-use super::{multi, Filters, Mode, Params};
+use super::{multi, partial, Filters, Mode, Params};
 use crate::corpus::{Record, Side};
 use crate::document::Document;
 use crate::embed::{EmbedStats, Embedder, Embeddings};
@@ -50,6 +50,9 @@ pub struct MineConfig {
     pub pivot: Option<String>,
     /// How nearest neighbours are searched (exact by default).
     pub knn: Knn,
+    /// Mark each kept pair `parallel` or `partial` with the clauses that match
+    /// ([`super::partial`]; embeds the kept pairs' clauses, so it needs the model).
+    pub partial: bool,
 }
 
 impl Default for MineConfig {
@@ -65,6 +68,7 @@ impl Default for MineConfig {
             pairs: Vec::new(),
             pivot: None,
             knn: Knn::Exact,
+            partial: false,
         }
     }
 }
@@ -106,6 +110,7 @@ impl MineConfig {
                 .unwrap_or_else(|| default_threshold(self.score)),
             knn: self.knn,
             min_confidence: (self.rank() == Rank::Confidence).then_some(self.min_confidence),
+            partial: self.partial,
         }
     }
 
@@ -257,8 +262,9 @@ impl Mined {
         let tr = self.translations.get(&pair);
         r.kept
             .iter()
-            .map(|p| {
-                let mut rec = pool::record(docs, &self.pools, r, p);
+            .enumerate()
+            .map(|(i, p)| {
+                let mut rec = pool::record(docs, &self.pools, r, p, r.marks.get(i));
                 rec.translation = tr.and_then(|t| t[p.src].clone());
                 rec
             })
@@ -299,20 +305,8 @@ pub fn mine_documents(
     cfg: &MineConfig,
     obs: &dyn Observer,
 ) -> Result<Mined> {
-    cfg.plan(docs)?;
-    let texts: Vec<Vec<&str>> = docs.iter().map(Document::texts).collect();
-    let (emb, stats) = embedder.embed_documents(&texts, obs)?;
-    if stats.truncated > 0 {
-        obs.note(&format!(
-            "note: {} of {} sentences were longer than {} tokens and were truncated",
-            stats.truncated,
-            stats.unique,
-            embedder.model().max_len
-        ));
-    }
-    let mut mined = mine_embedded(docs, &emb, cfg, obs)?;
-    mined.embed_stats = Some(stats);
-    Ok(mined)
+    let none = crate::align::CorpusTranslations::new();
+    mine_documents_translated(docs, embedder, &none, cfg, obs)
 }
 
 /// [`mine_documents`] with machine translations as evidence (see
@@ -324,6 +318,7 @@ pub fn mine_documents_translated(
     cfg: &MineConfig,
     obs: &dyn Observer,
 ) -> Result<Mined> {
+    cfg.plan(docs)?;
     check_translations(docs, translations, cfg)?;
     let texts: Vec<Vec<&str>> = docs.iter().map(Document::texts).collect();
     let (emb, stats) = embedder.embed_documents(&texts, obs)?;
@@ -337,6 +332,9 @@ pub fn mine_documents_translated(
     }
     let mut mined = mine_embedded_translated(docs, &emb, translations, cfg, obs)?;
     mined.embed_stats = Some(stats);
+    if cfg.partial {
+        mined.mark_partial(docs, embedder, obs)?;
+    }
     Ok(mined)
 }
 
@@ -439,19 +437,45 @@ pub fn mine_embedded(
     cfg: &MineConfig,
     obs: &dyn Observer,
 ) -> Result<Mined> {
-    let plan = cfg.plan(docs)?;
-    let params = cfg.params();
-    let pools = pool::pools(docs, emb)?;
-    let start = Instant::now();
-    let pairs: Vec<PairResult> = plan
-        .pairs
-        .iter()
-        .map(|&pair| pool::mine_pair(docs, &pools, pair, &params, &cfg.filters, obs))
-        .collect();
-    Ok(Mined::assemble(pools, pairs, &plan, cfg, start))
+    let none = crate::align::CorpusTranslations::new();
+    mine_embedded_translated(docs, emb, &none, cfg, obs)
 }
 
 impl Mined {
+    /// Marks every kept pair `parallel` or `partial` ([`super::partial`]), embedding the
+    /// clauses of the kept pairs' sentences (all pairs' at once) with `embedder`.
+    pub fn mark_partial(
+        &mut self,
+        docs: &[Document],
+        embedder: &Embedder,
+        obs: &dyn Observer,
+    ) -> Result<()> {
+        let pools = &self.pools;
+        let text = |pool: usize, row: usize| {
+            let (d, s) = pools[pool].rows[row];
+            docs[d].sentences[s].text.as_str()
+        };
+        let cands: Vec<partial::Candidate> = self
+            .pairs
+            .iter()
+            .flat_map(|r| {
+                r.kept.iter().map(move |p| partial::Candidate {
+                    src: text(r.src, p.src),
+                    tgt: text(r.tgt, p.tgt),
+                    src_vec: pools[r.src].emb.row(p.src),
+                    tgt_vec: pools[r.tgt].emb.row(p.tgt),
+                })
+            })
+            .collect();
+        let marks = partial::mark(&cands, |texts| embedder.embed(texts, obs))?;
+        drop(cands);
+        let mut marks = marks.into_iter();
+        for r in &mut self.pairs {
+            r.marks = marks.by_ref().take(r.kept.len()).collect();
+        }
+        Ok(())
+    }
+
     /// The result of mining `plan`'s pairs (in its order) with `cfg`, begun at `start`:
     /// the multi-way tuples added when there are three languages or more.
     pub fn assemble(
