@@ -308,7 +308,7 @@ impl Translator {
     ) -> PyResult<Vec<String>> {
         let obs = PyObserver::new(progress);
         let r = py.detach(|| self.run(&texts, &obs));
-        Ok(obs.finish(py, r)?)
+        obs.finish(py, r)
     }
 
     /// The model's name (repo id or directory).
