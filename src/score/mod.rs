@@ -11,8 +11,8 @@ mod kernel;
 mod quant;
 
 pub use ivf::IvfParams;
-use quant::Quantized;
 pub use kernel::dot as cosine;
+use quant::Quantized;
 
 use crate::embed::Embeddings;
 use crate::observe::{NoStage, Stage};
@@ -813,11 +813,22 @@ impl Scorer {
         let (kx, ky) = (k.min(y.len()), k.min(x.len()));
         let keep = kx.max(ky);
         let (lists, partition) = match search.resolve(x.len(), y.len()) {
-            Knn::Exact | Knn::Auto(_) => (scan(x, y, keep, Rank::Cosine, Codes::of(&codes), bar), None),
+            Knn::Exact | Knn::Auto(_) => {
+                (scan(x, y, keep, Rank::Cosine, Codes::of(&codes), bar), None)
+            }
             Knn::Ivf(p) => {
                 let part = ivf::Partition::build(x, y, &p);
                 let both = ivf::Want::BOTH;
-                let lists = ivf::scan(x, y, keep, Rank::Cosine, &part, both, Codes::of(&codes), bar);
+                let lists = ivf::scan(
+                    x,
+                    y,
+                    keep,
+                    Rank::Cosine,
+                    &part,
+                    both,
+                    Codes::of(&codes),
+                    bar,
+                );
                 (lists, Some(std::sync::Arc::new(part)))
             }
         };
@@ -1174,7 +1185,10 @@ mod tests {
         };
         let f32_pairs = crate::mine::mine(&x, &y, &params(Precision::F32));
         assert!(!f32_pairs.is_empty());
-        assert_eq!(crate::mine::mine(&x, &y, &params(Precision::Int8)), f32_pairs);
+        assert_eq!(
+            crate::mine::mine(&x, &y, &params(Precision::Int8)),
+            f32_pairs
+        );
     }
 
     #[test]

@@ -149,7 +149,10 @@ fn mean(sides: &[&Embeddings]) -> Vec<f32> {
         }
         n += e.len();
     }
-    total.iter().map(|&s| (s / n.max(1) as f64) as f32).collect()
+    total
+        .iter()
+        .map(|&s| (s / n.max(1) as f64) as f32)
+        .collect()
 }
 
 /// Contiguous rows of a [`Quantized`] side.
@@ -182,7 +185,11 @@ type BlockFn = fn(&View<'_>, &View<'_>, &mut [f32]);
 /// When the views differ in width or `out` is not `nx × ny` long.
 pub fn block(x: &View<'_>, y: &View<'_>, out: &mut [f32]) {
     assert_eq!(x.width, y.width, "quantized rows of different widths");
-    assert_eq!(out.len(), x.len() * y.len(), "output block of the wrong size");
+    assert_eq!(
+        out.len(),
+        x.len() * y.len(),
+        "output block of the wrong size"
+    );
     static PICK: OnceLock<BlockFn> = OnceLock::new();
     (PICK.get_or_init(pick))(x, y, out)
 }
@@ -281,10 +288,15 @@ mod vnni {
         let sums = fold16(&acc);
         // Lane 4r + c: x row r's value (`per_row`) or y row c's (`per_col`).
         let spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-        let per_row =
-            |v: &[f32]| _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_loadu_ps(v.as_ptr().add(i0))));
+        let per_row = |v: &[f32]| {
+            _mm512_permutexvar_ps(
+                spread,
+                _mm512_castps128_ps512(_mm_loadu_ps(v.as_ptr().add(i0))),
+            )
+        };
         let per_col = |v: &[f32]| _mm512_broadcast_f32x4(_mm_loadu_ps(v.as_ptr().add(j0)));
-        let ysum = _mm512_broadcast_i32x4(_mm_loadu_si128(y.sum.as_ptr().add(j0) as *const __m128i));
+        let ysum =
+            _mm512_broadcast_i32x4(_mm_loadu_si128(y.sum.as_ptr().add(j0) as *const __m128i));
         let dot = _mm512_sub_epi32(sums, _mm512_slli_epi32::<7>(ysum));
         let est = _mm512_add_ps(
             _mm512_mul_ps(
@@ -306,7 +318,10 @@ mod vnni {
     #[inline(always)]
     unsafe fn fold16(a: &[__m512i; 16]) -> __m512i {
         let add = |p: __m512, q: __m512| {
-            _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), _mm512_castps_si512(q)))
+            _mm512_castsi512_ps(_mm512_add_epi32(
+                _mm512_castps_si512(p),
+                _mm512_castps_si512(q),
+            ))
         };
         let h = |p: __m512, q: __m512| {
             add(
@@ -425,7 +440,11 @@ mod tests {
             let ids_x: Vec<u32> = (0..nx as u32).rev().collect();
             let ids_y = [ny as u32 - 1];
             let mut part = vec![0.0; nx];
-            block(&qx.gather(&ids_x, &mut gx), &qy.gather(&ids_y, &mut gy), &mut part);
+            block(
+                &qx.gather(&ids_x, &mut gx),
+                &qy.gather(&ids_y, &mut gy),
+                &mut part,
+            );
             for (r, &i) in ids_x.iter().enumerate() {
                 assert_eq!(part[r].to_bits(), slow[i as usize * ny + ny - 1].to_bits());
             }
