@@ -226,6 +226,7 @@ def mine(
     filters: Union[str, Sequence[str], None] = None,
     max_length_ratio: Optional[float] = None,
     pairs: Optional[Sequence[str]] = None,
+    partial: bool = False,
     progress: Optional[Progress] = None,
 ) -> List[Dict[str, Any]]:
     """Mines the sentence pairs that correspond in comparable documents, for every pair of
@@ -246,7 +247,9 @@ def mine(
     ``threshold`` (1.02 for margin, 0.90 cosine, 0.02 distance), ``filters`` (``"all"``,
     ``"none"``, or a list of ``length``, ``identical``, ``numbers``, ``lang``),
     ``max_length_ratio`` (of the length filter), ``pairs`` (``["en-vi", …]``; default every
-    pair, languages in input order).
+    pair, languages in input order), ``partial`` (mark each kept pair ``parallel`` or
+    ``partial`` with the clauses that match, as ``run --partial``: a ``correspondence``
+    field ``{"kind", "p_partial", "part": {"side", "start", "end", "text"}}``).
 
     Returns the kept pairs of every language pair, pair after pair, as the records of the
     JSONL files: ``{"src": side, "tgt": side, "cosine": …, "margin": …, "confidence": …}``
@@ -266,6 +269,7 @@ def mine(
         filters=_filters(filters),
         max_length_ratio=max_length_ratio,
         pairs=None if pairs is None else _texts(pairs, "pairs"),
+        partial=bool(partial),
         progress=progress,
     )
     return [json.loads(r) for r in records]

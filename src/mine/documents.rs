@@ -5,7 +5,7 @@
 //! records the writers consume.
 
 use super::pool::{self, Fate, PairResult, Pool};
-use super::{multi, Filters, Mode, Params};
+use super::{multi, partial, Filters, Mode, Params};
 use crate::corpus::{Record, Side};
 use crate::document::Document;
 use crate::embed::{EmbedStats, Embedder, Embeddings};
@@ -51,6 +51,9 @@ pub struct MineConfig {
     pub knn: Knn,
     /// The number format of the search (f32 by default).
     pub precision: Precision,
+    /// Mark each kept pair `parallel` or `partial` with the clauses that match
+    /// ([`super::partial`]; embeds the kept pairs' clauses, so it needs the model).
+    pub partial: bool,
 }
 
 impl Default for MineConfig {
@@ -67,6 +70,7 @@ impl Default for MineConfig {
             pivot: None,
             knn: Knn::Exact,
             precision: Precision::F32,
+            partial: false,
         }
     }
 }
@@ -110,6 +114,7 @@ impl MineConfig {
             knn: self.knn,
             precision: self.precision,
             min_confidence: (self.rank() == Rank::Confidence).then_some(self.min_confidence),
+            partial: self.partial,
         }
     }
 
@@ -263,7 +268,8 @@ impl Mined {
         let r = &self.pairs[pair];
         r.kept
             .iter()
-            .map(|p| pool::record(docs, &self.pools, r, p))
+            .enumerate()
+            .map(|(i, p)| pool::record(docs, &self.pools, r, p, r.marks.get(i)))
             .collect()
     }
 
@@ -314,6 +320,9 @@ pub fn mine_documents(
     }
     let mut mined = mine_embedded(docs, &emb, cfg, obs)?;
     mined.embed_stats = Some(stats);
+    if cfg.partial {
+        mined.mark_partial(docs, embedder, obs)?;
+    }
     Ok(mined)
 }
 
@@ -339,6 +348,40 @@ pub fn mine_embedded(
 }
 
 impl Mined {
+    /// Marks every kept pair `parallel` or `partial` ([`super::partial`]), embedding the
+    /// clauses of the kept pairs' sentences (all pairs' at once) with `embedder`.
+    pub fn mark_partial(
+        &mut self,
+        docs: &[Document],
+        embedder: &Embedder,
+        obs: &dyn Observer,
+    ) -> Result<()> {
+        let pools = &self.pools;
+        let text = |pool: usize, row: usize| {
+            let (d, s) = pools[pool].rows[row];
+            docs[d].sentences[s].text.as_str()
+        };
+        let cands: Vec<partial::Candidate> = self
+            .pairs
+            .iter()
+            .flat_map(|r| {
+                r.kept.iter().map(move |p| partial::Candidate {
+                    src: text(r.src, p.src),
+                    tgt: text(r.tgt, p.tgt),
+                    src_vec: pools[r.src].emb.row(p.src),
+                    tgt_vec: pools[r.tgt].emb.row(p.tgt),
+                })
+            })
+            .collect();
+        let marks = partial::mark(&cands, |texts| embedder.embed(texts, obs))?;
+        drop(cands);
+        let mut marks = marks.into_iter();
+        for r in &mut self.pairs {
+            r.marks = marks.by_ref().take(r.kept.len()).collect();
+        }
+        Ok(())
+    }
+
     /// The result of mining `plan`'s pairs (in its order) with `cfg`, begun at `start`:
     /// the multi-way tuples added when there are three languages or more.
     pub fn assemble(

@@ -133,6 +133,7 @@ impl Params {
             min_confidence: self.min_confidence,
             knn: self.knn,
             precision: crate::score::Precision::F32,
+            partial: false,
         }
     }
 
