@@ -230,6 +230,7 @@ pub fn mine_pair_translated(
             params.score,
             params.mode,
             &search,
+            params.precision,
             &*bar,
         ),
     };
