@@ -12,9 +12,9 @@ use bitalign::corpus::{
     TranslationRecord,
 };
 use bitalign::document::Document;
-use bitalign::embed::{read_embeddings, CachedEmbedder, DiskCache};
+use bitalign::embed::{read_embedding_parts, CachedEmbedder, DiskCache};
 use bitalign::mine::{
-    self, mine_documents, mine_embedded, Filter, Filters, MineConfig, Mined, Mode, Rank,
+    self, mine_documents, mine_embedded_parts, Filter, Filters, MineConfig, Mined, Mode, Rank,
 };
 use bitalign::mt::Translations;
 use bitalign::report::{self, RunData};
@@ -278,7 +278,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         (mined, model, embedder.load_seconds, secs)
     } else {
         let start = Instant::now();
-        let emb = read_embeddings(&args.embeddings, args.dim, &docs)?;
+        let parts = read_embedding_parts(&args.embeddings, args.dim, &docs)?;
         let secs = start.elapsed().as_secs_f64();
         let model = ModelRecord::Precomputed {
             embeddings: args
@@ -288,7 +288,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
                 .collect(),
         };
         (
-            mine_embedded(&docs, &emb, &cfg, progress)?,
+            mine_embedded_parts(&docs, &parts, &cfg, progress)?,
             model,
             0.0,
             secs,

@@ -50,16 +50,26 @@ impl DiskCache {
         (e.len() == rows && e.dim() == dim).then_some(e)
     }
 
-    /// Stores `e` under `key`: written to a temporary file in the cache, then renamed, so a
-    /// reader never sees half a file and two runs storing the same key do no harm.
+    /// Stores `e` under `key` (see [`DiskCache::put_with`]).
     pub fn put(&self, key: &str, e: &Embeddings) -> std::io::Result<()> {
+        self.put_with(key, |w| e.write_npy(w))
+    }
+
+    /// Stores the `.npy` that `write` writes under `key`: written to a temporary file in
+    /// the cache, then renamed, so a reader never sees half a file and two runs storing
+    /// the same key do no harm.
+    pub fn put_with(
+        &self,
+        key: &str,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".bitalign-")
             .suffix(".tmp")
             .tempfile_in(&self.dir)?;
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-        e.write_npy(&mut w)?;
+        write(&mut w)?;
         w.flush()?;
         drop(w);
         tmp.persist(self.path(key)).map_err(|e| e.error)?;

@@ -314,9 +314,31 @@ pub fn mine_embedded(
     cfg: &MineConfig,
     obs: &dyn Observer,
 ) -> Result<Mined> {
+    cfg.plan(docs)?;
+    mine_pools(docs, pool::pools(docs, emb)?, cfg, obs)
+}
+
+/// [`mine_embedded`] with each document's rows apart (as [`crate::embed::read_embedding_parts`]
+/// reads them): a language with one document searches its rows where they are
+/// (memory-mapped files stay mapped), others are joined.
+pub fn mine_embedded_parts(
+    docs: &[Document],
+    parts: &[Embeddings],
+    cfg: &MineConfig,
+    obs: &dyn Observer,
+) -> Result<Mined> {
+    cfg.plan(docs)?;
+    mine_pools(docs, pool::pools_of_parts(docs, parts)?, cfg, obs)
+}
+
+fn mine_pools(
+    docs: &[Document],
+    pools: Vec<Pool>,
+    cfg: &MineConfig,
+    obs: &dyn Observer,
+) -> Result<Mined> {
     let plan = cfg.plan(docs)?;
     let params = cfg.params();
-    let pools = pool::pools(docs, emb)?;
     let start = Instant::now();
     let pairs: Vec<PairResult> = plan
         .pairs

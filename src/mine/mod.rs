@@ -11,8 +11,8 @@ pub mod multi;
 pub mod pool;
 
 pub use documents::{
-    check_languages, default_threshold, languages, mine_documents, mine_embedded, MineConfig,
-    Mined, Plan, Rank,
+    check_languages, default_threshold, languages, mine_documents, mine_embedded,
+    mine_embedded_parts, MineConfig, Mined, Plan, Rank,
 };
 pub use filter::{Filter, Filters};
 pub use pool::{Fate, PairResult, Pool};
