@@ -91,6 +91,12 @@ class Model:
       to f32), or ``None``.
     - ``batch``: sentences per batch; ``threads``: worker threads for this model (default:
       all cores). Neither changes the vectors.
+    - ``embed_cache``: where embeddings are kept between calls, as ``bitalign run
+      --embed-cache``: a directory, ``"off"``, or ``None`` for ``$BITALIGN_EMBED_CACHE``, else
+      ``$BITALIGN_CACHE_DIR``, else ``~/.cache/bitalign/embeddings``. One ``.npy`` per
+      document (:func:`mine`) or per :meth:`embed` call, keyed by the model's files, the
+      prefix and the texts; a cached document is read back, not embedded again, and gives
+      the same numbers. Nothing is evicted: delete the directory to reclaim the space.
     - ``progress``: a :data:`Progress` callback for the download, if any.
 
     Raises :class:`ModelError` (or its :class:`ModelNotCachedError`,
@@ -108,6 +114,7 @@ class Model:
         quantize: Optional[str] = None,
         batch: int = 32,
         threads: Optional[int] = None,
+        embed_cache: Union[str, "os.PathLike[str]", None] = None,
         progress: Optional[Progress] = None,
     ) -> None:
         if model is None:
@@ -120,6 +127,7 @@ class Model:
             quantize=quantize,
             batch=batch,
             threads=threads,
+            embed_cache=None if embed_cache is None else os.fspath(embed_cache),
             progress=progress,
         )
         info = self._native.info()
@@ -136,7 +144,8 @@ class Model:
         shape ``(len(texts), dim)``, one row per text in order, L2-normalised when the
         model's pipeline ends in ``Normalize`` (e5, LaBSE, …). Identical texts are embedded
         once; a row does not depend on the other texts, the batch size or the thread count.
-        Texts longer than the model's limit are truncated to it (and a note is logged)."""
+        Texts longer than the model's limit are truncated to it (and a note is logged).
+        With the model's ``embed_cache``, the list is one cached document."""
         buf, rows, dim = self._native.embed_raw(_texts(texts, "texts"), progress)
         return np.frombuffer(buf, dtype=np.float32).reshape(rows, dim)
 
@@ -144,8 +153,17 @@ class Model:
         return f"bitalign.Model({self.path!r}, dim={self.dim}, prefix={self.prefix!r})"
 
 
-def _model(model: Union["Model", str, "os.PathLike[str]", None]) -> "Model":
-    return model if isinstance(model, Model) else Model(model)
+def _model(
+    model: Union["Model", str, "os.PathLike[str]", None],
+    embed_cache: Union[str, "os.PathLike[str]", None] = None,
+) -> "Model":
+    if isinstance(model, Model):
+        if embed_cache is not None:
+            raise ConfigError(
+                "embed_cache: the Model given holds its cache; pass embed_cache= to Model()"
+            )
+        return model
+    return Model(model, embed_cache=embed_cache)
 
 
 @dataclass(frozen=True)
@@ -226,6 +244,7 @@ def mine(
     filters: Union[str, Sequence[str], None] = None,
     max_length_ratio: Optional[float] = None,
     pairs: Optional[Sequence[str]] = None,
+    embed_cache: Union[str, "os.PathLike[str]", None] = None,
     progress: Optional[Progress] = None,
 ) -> List[Dict[str, Any]]:
     """Mines the sentence pairs that correspond in comparable documents, for every pair of
@@ -246,7 +265,8 @@ def mine(
     ``threshold`` (1.02 for margin, 0.90 cosine, 0.02 distance), ``filters`` (``"all"``,
     ``"none"``, or a list of ``length``, ``identical``, ``numbers``, ``lang``),
     ``max_length_ratio`` (of the length filter), ``pairs`` (``["en-vi", …]``; default every
-    pair, languages in input order).
+    pair, languages in input order), ``embed_cache`` (see :class:`Model`; only when
+    ``model`` is not a :class:`Model`, which holds its own).
 
     Returns the kept pairs of every language pair, pair after pair, as the records of the
     JSONL files: ``{"src": side, "tgt": side, "cosine": …, "margin": …, "confidence": …}``
@@ -254,7 +274,7 @@ def mine(
     ``{"lang", "doc", "indices", "text", "span"}`` (``span``: byte offsets into the
     document's UTF-8 text, as in the files).
     """
-    m = _model(model)
+    m = _model(model, embed_cache)
     records, _tuples = _native.mine_raw(
         m._native,
         _documents(docs),

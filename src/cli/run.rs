@@ -265,11 +265,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     cfg.plan(&docs)?;
 
     let (mined, model, load_seconds, embed_seconds) = if args.embeddings.is_empty() {
-        let cache = match &args.embed_cache {
-            Some(d) if d.as_os_str() == "off" => None,
-            Some(d) => Some(DiskCache::new(d)),
-            None => DiskCache::default_dir().map(DiskCache::new),
-        };
+        let cache = DiskCache::from_setting(args.embed_cache.as_deref());
         let embedder = args.model.embedder(progress)?.with_cache(cache);
         let mined = mine_documents(&docs, &embedder, &cfg, progress)?;
         let stats = mined.embed_stats.clone().unwrap_or_default();

@@ -28,6 +28,18 @@ impl DiskCache {
         Some(crate::cache::home()?.join("embeddings"))
     }
 
+    /// The cache a setting names (`--embed-cache`, Python's `embed_cache=`): `off` none,
+    /// a directory that one; unset, `$BITALIGN_EMBED_CACHE` decides the same way, else
+    /// [`DiskCache::default_dir`].
+    pub fn from_setting(setting: Option<&Path>) -> Option<Self> {
+        let env = std::env::var_os("BITALIGN_EMBED_CACHE").filter(|v| !v.is_empty());
+        match setting.map(|p| p.as_os_str().to_owned()).or(env) {
+            Some(d) if d == "off" => None,
+            Some(d) => Some(Self::new(d)),
+            None => Self::default_dir().map(Self::new),
+        }
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

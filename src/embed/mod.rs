@@ -284,13 +284,25 @@ impl Embedder {
         obs: &dyn Observer,
     ) -> Result<Embeddings> {
         let (e, stats) = self.embed_with_stats(texts, obs)?;
+        self.note_truncated(&stats, obs);
+        Ok(e)
+    }
+
+    /// [`Embedder::embed`] through the disk cache when there is one, `texts` being one
+    /// document (what Python's `Model.embed` does).
+    pub fn embed_cached(&self, texts: &[&str], obs: &dyn Observer) -> Result<Embeddings> {
+        let (e, stats) = self.embed_documents(&[texts.to_vec()], obs)?;
+        self.note_truncated(&stats, obs);
+        Ok(e)
+    }
+
+    fn note_truncated(&self, stats: &EmbedStats, obs: &dyn Observer) {
         if stats.truncated > 0 {
             obs.note(&format!(
                 "note: {} of {} texts were longer than {} tokens and were truncated",
                 stats.truncated, stats.unique, self.model.max_len
             ));
         }
-        Ok(e)
     }
 
     pub fn embed_with_stats<S: AsRef<str> + Sync>(
