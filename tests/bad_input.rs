@@ -711,3 +711,47 @@ fn confidence_ranking_with_approximate_search_is_refused() {
         );
     }
 }
+
+#[test]
+fn partial_marking_without_a_model_or_sharded_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.en.txt", "One.");
+    let b = write(dir.path(), "b.vi.txt", "Một.");
+    let e = npy(&Embeddings::new(2, vec![1.0, 0.0]).unwrap());
+    let (ea, eb) = (
+        write(dir.path(), "a.npy", &e),
+        write(dir.path(), "b.npy", &e),
+    );
+    let out = dir.path().join("o").display().to_string();
+    fails_with(
+        &bitalign(&[
+            "run",
+            &a,
+            &b,
+            "--out",
+            &out,
+            "--partial",
+            "--embeddings",
+            &ea,
+            &eb,
+        ]),
+        "--partial embeds the clauses of the kept pairs, so it needs the model",
+    );
+    let work = dir.path().join("w").display().to_string();
+    fails_with(
+        &bitalign(&[
+            "shard",
+            "init",
+            &work,
+            &a,
+            &b,
+            "--shards",
+            "2",
+            "--out",
+            &out,
+            "--partial",
+        ]),
+        "--partial is not sharded yet",
+    );
+    assert!(!dir.path().join("o").exists() && !dir.path().join("w").exists());
+}

@@ -258,6 +258,61 @@ fn demo_precision_and_recall_on_the_graded_labels() {
 }
 
 #[test]
+fn partial_marks_change_no_pair_and_name_the_matching_clauses() {
+    use bitalign::mine::partial::{Kind, Which};
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, marked) = (dir.path().join("plain"), dir.path().join("marked"));
+    run_demo(&plain, &["--format", "jsonl,tsv"]);
+    run_demo(&marked, &["--format", "jsonl,tsv,hf", "--partial"]);
+    let mut partial = Vec::new();
+    for pair in ["en-vi", "en-id", "vi-id"] {
+        let tsv = |d: &Path| std::fs::read_to_string(d.join(format!("{pair}.tsv"))).unwrap();
+        assert_eq!(
+            tsv(&plain),
+            tsv(&marked),
+            "{pair}: marking changed the kept pairs"
+        );
+        let records = read_jsonl(marked.join(format!("{pair}.jsonl"))).unwrap();
+        let hf = std::fs::read_to_string(marked.join(format!("hf/{pair}/train.jsonl")))
+            .unwrap_or_default();
+        assert_eq!(hf.lines().count(), records.len());
+        for (r, row) in records.iter().zip(hf.lines()) {
+            let m = r
+                .correspondence
+                .as_ref()
+                .expect("every kept pair is marked");
+            assert!((0.0..=1.0).contains(&m.p_partial), "{m:?}");
+            assert_eq!(m.kind == Kind::Partial, m.p_partial > 0.5, "{m:?}");
+            let row: serde_json::Value = serde_json::from_str(row).unwrap();
+            assert_eq!(row["kind"], serde_json::to_value(m.kind).unwrap(), "{row}");
+            if let Some(part) = &m.part {
+                let side = match part.side {
+                    Which::Src => &r.src.text,
+                    Which::Tgt => &r.tgt.text,
+                };
+                assert_eq!(&side[part.start..part.end], part.text, "{r:?}");
+                assert!(
+                    part.text.len() < side.len(),
+                    "a part is less than the sentence"
+                );
+                assert_eq!(row["partial"], part.text.as_str());
+                partial.push((pair, r.src.indices[0], r.tgt.indices[0], part.text.clone()));
+            }
+        }
+    }
+    // Measured: the Indonesian "despite a ceasefire in 1994, tensions did not subside"
+    // against the Vietnamese "the war ended in 1994 after 30,000 died": only its first
+    // clause is the shared fact.
+    assert!(
+        partial
+            .iter()
+            .any(|(p, s, t, text)| (*p, *s, *t) == ("vi-id", 19, 0)
+                && text.starts_with("Meski terjadi gencatan senjata pada 1994")),
+        "{partial:#?}"
+    );
+}
+
+#[test]
 fn below_the_default_threshold_and_filtered_pairs_are_still_candidates() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("all");

@@ -244,6 +244,7 @@ def mine(
     filters: Union[str, Sequence[str], None] = None,
     max_length_ratio: Optional[float] = None,
     pairs: Optional[Sequence[str]] = None,
+    partial: bool = False,
     embed_cache: Union[str, "os.PathLike[str]", None] = None,
     progress: Optional[Progress] = None,
 ) -> List[Dict[str, Any]]:
@@ -265,8 +266,11 @@ def mine(
     ``threshold`` (1.02 for margin, 0.90 cosine, 0.02 distance), ``filters`` (``"all"``,
     ``"none"``, or a list of ``length``, ``identical``, ``numbers``, ``lang``),
     ``max_length_ratio`` (of the length filter), ``pairs`` (``["en-vi", …]``; default every
-    pair, languages in input order), ``embed_cache`` (see :class:`Model`; only when
-    ``model`` is not a :class:`Model`, which holds its own).
+    pair, languages in input order), ``partial`` (mark each kept pair ``parallel`` or
+    ``partial`` with the clauses that match, as ``run --partial``: a ``correspondence``
+    field ``{"kind", "p_partial", "part": {"side", "start", "end", "text"}}``),
+    ``embed_cache`` (see :class:`Model`; only when ``model`` is not a :class:`Model`,
+    which holds its own).
 
     Returns the kept pairs of every language pair, pair after pair, as the records of the
     JSONL files: ``{"src": side, "tgt": side, "cosine": …, "margin": …, "confidence": …}``
@@ -286,6 +290,7 @@ def mine(
         filters=_filters(filters),
         max_length_ratio=max_length_ratio,
         pairs=None if pairs is None else _texts(pairs, "pairs"),
+        partial=bool(partial),
         progress=progress,
     )
     return [json.loads(r) for r in records]

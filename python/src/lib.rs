@@ -342,7 +342,7 @@ fn json_records(records: &[bitalign::corpus::Record]) -> Vec<String> {
 /// Mines `docs` (`(name, lang, text or sentences)`) with `model`; the kept pairs of every
 /// language pair as JSON records, pair after pair, and the multi-way tuples.
 #[pyfunction]
-#[pyo3(signature = (model, docs, *, presplit=false, k=None, score=None, mode=None, threshold=None, filters=None, max_length_ratio=None, pairs=None, pivot=None, progress=None))]
+#[pyo3(signature = (model, docs, *, presplit=false, k=None, score=None, mode=None, threshold=None, filters=None, max_length_ratio=None, pairs=None, pivot=None, partial=false, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn mine_raw(
     py: Python<'_>,
@@ -357,9 +357,13 @@ fn mine_raw(
     max_length_ratio: Option<f32>,
     pairs: Option<Vec<String>>,
     pivot: Option<String>,
+    partial: bool,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(Vec<String>, Vec<String>)> {
-    let mut cfg = MineConfig::default();
+    let mut cfg = MineConfig {
+        partial,
+        ..MineConfig::default()
+    };
     if let Some(k) = k {
         cfg.k = k;
     }

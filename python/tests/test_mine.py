@@ -122,3 +122,17 @@ def test_bad_input(model):
 def test_bad_parameters(model, kwargs, match):
     with pytest.raises(bitalign.ConfigError, match=match):
         bitalign.mine(_demo_docs(), model, **kwargs)
+
+
+def test_partial_marks_every_pair_and_changes_none(model):
+    docs = _demo_docs()
+    plain = bitalign.mine(docs, model)
+    marked = bitalign.mine(docs, model, partial=True)
+    assert [{k: v for k, v in r.items() if k != "correspondence"} for r in marked] == plain
+    for r in marked:
+        c = r["correspondence"]
+        assert c["kind"] == ("partial" if c["p_partial"] > 0.5 else "parallel")
+        if "part" in c:
+            p = c["part"]
+            text = r[p["side"]]["text"]
+            assert text.encode()[p["start"] : p["end"]].decode() == p["text"] != text

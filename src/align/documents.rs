@@ -93,6 +93,7 @@ impl Alignment {
                     .as_ref()
                     .filter(|_| !l.src.is_empty())
                     .map(|t| t[l.src.clone()].join(" ")),
+                correspondence: None,
             })
             .collect()
     }

@@ -63,6 +63,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "P", default_value_t = mine::confidence::DEFAULT_MIN_CONFIDENCE)]
     pub min_confidence: f32,
 
+    /// Mark each kept pair `parallel` (both sides say the same) or `partial` (one side says
+    /// more), with the clauses that match the other side (JSONL `correspondence`, HF `kind`
+    /// and `partial` columns). Embeds the kept pairs' clauses, so it needs the model (not
+    /// --embeddings). Never changes which pairs are kept. See docs/mining-threshold.md
+    #[arg(long)]
+    pub partial: bool,
+
     /// With the score ranking: how pairs are scored and ranked.
     #[arg(long, value_enum, default_value = "margin")]
     pub score: Score,
@@ -240,8 +247,12 @@ pub fn mine_config(args: &RunArgs) -> Result<MineConfig> {
         pairs: args.pairs.clone(),
         pivot: args.pivot.clone(),
         knn: args.knn.knn()?,
+        partial: args.partial,
     };
     cfg.validate()?;
+    if cfg.partial && !args.embeddings.is_empty() {
+        bail!("--partial embeds the clauses of the kept pairs, so it needs the model: drop --embeddings or --partial");
+    }
     Ok(cfg)
 }
 

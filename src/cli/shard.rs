@@ -159,6 +159,9 @@ fn init(a: InitArgs, progress: &Progress) -> Result<()> {
     if r.report {
         bail!("--report: pass it to `bitalign shard merge`");
     }
+    if r.partial {
+        bail!("--partial is not sharded yet: mark the pairs with `bitalign run --partial`");
+    }
     let cfg = mine_config(r)?;
     let docs = r.input.load(progress)?;
     let m = &r.model;

@@ -29,6 +29,12 @@ struct Row<'a> {
     tgt_doc: &'a str,
     src_indices: &'a [usize],
     tgt_indices: &'a [usize],
+    /// `parallel` or `partial` (mining with --partial; every row has it or none does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<crate::mine::partial::Kind>,
+    /// The clauses of one side that match the other side whole (partial pairs; "" otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partial: Option<&'a str>,
 }
 
 impl HfSink {
@@ -76,6 +82,11 @@ impl Sink for HfSink {
             tgt_doc: &r.tgt.doc,
             src_indices: &r.src.indices,
             tgt_indices: &r.tgt.indices,
+            kind: r.correspondence.as_ref().map(|m| m.kind),
+            partial: r
+                .correspondence
+                .as_ref()
+                .map(|m| m.part.as_ref().map_or("", |p| p.text.as_str())),
         };
         self.rows += 1;
         serde_json::to_writer(&mut self.file, &row)

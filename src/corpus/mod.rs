@@ -65,6 +65,10 @@ pub struct Record {
     /// used (so a reader can see why a link was made).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub translation: Option<String>,
+    /// Whether a mined pair is `parallel` or `partial`, and the clauses that match (mining
+    /// with `--partial`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correspondence: Option<crate::mine::partial::Mark>,
 }
 
 /// An output format. Records arrive in output order; `finish` flushes and commits.
@@ -190,6 +194,7 @@ mod tests {
                 confidence: Some(0.875),
                 cost: None,
                 translation: None,
+                correspondence: None,
             },
             Record {
                 src: side("en", "Some 30,000 lives.", 2),
@@ -200,6 +205,7 @@ mod tests {
                 confidence: None,
                 cost: None,
                 translation: None,
+                correspondence: None,
             },
         ]
     }

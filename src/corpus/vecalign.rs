@@ -76,6 +76,7 @@ mod tests {
             confidence: None,
             cost: Some(0.25),
             translation: None,
+            correspondence: None,
         };
         assert_eq!(format_link(&r), "[3, 4]:[]:0.250000");
         let mut buf = Vec::new();

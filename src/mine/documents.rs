@@ -5,7 +5,7 @@
 //! records the writers consume.
 
 use super::pool::{self, Fate, PairResult, Pool};
-use super::{multi, Filters, Mode, Params};
+use super::{multi, partial, Filters, Mode, Params};
 use crate::corpus::{Record, Side};
 use crate::document::Document;
 use crate::embed::{EmbedStats, Embedder, Embeddings};
@@ -49,6 +49,9 @@ pub struct MineConfig {
     pub pivot: Option<String>,
     /// How nearest neighbours are searched (exact by default).
     pub knn: Knn,
+    /// Mark each kept pair `parallel` or `partial` with the clauses that match
+    /// ([`super::partial`]; embeds the kept pairs' clauses, so it needs the model).
+    pub partial: bool,
 }
 
 impl Default for MineConfig {
@@ -64,6 +67,7 @@ impl Default for MineConfig {
             pairs: Vec::new(),
             pivot: None,
             knn: Knn::Exact,
+            partial: false,
         }
     }
 }
@@ -105,6 +109,7 @@ impl MineConfig {
                 .unwrap_or_else(|| default_threshold(self.score)),
             knn: self.knn,
             min_confidence: (self.rank() == Rank::Confidence).then_some(self.min_confidence),
+            partial: self.partial,
         }
     }
 
@@ -251,7 +256,8 @@ impl Mined {
         let r = &self.pairs[pair];
         r.kept
             .iter()
-            .map(|p| pool::record(docs, &self.pools, r, p))
+            .enumerate()
+            .map(|(i, p)| pool::record(docs, &self.pools, r, p, r.marks.get(i)))
             .collect()
     }
 
@@ -302,6 +308,9 @@ pub fn mine_documents(
     }
     let mut mined = mine_embedded(docs, &emb, cfg, obs)?;
     mined.embed_stats = Some(stats);
+    if cfg.partial {
+        mined.mark_partial(docs, embedder, obs)?;
+    }
     Ok(mined)
 }
 
@@ -349,6 +358,40 @@ fn mine_pools(
 }
 
 impl Mined {
+    /// Marks every kept pair `parallel` or `partial` ([`super::partial`]), embedding the
+    /// clauses of the kept pairs' sentences (all pairs' at once) with `embedder`.
+    pub fn mark_partial(
+        &mut self,
+        docs: &[Document],
+        embedder: &Embedder,
+        obs: &dyn Observer,
+    ) -> Result<()> {
+        let pools = &self.pools;
+        let text = |pool: usize, row: usize| {
+            let (d, s) = pools[pool].rows[row];
+            docs[d].sentences[s].text.as_str()
+        };
+        let cands: Vec<partial::Candidate> = self
+            .pairs
+            .iter()
+            .flat_map(|r| {
+                r.kept.iter().map(move |p| partial::Candidate {
+                    src: text(r.src, p.src),
+                    tgt: text(r.tgt, p.tgt),
+                    src_vec: pools[r.src].emb.row(p.src),
+                    tgt_vec: pools[r.tgt].emb.row(p.tgt),
+                })
+            })
+            .collect();
+        let marks = partial::mark(&cands, |texts| embedder.embed(texts, obs))?;
+        drop(cands);
+        let mut marks = marks.into_iter();
+        for r in &mut self.pairs {
+            r.marks = marks.by_ref().take(r.kept.len()).collect();
+        }
+        Ok(())
+    }
+
     /// The result of mining `plan`'s pairs (in its order) with `cfg`, begun at `start`:
     /// the multi-way tuples added when there are three languages or more.
     pub fn assemble(

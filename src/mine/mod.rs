@@ -8,6 +8,7 @@ mod documents;
 pub mod evidence;
 pub mod filter;
 pub mod multi;
+pub mod partial;
 pub mod pool;
 
 pub use documents::{
@@ -66,6 +67,9 @@ pub struct Params {
     /// instead of `score`/`threshold` (needs the sentences' texts: [`pool::mine_pair`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_confidence: Option<f32>,
+    /// Kept pairs marked `parallel` / `partial` ([`partial`]); recorded only when on.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
 }
 
 impl Default for Params {
@@ -77,6 +81,7 @@ impl Default for Params {
             threshold: DEFAULT_THRESHOLD,
             knn: Knn::Exact,
             min_confidence: None,
+            partial: false,
         }
     }
 }

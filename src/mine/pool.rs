@@ -186,6 +186,9 @@ pub struct PairResult {
     pub seconds: f64,
     /// The search used (`auto` decided for this pair's sizes).
     pub knn: crate::score::Knn,
+    /// `parallel` / `partial` for each kept pair (same order), when marked
+    /// ([`super::partial`]); empty otherwise.
+    pub marks: Vec<super::partial::Mark>,
 }
 
 /// What became of a candidate pair.
@@ -310,6 +313,7 @@ pub fn judge(
         filtered,
         seconds: start.elapsed().as_secs_f64(),
         knn: search,
+        marks: Vec::new(),
     }
 }
 
@@ -328,7 +332,13 @@ pub fn side(docs: &[Document], pool: &Pool, row: usize) -> Side {
 }
 
 /// The record of a kept pair.
-pub fn record(docs: &[Document], pools: &[Pool], r: &PairResult, p: &Pair) -> Record {
+pub fn record(
+    docs: &[Document],
+    pools: &[Pool],
+    r: &PairResult,
+    p: &Pair,
+    mark: Option<&super::partial::Mark>,
+) -> Record {
     Record {
         src: side(docs, &pools[r.src], p.src),
         tgt: side(docs, &pools[r.tgt], p.tgt),
@@ -338,6 +348,7 @@ pub fn record(docs: &[Document], pools: &[Pool], r: &PairResult, p: &Pair) -> Re
         confidence: p.confidence,
         cost: None,
         translation: None,
+        correspondence: mark.cloned(),
     }
 }
 

@@ -132,6 +132,7 @@ impl Params {
             rank: Some(self.rank),
             min_confidence: self.min_confidence,
             knn: self.knn,
+            partial: false,
         }
     }
 
