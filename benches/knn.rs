@@ -2,7 +2,8 @@
 //! (2k × 2k) and a larger one (10k × 10k), at e5-small's width of 384.
 
 use bitalign::embed::Embeddings;
-use bitalign::score::{knn, similarity_block, Score, Scorer};
+use bitalign::observe::NoStage;
+use bitalign::score::{knn, similarity_block, Knn, Precision, Score, Scorer};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 
@@ -47,6 +48,20 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_with_input(BenchmarkId::new("knn_k4_both_ways", n), &n, |b, _| {
             b.iter(|| black_box(knn(&x, &y, 4)))
+        });
+        g.bench_with_input(BenchmarkId::new("knn_k4_both_ways_int8", n), &n, |b, _| {
+            b.iter(|| {
+                let s = Scorer::searched(
+                    &x,
+                    &y,
+                    4,
+                    Score::Cosine,
+                    &Knn::Exact,
+                    Precision::Int8,
+                    &NoStage,
+                );
+                black_box((s.fwd, s.bwd))
+            })
         });
         g.bench_with_input(BenchmarkId::new("margin_best_both_ways", n), &n, |b, _| {
             let s = Scorer::new(&x, &y, 4, Score::Margin);

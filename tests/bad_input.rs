@@ -712,6 +712,33 @@ fn confidence_ranking_with_approximate_search_is_refused() {
     }
 }
 
+/// The same for an int8 search (its lists are re-scored, but the confidence's features are
+/// computed in f32 only), and a sharded run, which searches in f32 only.
+#[test]
+fn int8_search_with_the_confidence_ranking_or_sharded_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.en.txt", "One.");
+    let b = write(dir.path(), "b.vi.txt", "Một.");
+    let out = dir.path().join("o").display().to_string();
+    let int8 = ["--knn-precision", "int8"];
+    let run = [
+        &["run", &a, &b, "--out", &out, "--rank", "confidence"][..],
+        &int8,
+    ]
+    .concat();
+    fails_with(&bitalign(&run), "the confidence ranking searches in f32");
+    let work = dir.path().join("w").display().to_string();
+    let shard = [
+        &[
+            "shard", "init", &work, &a, &b, "--shards", "2", "--out", &out, "--rank", "score",
+        ][..],
+        &int8,
+    ]
+    .concat();
+    fails_with(&bitalign(&shard), "a sharded run searches in f32");
+    assert!(!Path::new(&out).exists() && !Path::new(&work).exists());
+}
+
 #[test]
 fn partial_marking_without_a_model_or_sharded_is_refused() {
     let dir = tempfile::tempdir().unwrap();

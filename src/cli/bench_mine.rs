@@ -9,7 +9,7 @@ use anyhow::{ensure, Result};
 use bitalign::corpus::AtomicFile;
 use bitalign::embed::Embeddings;
 use bitalign::mine::{self, Params};
-use bitalign::score::{self, IvfParams, Knn, Score, Scorer};
+use bitalign::score::{self, IvfParams, Knn, Precision, Score, Scorer};
 use clap::Args;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -63,6 +63,10 @@ pub struct MineBenchArgs {
     /// runs first.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Method::Exact])]
     pub knn: Vec<Method>,
+    /// Number formats each search runs in (int8: estimates re-scored in f32, see `run
+    /// --knn-precision`).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Precision::F32])]
+    pub knn_precision: Vec<Precision>,
     /// Lists of the approximate search (default: chosen from the size, as `run`).
     #[arg(long, value_name = "N")]
     pub ivf_lists: Option<usize>,
@@ -83,6 +87,7 @@ pub struct MineBenchArgs {
 #[derive(Serialize)]
 struct MethodReport {
     knn: Knn,
+    precision: Precision,
     /// k-NN in both directions (for IVF: training, assignment and the probed lists).
     knn_seconds: Spread,
     /// CPU seconds (all threads) of one k-NN run, the mean of the runs.
@@ -139,12 +144,15 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
         probe: args.ivf_probe,
         ..IvfParams::default()
     };
-    let methods: Vec<Knn> = args
+    let methods: Vec<(Knn, Precision)> = args
         .knn
         .iter()
-        .map(|m| match m {
-            Method::Exact => Knn::Exact,
-            Method::Approx => Knn::Ivf(ivf),
+        .flat_map(|m| {
+            let knn = match m {
+                Method::Exact => Knn::Exact,
+                Method::Approx => Knn::Ivf(ivf),
+            };
+            args.knn_precision.iter().map(move |&p| (knn, p))
         })
         .collect();
     let inputs: Vec<Input> = match (&args.x, &args.y) {
@@ -189,12 +197,16 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
         let (nx, ny, d) = (x.len(), y.len(), x.dim());
         let mut exact: Option<(Lists, HashSet<(usize, usize)>)> = None;
         let mut reports = Vec::new();
-        for knn in &methods {
-            let name = if *knn == Knn::Exact {
-                "exact"
-            } else {
-                "approx"
-            };
+        for (knn, precision) in &methods {
+            let name = format!(
+                "{} {precision:?}",
+                if *knn == Knn::Exact {
+                    "exact"
+                } else {
+                    "approx"
+                }
+            );
+            let reference = *knn == Knn::Exact && precision.is_f32();
             progress.say(format!("{nx} × {ny} × {d}, {name}: k-NN both ways"));
             let mut secs = Vec::new();
             let mut lists = None;
@@ -202,7 +214,7 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
             let cpu = cpu_seconds();
             for _ in 0..args.runs {
                 let t = Instant::now();
-                let s = Scorer::with_search(x, y, args.k, Score::Margin, knn, &bar);
+                let s = Scorer::searched(x, y, args.k, Score::Margin, knn, *precision, &bar);
                 secs.push(t.elapsed().as_secs_f64());
                 lists = Some((s.fwd, s.bwd));
             }
@@ -212,10 +224,11 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
             let sampled = sampled_recall(x, y, &lists, args.check_rows);
             let full = exact.as_ref().map(|(e, _)| recall(&lists, e));
             let knn_seconds = Spread::of(secs);
-            let gflops = (*knn == Knn::Exact)
+            let gflops = reference
                 .then(|| 2.0 * nx as f64 * ny as f64 * d as f64 / knn_seconds.median / 1e9);
             let mut r = MethodReport {
                 knn: *knn,
+                precision: *precision,
                 similarities_per_second: nx as f64 * ny as f64 / knn_seconds.median,
                 knn_gflops: gflops,
                 knn_percent_of_peak: None,
@@ -237,6 +250,7 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
                 let params = Params {
                     k: args.k,
                     knn: *knn,
+                    precision: *precision,
                     ..Params::default()
                 };
                 let mut secs = Vec::new();
@@ -256,7 +270,7 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
                 });
                 r.mined_f1_vs_exact = exact.as_ref().map(|(_, e)| f1(&pair_set, e));
             }
-            if *knn == Knn::Exact && exact.is_none() {
+            if reference && exact.is_none() {
                 exact = Some((lists, pair_set));
             }
             reports.push(r);
@@ -330,6 +344,10 @@ fn print_table(r: &Report) {
             let search = match m.knn {
                 Knn::Ivf(p) => format!("ivf, {} lists, probe {}", p.lists_for(s.nx, s.ny), p.probe),
                 _ => "exact".into(),
+            };
+            let search = match m.precision {
+                Precision::F32 => search,
+                Precision::Int8 => format!("{search}, int8"),
             };
             println!(
                 "| {} × {} × {} | {search} | {:.3} s ({}) | {:.3e} | {} | {:.4} / {} | {} | {} | {} | {} |",

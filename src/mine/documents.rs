@@ -11,7 +11,7 @@ use crate::document::Document;
 use crate::embed::{EmbedStats, Embedder, Embeddings};
 use crate::error::{Error, Result};
 use crate::observe::Observer;
-use crate::score::{Knn, Score, DEFAULT_K};
+use crate::score::{Knn, Precision, Score, DEFAULT_K};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -49,6 +49,8 @@ pub struct MineConfig {
     pub pivot: Option<String>,
     /// How nearest neighbours are searched (exact by default).
     pub knn: Knn,
+    /// The number format of the search (f32 by default).
+    pub precision: Precision,
     /// Mark each kept pair `parallel` or `partial` with the clauses that match
     /// ([`super::partial`]; embeds the kept pairs' clauses, so it needs the model).
     pub partial: bool,
@@ -67,6 +69,7 @@ impl Default for MineConfig {
             pairs: Vec::new(),
             pivot: None,
             knn: Knn::Exact,
+            precision: Precision::F32,
             partial: false,
         }
     }
@@ -90,7 +93,8 @@ impl MineConfig {
         let score_only = self.threshold.is_some()
             || self.score != Score::Margin
             || self.mode != Mode::Max
-            || self.knn != Knn::Exact;
+            || self.knn != Knn::Exact
+            || self.precision != Precision::F32;
         self.rank.unwrap_or(if score_only {
             Rank::Score
         } else {
@@ -108,6 +112,7 @@ impl MineConfig {
                 .threshold
                 .unwrap_or_else(|| default_threshold(self.score)),
             knn: self.knn,
+            precision: self.precision,
             min_confidence: (self.rank() == Rank::Confidence).then_some(self.min_confidence),
             partial: self.partial,
         }
@@ -133,6 +138,13 @@ impl MineConfig {
                 "knn",
                 "the confidence ranking searches exactly (its features read every neighbour \
                  list); drop --knn, or rank by --rank score to search approximately",
+            ));
+        }
+        if self.rank == Some(Rank::Confidence) && self.precision != Precision::F32 {
+            return Err(Error::config(
+                "knn_precision",
+                "the confidence ranking searches in f32 (its features read every neighbour \
+                 list); drop --knn-precision, or rank by --rank score",
             ));
         }
         if let Knn::Ivf(p) | Knn::Auto(p) = &self.knn {

@@ -20,7 +20,7 @@ pub use pool::{Fate, PairResult, Pool};
 
 use crate::embed::Embeddings;
 use crate::observe::{NoStage, Stage};
-use crate::score::{Hit, Knn, Score, Scorer};
+use crate::score::{Hit, Knn, Precision, Score, Scorer};
 use std::collections::HashSet;
 
 /// Default ratio-margin threshold. A margin of 1.02 means the pair is 2 % more similar
@@ -63,6 +63,8 @@ pub struct Params {
     pub threshold: f32,
     /// How the nearest neighbours and best partners are searched.
     pub knn: Knn,
+    /// The number format the search compares in (kept pairs' scores are f32 either way).
+    pub precision: Precision,
     /// Rank by the calibrated confidence ([`confidence`]) and keep pairs at or above this
     /// instead of `score`/`threshold` (needs the sentences' texts: [`pool::mine_pair`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +82,7 @@ impl Default for Params {
             mode: Mode::Max,
             threshold: DEFAULT_THRESHOLD,
             knn: Knn::Exact,
+            precision: Precision::F32,
             min_confidence: None,
             partial: false,
         }
@@ -139,7 +142,7 @@ pub(crate) fn rank(a: &Pair, b: &Pair) -> std::cmp::Ordering {
 
 /// All candidates the retrieval mode proposes, best first, before the threshold.
 pub fn candidates(x: &Embeddings, y: &Embeddings, k: usize, score: Score, mode: Mode) -> Vec<Pair> {
-    candidates_with_progress(x, y, k, score, mode, &Knn::Exact, &NoStage)
+    candidates_with_progress(x, y, k, score, mode, &Knn::Exact, Precision::F32, &NoStage)
 }
 
 /// Units the bar of [`candidates_with_progress`] counts: one pass over the similarity
@@ -148,7 +151,9 @@ pub fn progress_len(x: &Embeddings, y: &Embeddings, score: Score, knn: &Knn) -> 
     knn.pass_len(x.len(), y.len()) * if score == Score::Cosine { 1 } else { 2 }
 }
 
-/// [`candidates`] with the neighbours found by `knn`, advancing `bar` (see [`progress_len`]).
+/// [`candidates`] with the neighbours found by `knn` in `precision`, advancing `bar` (see
+/// [`progress_len`]).
+#[allow(clippy::too_many_arguments)]
 pub fn candidates_with_progress(
     x: &Embeddings,
     y: &Embeddings,
@@ -156,12 +161,13 @@ pub fn candidates_with_progress(
     score: Score,
     mode: Mode,
     knn: &Knn,
+    precision: Precision,
     bar: &dyn Stage,
 ) -> Vec<Pair> {
     if x.is_empty() || y.is_empty() {
         return Vec::new();
     }
-    let scorer = Scorer::with_search(x, y, k, score, knn, bar);
+    let scorer = Scorer::searched(x, y, k, score, knn, precision, bar);
     let (fwd, bwd) = scorer.best_with_progress(x, y, bar);
     select(&fwd, &bwd, &scorer.x_mean, &scorer.y_mean, mode)
 }
@@ -230,6 +236,7 @@ pub fn mine(x: &Embeddings, y: &Embeddings, params: &Params) -> Vec<Pair> {
         params.score,
         params.mode,
         &params.knn,
+        params.precision,
         &NoStage,
     );
     c.retain(|p| p.score >= params.threshold);

@@ -248,6 +248,7 @@ pub fn mine_pair(
             params.score,
             params.mode,
             &search,
+            params.precision,
             &*bar,
         ),
     };

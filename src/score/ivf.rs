@@ -7,7 +7,9 @@
 //! same whatever the thread count (training and assignment are exact passes; list results
 //! are merged exactly).
 
-use super::{kernel, knn, offer_block, Lists, Rank, Rows, TopK, BLOCK_X, BLOCK_Y};
+use super::{
+    kernel, knn, offer_block, quant, rescored, Codes, Lists, Rank, Rows, TopK, BLOCK_X, BLOCK_Y,
+};
 use crate::embed::Embeddings;
 use rayon::prelude::*;
 
@@ -179,6 +181,7 @@ impl Want {
 
 /// [`super::scan`] restricted to the pairs the partition compares; a side not wanted
 /// gets no lists (an empty vector).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn scan(
     x: &dyn Rows,
     y: &dyn Rows,
@@ -186,6 +189,23 @@ pub(super) fn scan(
     rank: Rank<'_>,
     part: &Partition,
     want: Want,
+    codes: Codes<'_>,
+    bar: &dyn crate::observe::Stage,
+) -> (Vec<TopK>, Vec<TopK>) {
+    let keep = codes.precision().keep(k);
+    let lists = scan_lists(x, y, keep, rank, part, want, codes, bar);
+    rescored(lists, k, rank, codes, x, y)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn scan_lists(
+    x: &dyn Rows,
+    y: &dyn Rows,
+    k: usize,
+    rank: Rank<'_>,
+    part: &Partition,
+    want: Want,
+    codes: Codes<'_>,
     bar: &dyn crate::observe::Stage,
 ) -> (Vec<TopK>, Vec<TopK>) {
     let (nx, ny, d) = (x.len(), y.len(), x.dim());
@@ -216,6 +236,7 @@ pub(super) fn scan(
             let mut buf = vec![0.0f32; BLOCK_X * BLOCK_Y];
             let mut scores = Vec::with_capacity(BLOCK_Y);
             let (mut xs, mut ys) = (Vec::new(), Vec::new());
+            let (mut qxs, mut qys) = (quant::Gathered::default(), quant::Gathered::default());
             // Lists dealt round-robin, so each thread gets large and small ones.
             for c in (g..lists).step_by(groups) {
                 let (who, what) = (&part.searchers[c], &part.members[c]);
@@ -223,11 +244,24 @@ pub(super) fn scan(
                     continue;
                 }
                 for y_ids in what.chunks(BLOCK_Y) {
-                    gather(y, y_ids, &mut ys);
+                    let qy = match codes {
+                        Codes::F32 => {
+                            gather(y, y_ids, &mut ys);
+                            None
+                        }
+                        Codes::Int8(_, q) => Some(q.gather(y_ids, &mut qys)),
+                    };
                     for x_ids in who.chunks(BLOCK_X) {
-                        gather(x, x_ids, &mut xs);
                         let out = &mut buf[..x_ids.len() * y_ids.len()];
-                        kernel::block(&xs, &ys, d, out);
+                        match (codes, &qy) {
+                            (Codes::Int8(q, _), Some(qy)) => {
+                                quant::block(&q.gather(x_ids, &mut qxs), qy, out)
+                            }
+                            _ => {
+                                gather(x, x_ids, &mut xs);
+                                kernel::block(&xs, &ys, d, out);
+                            }
+                        }
                         let lists = Lists {
                             rows: &mut rows,
                             row_slot: if want.rows {

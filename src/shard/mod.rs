@@ -132,6 +132,7 @@ impl Params {
             rank: Some(self.rank),
             min_confidence: self.min_confidence,
             knn: self.knn,
+            precision: crate::score::Precision::F32,
             partial: false,
         }
     }
@@ -301,6 +302,12 @@ impl Work {
         let cfg = s.config;
         if s.shards == 0 {
             return Err(Error::config("shards", "must be at least 1"));
+        }
+        if cfg.precision != crate::score::Precision::F32 {
+            return Err(Error::config(
+                "knn_precision",
+                "a sharded run searches in f32 (for now); drop --knn-precision",
+            ));
         }
         let plan = cfg.plan(s.docs)?;
         if !s.embeddings.is_empty() && s.embeddings.len() != s.docs.len() {
