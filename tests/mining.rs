@@ -603,6 +603,47 @@ fn embedding_cache_gives_the_same_corpus_without_embedding_again() {
 }
 
 #[test]
+fn rows_streamed_to_disk_in_small_chunks_give_the_same_corpus() {
+    // Everything spilled to a mapped file and embedded 7 distinct sentences at a time
+    // (the path of inputs too large for memory), with and without the disk cache.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let run = |name: &str, streamed: bool, cache: &str| {
+        let out = dir.path().join(name);
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_bitalign"));
+        c.args([
+            "run",
+            &demo("en"),
+            &demo("vi"),
+            &demo("id"),
+            "--threshold",
+            "1.0",
+        ])
+        .args(["--out", out.to_str().unwrap(), "--embed-cache", cache])
+        .env("BITALIGN_MODEL", common::offline_model_dir())
+        .env("HF_HUB_OFFLINE", "1");
+        if streamed {
+            c.env("BITALIGN_SPILL_BYTES", "0")
+                .env("BITALIGN_EMBED_CHUNK", "7");
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        ["en-vi.jsonl", "en-id.jsonl", "vi-id.jsonl", "multi.jsonl"]
+            .map(|f| std::fs::read(out.join(f)).unwrap())
+    };
+    let plain = run("a", false, "off");
+    assert_eq!(plain, run("b", true, "off"));
+    let c = cache.to_str().unwrap();
+    assert_eq!(
+        plain,
+        run("c", true, c),
+        "rows stored from the spilled file"
+    );
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 3);
+    assert_eq!(plain, run("d", false, c), "and read back");
+}
+
+#[test]
 fn same_corpus_whatever_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("t1"), dir.path().join("t2"));

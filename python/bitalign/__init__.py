@@ -96,6 +96,12 @@ class Model:
       to f32), or ``None``.
     - ``batch``: sentences per batch; ``threads``: worker threads for this model (default:
       all cores). Neither changes the vectors.
+    - ``embed_cache``: where embeddings are kept between calls, as ``bitalign run
+      --embed-cache``: a directory, ``"off"``, or ``None`` for ``$BITALIGN_EMBED_CACHE``, else
+      ``$BITALIGN_CACHE_DIR``, else ``~/.cache/bitalign/embeddings``. One ``.npy`` per
+      document (:func:`mine`) or per :meth:`embed` call, keyed by the model's files, the
+      prefix and the texts; a cached document is read back, not embedded again, and gives
+      the same numbers. Nothing is evicted: delete the directory to reclaim the space.
     - ``progress``: a :data:`Progress` callback for the download, if any.
 
     Raises :class:`ModelError` (or its :class:`ModelNotCachedError`,
@@ -113,6 +119,7 @@ class Model:
         quantize: Optional[str] = None,
         batch: int = 32,
         threads: Optional[int] = None,
+        embed_cache: Union[str, "os.PathLike[str]", None] = None,
         progress: Optional[Progress] = None,
     ) -> None:
         if model is None:
@@ -125,6 +132,7 @@ class Model:
             quantize=quantize,
             batch=batch,
             threads=threads,
+            embed_cache=None if embed_cache is None else os.fspath(embed_cache),
             progress=progress,
         )
         info = self._native.info()
@@ -141,7 +149,8 @@ class Model:
         shape ``(len(texts), dim)``, one row per text in order, L2-normalised when the
         model's pipeline ends in ``Normalize`` (e5, LaBSE, …). Identical texts are embedded
         once; a row does not depend on the other texts, the batch size or the thread count.
-        Texts longer than the model's limit are truncated to it (and a note is logged)."""
+        Texts longer than the model's limit are truncated to it (and a note is logged).
+        With the model's ``embed_cache``, the list is one cached document."""
         buf, rows, dim = self._native.embed_raw(_texts(texts, "texts"), progress)
         return np.frombuffer(buf, dtype=np.float32).reshape(rows, dim)
 
@@ -215,8 +224,17 @@ def translate(
     return t.translate(sentences, progress=progress)
 
 
-def _model(model: Union["Model", str, "os.PathLike[str]", None]) -> "Model":
-    return model if isinstance(model, Model) else Model(model)
+def _model(
+    model: Union["Model", str, "os.PathLike[str]", None],
+    embed_cache: Union[str, "os.PathLike[str]", None] = None,
+) -> "Model":
+    if isinstance(model, Model):
+        if embed_cache is not None:
+            raise ConfigError(
+                "embed_cache: the Model given holds its cache; pass embed_cache= to Model()"
+            )
+        return model
+    return Model(model, embed_cache=embed_cache)
 
 
 @dataclass(frozen=True)
@@ -300,6 +318,7 @@ def mine(
     translations: Optional[Mapping[Tuple[str, str], Sequence[str]]] = None,
     mt_model: Union[Translator, str, "os.PathLike[str]", None] = None,
     partial: bool = False,
+    embed_cache: Union[str, "os.PathLike[str]", None] = None,
     progress: Optional[Progress] = None,
 ) -> List[Dict[str, Any]]:
     """Mines the sentence pairs that correspond in comparable documents, for every pair of
@@ -322,7 +341,9 @@ def mine(
     ``max_length_ratio`` (of the length filter), ``pairs`` (``["en-vi", …]``; default every
     pair, languages in input order), ``partial`` (mark each kept pair ``parallel`` or
     ``partial`` with the clauses that match, as ``run --partial``: a ``correspondence``
-    field ``{"kind", "p_partial", "part": {"side", "start", "end", "text"}}``).
+    field ``{"kind", "p_partial", "part": {"side", "start", "end", "text"}}``),
+    ``embed_cache`` (see :class:`Model`; only when ``model`` is not a :class:`Model`,
+    which holds its own).
 
     Returns the kept pairs of every language pair, pair after pair, as the records of the
     JSONL files: ``{"src": side, "tgt": side, "cosine": …, "margin": …, "confidence": …}``
@@ -337,7 +358,7 @@ def mine(
     source sentence's translation re-scores the confidence of its candidates, and each
     record gets ``"translation"``. Needs the confidence ranking.
     """
-    m = _model(model)
+    m = _model(model, embed_cache)
     inputs = _documents(docs)
     given = None
     if translations is not None:

@@ -18,6 +18,7 @@ class Model:
         quantize: Optional[str] = None,
         batch: int = 32,
         threads: Optional[int] = None,
+        embed_cache: Optional[str] = None,
         progress: Optional[_Progress] = None,
     ) -> None: ...
     def embed_raw(

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bitalign::align::{align_translated_documents, AlignConfig};
 use bitalign::document::{Document, Language};
-use bitalign::embed::{EmbedOptions, Embedder};
+use bitalign::embed::{DiskCache, EmbedOptions, Embedder};
 use bitalign::mine::{mine_documents_translated, Filter, Filters, MineConfig, Mode};
 use bitalign::model::{ModelSource, Quantize};
 use bitalign::observe::{Observer, Stage, Unit};
@@ -172,7 +172,7 @@ struct Model {
 #[pymethods]
 impl Model {
     #[new]
-    #[pyo3(signature = (model, *, revision=None, offline=false, prefix=None, quantize=None, batch=bitalign::embed::DEFAULT_BATCH, threads=None, progress=None))]
+    #[pyo3(signature = (model, *, revision=None, offline=false, prefix=None, quantize=None, batch=bitalign::embed::DEFAULT_BATCH, threads=None, embed_cache=None, progress=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -183,6 +183,7 @@ impl Model {
         quantize: Option<String>,
         batch: usize,
         threads: Option<usize>,
+        embed_cache: Option<std::path::PathBuf>,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let quantize = match quantize.as_deref() {
@@ -203,6 +204,7 @@ impl Model {
             batch,
             quantize,
             threads,
+            cache_dir: DiskCache::from_setting(embed_cache.as_deref()).map(|c| c.dir().into()),
             ..EmbedOptions::default()
         };
         let obs = PyObserver::new(progress);
@@ -226,7 +228,8 @@ impl Model {
         let emb = if texts.is_empty() {
             Vec::new()
         } else {
-            let r = py.detach(|| self.embedder.embed(&texts, &obs).map_err(Error::from));
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let r = py.detach(|| self.embedder.embed_cached(&refs, &obs).map_err(Error::from));
             obs.finish(py, r)?.into_vec()
         };
         let rows = emb.len() / dim;

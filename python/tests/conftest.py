@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+# Every test embeds (none reads back vectors an earlier run left in the user's cache);
+# test_embed_cache.py names its caches.
+os.environ["BITALIGN_EMBED_CACHE"] = "off"
+
 REPO = Path(__file__).resolve().parents[2]
 MODEL = REPO / "models" / "multilingual-e5-small-q4"
 DEMO = sorted((REPO / "data" / "demo").glob("karabakh.*.txt"))

@@ -3,7 +3,7 @@
 //! clustered vectors with planted translations or on `.npy` files, next to the machine's
 //! FMA peak, with the exactness of the k-NN lists checked on sampled rows.
 
-use super::bench::{fma_peak_gflops, proc_status_mib, Spread};
+use super::bench::{cpu_seconds, fma_peak_gflops, proc_status_mib, Spread};
 use super::Progress;
 use anyhow::{ensure, Result};
 use bitalign::corpus::AtomicFile;
@@ -90,6 +90,8 @@ struct MethodReport {
     precision: Precision,
     /// k-NN in both directions (for IVF: training, assignment and the probed lists).
     knn_seconds: Spread,
+    /// CPU seconds (all threads) of one k-NN run, the mean of the runs.
+    knn_cpu_seconds: Option<f64>,
     /// nx·ny / seconds: pairs covered per second (all pairs are compared only when exact).
     similarities_per_second: f64,
     /// 2·d·nx·ny / seconds (exact search only).
@@ -101,6 +103,7 @@ struct MethodReport {
     knn_recall: Option<f64>,
     /// k-NN, margins, best partners both ways, max mode, threshold.
     mine_seconds: Option<Spread>,
+    mine_cpu_seconds: Option<f64>,
     mined_pairs: Option<usize>,
     /// F1 of the mined pair set against exact mining's, when exact ran too.
     mined_f1_vs_exact: Option<f64>,
@@ -208,12 +211,15 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
             let mut secs = Vec::new();
             let mut lists = None;
             let bar = bitalign::observe::NoStage;
+            let cpu = cpu_seconds();
             for _ in 0..args.runs {
                 let t = Instant::now();
                 let s = Scorer::searched(x, y, args.k, Score::Margin, knn, *precision, &bar);
                 secs.push(t.elapsed().as_secs_f64());
                 lists = Some((s.fwd, s.bwd));
             }
+            let per_run = |c0: Option<f64>| Some((cpu_seconds()? - c0?) / args.runs as f64);
+            let knn_cpu_seconds = per_run(cpu);
             let lists = lists.expect("at least one run");
             let sampled = sampled_recall(x, y, &lists, args.check_rows);
             let full = exact.as_ref().map(|(e, _)| recall(&lists, e));
@@ -227,9 +233,11 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
                 knn_gflops: gflops,
                 knn_percent_of_peak: None,
                 knn_seconds,
+                knn_cpu_seconds,
                 knn_recall_sampled: sampled,
                 knn_recall: full,
                 mine_seconds: None,
+                mine_cpu_seconds: None,
                 mined_pairs: None,
                 mined_f1_vs_exact: None,
                 planted_recall: None,
@@ -247,6 +255,7 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
                 };
                 let mut secs = Vec::new();
                 let mut pairs = Vec::new();
+                let cpu = cpu_seconds();
                 for _ in 0..args.runs {
                     let t = Instant::now();
                     pairs = mine::mine(x, y, &params);
@@ -254,6 +263,7 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
                 }
                 pair_set = pairs.iter().map(|p| (p.src, p.tgt)).collect();
                 r.mine_seconds = Some(Spread::of(secs));
+                r.mine_cpu_seconds = per_run(cpu);
                 r.mined_pairs = Some(pairs.len());
                 r.planted_recall = planted.as_ref().map(|p| {
                     p.iter().filter(|q| pair_set.contains(q)).count() as f64 / p.len().max(1) as f64
@@ -326,7 +336,7 @@ fn print_table(r: &Report) {
             .map_or("not measured".into(), |p| format!("{p:.0} GFLOP/s")),
         r.runs
     );
-    println!("| nx × ny × d | search | k-NN both ways | similarities/s | GFLOP/s (% of peak) | k-NN recall: sampled / all | mining | mined pairs | F1 vs exact | planted recall |");
+    println!("| nx × ny × d | search | k-NN both ways (CPU) | similarities/s | GFLOP/s (% of peak) | k-NN recall: sampled / all | mining (CPU) | mined pairs | F1 vs exact | planted recall |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let opt = |v: Option<f64>, p: usize| v.map_or("—".to_string(), |v| format!("{v:.p$}"));
     for s in &r.sizes {
@@ -340,11 +350,12 @@ fn print_table(r: &Report) {
                 Precision::Int8 => format!("{search}, int8"),
             };
             println!(
-                "| {} × {} × {} | {search} | {:.3} s | {:.3e} | {} | {:.4} / {} | {} | {} | {} | {} |",
+                "| {} × {} × {} | {search} | {:.3} s ({}) | {:.3e} | {} | {:.4} / {} | {} | {} | {} | {} |",
                 s.nx,
                 s.ny,
                 s.dim,
                 m.knn_seconds.median,
+                opt(m.knn_cpu_seconds, 1),
                 m.similarities_per_second,
                 match (m.knn_gflops, m.knn_percent_of_peak) {
                     (Some(g), Some(p)) => format!("{g:.0} ({p:.1} %)"),
@@ -353,9 +364,11 @@ fn print_table(r: &Report) {
                 },
                 m.knn_recall_sampled,
                 opt(m.knn_recall, 4),
-                m.mine_seconds
-                    .as_ref()
-                    .map_or("—".into(), |t| format!("{:.3} s", t.median)),
+                m.mine_seconds.as_ref().map_or("—".into(), |t| format!(
+                    "{:.3} s ({})",
+                    t.median,
+                    opt(m.mine_cpu_seconds, 1)
+                )),
                 m.mined_pairs.map_or("—".into(), |n| n.to_string()),
                 opt(m.mined_f1_vs_exact, 4),
                 opt(m.planted_recall, 4),

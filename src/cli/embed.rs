@@ -65,9 +65,9 @@ pub fn run(args: EmbedArgs, progress: &Progress) -> Result<()> {
     let mut files = Vec::new();
     for (doc, stem) in docs.iter().zip(&stems) {
         let sentences = &doc.sentences;
-        let idx: Vec<usize> = (row..row + sentences.len()).collect();
+        // A view of the rows (of the mapped file when they were spilled), not a copy.
+        let m = all.slice(row..row + sentences.len());
         row += sentences.len();
-        let m = all.select(&idx);
         let mut txt = writer.create_file(&format!("{stem}.sentences.txt"))?;
         for s in sentences {
             writeln!(

@@ -10,10 +10,10 @@ use bitalign::corpus::{
     TranslationRecord,
 };
 use bitalign::document::Document;
-use bitalign::embed::{read_embeddings, CachedEmbedder, DiskCache};
+use bitalign::embed::{read_embedding_parts, CachedEmbedder, DiskCache};
 use bitalign::mine::{
-    self, mine_documents_translated, mine_embedded_translated, Filter, Filters, MineConfig, Mined,
-    Mode, Rank,
+    self, mine_documents_translated, mine_embedded_parts, Filter, Filters, MineConfig, Mined, Mode,
+    Rank,
 };
 use bitalign::mt::Translations;
 use bitalign::report::{self, RunData};
@@ -306,11 +306,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     let (translations, translation_records) = translations_for(&args, &docs, &wanted, progress)?;
 
     let (mined, model, load_seconds, embed_seconds) = if args.embeddings.is_empty() {
-        let cache = match &args.embed_cache {
-            Some(d) if d.as_os_str() == "off" => None,
-            Some(d) => Some(DiskCache::new(d)),
-            None => DiskCache::default_dir().map(DiskCache::new),
-        };
+        let cache = DiskCache::from_setting(args.embed_cache.as_deref());
         let embedder = args.model.embedder(progress)?.with_cache(cache);
         let mined = mine_documents_translated(&docs, &embedder, &translations, &cfg, progress)?;
         let stats = mined.embed_stats.clone().unwrap_or_default();
@@ -319,7 +315,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
         (mined, model, embedder.load_seconds, secs)
     } else {
         let start = Instant::now();
-        let emb = read_embeddings(&args.embeddings, args.dim, &docs)?;
+        let parts = read_embedding_parts(&args.embeddings, args.dim, &docs)?;
         let secs = start.elapsed().as_secs_f64();
         let model = ModelRecord::Precomputed {
             embeddings: args
@@ -329,7 +325,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
                 .collect(),
         };
         (
-            mine_embedded_translated(&docs, &emb, &translations, &cfg, progress)?,
+            mine_embedded_parts(&docs, &parts, &translations, &cfg, progress)?,
             model,
             0.0,
             secs,

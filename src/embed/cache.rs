@@ -28,6 +28,18 @@ impl DiskCache {
         Some(crate::cache::home()?.join("embeddings"))
     }
 
+    /// The cache a setting names (`--embed-cache`, Python's `embed_cache=`): `off` none,
+    /// a directory that one; unset, `$BITALIGN_EMBED_CACHE` decides the same way, else
+    /// [`DiskCache::default_dir`].
+    pub fn from_setting(setting: Option<&Path>) -> Option<Self> {
+        let env = std::env::var_os("BITALIGN_EMBED_CACHE").filter(|v| !v.is_empty());
+        match setting.map(|p| p.as_os_str().to_owned()).or(env) {
+            Some(d) if d == "off" => None,
+            Some(d) => Some(Self::new(d)),
+            None => Self::default_dir().map(Self::new),
+        }
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -50,16 +62,26 @@ impl DiskCache {
         (e.len() == rows && e.dim() == dim).then_some(e)
     }
 
-    /// Stores `e` under `key`: written to a temporary file in the cache, then renamed, so a
-    /// reader never sees half a file and two runs storing the same key do no harm.
+    /// Stores `e` under `key` (see [`DiskCache::put_with`]).
     pub fn put(&self, key: &str, e: &Embeddings) -> std::io::Result<()> {
+        self.put_with(key, |w| e.write_npy(w))
+    }
+
+    /// Stores the `.npy` that `write` writes under `key`: written to a temporary file in
+    /// the cache, then renamed, so a reader never sees half a file and two runs storing
+    /// the same key do no harm.
+    pub fn put_with(
+        &self,
+        key: &str,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".bitalign-")
             .suffix(".tmp")
             .tempfile_in(&self.dir)?;
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-        e.write_npy(&mut w)?;
+        write(&mut w)?;
         w.flush()?;
         drop(w);
         tmp.persist(self.path(key)).map_err(|e| e.error)?;

@@ -111,6 +111,21 @@ impl Embeddings {
         matches!(self.data, Data::Mapped { .. })
     }
 
+    /// Rows `range`: a view of the same map when mapped (no copy), else a copy.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
+        assert!(range.start <= range.end && range.end <= self.len());
+        let d = self.dim;
+        let data = match &self.data {
+            Data::Mapped { map, offset, .. } => Data::Mapped {
+                map: map.clone(),
+                offset: offset + range.start * d * 4,
+                len: range.len() * d,
+            },
+            Data::Owned(v) => Data::Owned(v[range.start * d..range.end * d].to_vec()),
+        };
+        Self { dim: d, data }
+    }
+
     /// Rows picked by index, in that order (gathering deduplicated results back).
     pub fn select(&self, idx: &[usize]) -> Self {
         let mut data = Vec::with_capacity(idx.len() * self.dim);
@@ -124,26 +139,13 @@ impl Embeddings {
     }
 
     /// NumPy `.npy` (format 1.0, little-endian float32, C order).
-    pub fn write_npy(&self, w: &mut impl Write) -> std::io::Result<()> {
-        let dict = format!(
-            "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
-            self.len(),
-            self.dim
-        );
-        // Magic (6) + version (2) + header length (2) + dict + '\n', padded to 64 bytes.
-        let unpadded = 10 + dict.len() + 1;
-        let pad = (64 - unpadded % 64) % 64;
-        let header_len = (dict.len() + pad + 1) as u16;
-        w.write_all(b"\x93NUMPY\x01\x00")?;
-        w.write_all(&header_len.to_le_bytes())?;
-        w.write_all(dict.as_bytes())?;
-        w.write_all(&vec![b' '; pad])?;
-        w.write_all(b"\n")?;
+    pub fn write_npy(&self, w: &mut (impl Write + ?Sized)) -> std::io::Result<()> {
+        write_npy_header(w, self.len(), self.dim)?;
         self.write_raw(w)
     }
 
     /// Raw little-endian float32 rows, no header: what LASER and vecalign read.
-    pub fn write_raw(&self, w: &mut impl Write) -> std::io::Result<()> {
+    pub fn write_raw(&self, w: &mut (impl Write + ?Sized)) -> std::io::Result<()> {
         for v in self.as_slice() {
             w.write_all(&v.to_le_bytes())?;
         }
@@ -314,6 +316,24 @@ impl Embeddings {
         }
         Ok(())
     }
+}
+
+/// The `.npy` header (format 1.0) of `rows` × `dim` little-endian float32 in C order.
+pub(crate) fn write_npy_header(
+    w: &mut (impl Write + ?Sized),
+    rows: usize,
+    dim: usize,
+) -> std::io::Result<()> {
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}");
+    // Magic (6) + version (2) + header length (2) + dict + '\n', padded to 64 bytes.
+    let unpadded = 10 + dict.len() + 1;
+    let pad = (64 - unpadded % 64) % 64;
+    let header_len = (dict.len() + pad + 1) as u16;
+    w.write_all(b"\x93NUMPY\x01\x00")?;
+    w.write_all(&header_len.to_le_bytes())?;
+    w.write_all(dict.as_bytes())?;
+    w.write_all(&vec![b' '; pad])?;
+    w.write_all(b"\n")
 }
 
 fn map_file(path: &Path) -> Result<Mmap> {

@@ -5,9 +5,11 @@
 
 mod cache;
 mod matrix;
+pub mod sink;
 
 pub use cache::DiskCache;
 pub use matrix::Embeddings;
+use sink::RowSink;
 
 use anyhow::{anyhow, Result};
 use rayon::prelude::*;
@@ -165,66 +167,102 @@ impl Embedder {
     /// Embeds documents given as their sentences: rows of every document, in order. With a
     /// disk cache, a document embedded before (same model, prefix and sentences) is read
     /// back, the others are embedded together and stored; a cache that cannot be written
-    /// is noted and the run goes on.
+    /// is noted and the run goes on. Rows are written as they are computed, to a
+    /// memory-mapped file past [`sink::spill_bytes`], so memory does not grow with them.
     pub fn embed_documents(
         &self,
         docs: &[Vec<&str>],
         obs: &dyn Observer,
     ) -> Result<(Embeddings, EmbedStats)> {
+        match &self.pool {
+            Some(pool) => pool.install(|| self.embed_documents_here(docs, obs)),
+            None => self.embed_documents_here(docs, obs),
+        }
+    }
+
+    fn embed_documents_here(
+        &self,
+        docs: &[Vec<&str>],
+        obs: &dyn Observer,
+    ) -> Result<(Embeddings, EmbedStats)> {
         let Some(cache) = &self.cache else {
-            return self.embed_with_stats(&docs.concat(), obs);
+            return self.embed_here(&docs.concat(), obs);
         };
         let dim = self.dim();
         let keys: Vec<String> = docs
             .iter()
             .map(|d| DiskCache::key(&self.model.fingerprint, &self.prefix, d))
             .collect();
-        let mut found: Vec<Option<Embeddings>> = docs
+        // Only whether each is there: holding every hit open would keep a map per document.
+        let hit: Vec<bool> = docs
             .iter()
             .zip(&keys)
-            .map(|(d, k)| match d.is_empty() {
-                true => Embeddings::new(dim, Vec::new()).ok(),
-                false => cache.get(k, d.len(), dim),
-            })
+            .map(|(d, k)| d.is_empty() || cache.get(k, d.len(), dim).is_some())
             .collect();
-        let missing: Vec<usize> = (0..docs.len()).filter(|&i| found[i].is_none()).collect();
-        let texts: Vec<&str> = missing
+        let missing = hit.iter().filter(|h| !**h).count();
+        let texts: Vec<&str> = docs
             .iter()
-            .flat_map(|&i| docs[i].iter().copied())
+            .zip(&hit)
+            .filter(|(_, h)| !**h)
+            .flat_map(|(d, _)| d.iter().copied())
             .collect();
-        let (fresh, mut stats) = self.embed_with_stats(&texts, obs)?;
-        let mut at = 0;
+        let total: usize = docs.iter().map(Vec::len).sum();
+        let mut sink = RowSink::new(dim, total)?;
+        let mut stream = Stream::new(self, &texts, obs)?;
         let mut unwritable = None;
-        for &i in &missing {
-            let e = fresh.select(&(at..at + docs[i].len()).collect::<Vec<_>>());
-            at += docs[i].len();
-            if unwritable.is_none() {
-                unwritable = cache.put(&keys[i], &e).err();
+        let mut row = vec![0f32; dim];
+        for ((doc, key), &hit) in docs.iter().zip(&keys).zip(&hit) {
+            if doc.is_empty() {
+                continue;
             }
-            found[i] = Some(e);
+            if hit {
+                let e = cache.get(key, doc.len(), dim).ok_or_else(|| {
+                    anyhow!(
+                        "{}: a cached embedding file went away during the run",
+                        cache.dir().display()
+                    )
+                })?;
+                for r in e.rows() {
+                    sink.push(r)?;
+                }
+                continue;
+            }
+            let at = sink.len();
+            stream.emit(doc.len(), &mut sink)?;
+            if unwritable.is_none() {
+                unwritable = cache
+                    .put_with(key, |w| {
+                        matrix::write_npy_header(w, doc.len(), dim)?;
+                        for i in at..at + doc.len() {
+                            sink.read_row(i, &mut row).map_err(std::io::Error::other)?;
+                            for v in &row {
+                                w.write_all(&v.to_le_bytes())?;
+                            }
+                        }
+                        Ok(())
+                    })
+                    .err();
+            }
         }
+        let mut stats = stream.finish();
         if let Some(err) = unwritable {
             obs.note(&format!(
                 "warning: cannot write the embedding cache in {} ({err}); going on without it",
                 cache.dir().display()
             ));
         }
-        stats.sentences = docs.iter().map(Vec::len).sum();
-        stats.cached = stats.sentences - texts.len();
+        stats.sentences = total;
+        stats.cached = total - texts.len();
         if stats.cached > 0 {
             obs.note(&format!(
                 "{} of {} documents ({} sentences) read from the embedding cache in {}",
-                docs.len() - missing.len(),
+                docs.len() - missing,
                 docs.len(),
                 stats.cached,
                 cache.dir().display()
             ));
         }
-        let data: Vec<f32> = found
-            .into_iter()
-            .flat_map(|e| e.unwrap().into_vec())
-            .collect();
-        Ok((Embeddings::new(dim, data)?, stats))
+        Ok((sink.finish()?, stats))
     }
 
     pub fn model(&self) -> &Model {
@@ -246,13 +284,25 @@ impl Embedder {
         obs: &dyn Observer,
     ) -> Result<Embeddings> {
         let (e, stats) = self.embed_with_stats(texts, obs)?;
+        self.note_truncated(&stats, obs);
+        Ok(e)
+    }
+
+    /// [`Embedder::embed`] through the disk cache when there is one, `texts` being one
+    /// document (what Python's `Model.embed` does).
+    pub fn embed_cached(&self, texts: &[&str], obs: &dyn Observer) -> Result<Embeddings> {
+        let (e, stats) = self.embed_documents(&[texts.to_vec()], obs)?;
+        self.note_truncated(&stats, obs);
+        Ok(e)
+    }
+
+    fn note_truncated(&self, stats: &EmbedStats, obs: &dyn Observer) {
         if stats.truncated > 0 {
             obs.note(&format!(
                 "note: {} of {} texts were longer than {} tokens and were truncated",
                 stats.truncated, stats.unique, self.model.max_len
             ));
         }
-        Ok(e)
     }
 
     pub fn embed_with_stats<S: AsRef<str> + Sync>(
@@ -271,71 +321,12 @@ impl Embedder {
         texts: &[S],
         obs: &dyn Observer,
     ) -> Result<(Embeddings, EmbedStats)> {
-        let start = Instant::now();
-        let mut first_of: HashMap<&str, usize> = HashMap::new();
-        let mut unique: Vec<&str> = Vec::new();
-        let slot: Vec<usize> = texts
-            .iter()
-            .map(|t| {
-                *first_of.entry(t.as_ref()).or_insert_with(|| {
-                    unique.push(t.as_ref());
-                    unique.len() - 1
-                })
-            })
-            .collect();
-        let encodings = self.tokenize(&unique)?;
-        let mut stats = EmbedStats {
-            sentences: texts.len(),
-            unique: unique.len(),
-            tokens: encodings.iter().map(|e| e.ids.len()).sum(),
-            truncated: encodings.iter().filter(|e| e.truncated).count(),
-            ..Default::default()
-        };
-
-        // Longest first: the slowest batches start early and the bar's rate is honest.
-        let mut order: Vec<usize> = (0..unique.len()).collect();
-        order.sort_by_key(|&i| (std::cmp::Reverse(encodings[i].ids.len()), i));
-        let batches: Vec<&[usize]> = order.chunks(self.batch).collect();
-        let backend = self.model.backend();
-        stats.padded_tokens = batches
-            .iter()
-            .map(|b| {
-                let lens: Vec<usize> = b.iter().map(|&i| encodings[i].ids.len()).collect();
-                backend.computed_tokens(&lens)
-            })
-            .sum();
-
-        let bar = obs.stage("embedding", Some(unique.len() as u64), Unit::Items);
-        let dim = self.dim();
-        let one = |b: &&[usize]| {
-            let seqs: Vec<&[u32]> = b.iter().map(|&i| encodings[i].ids.as_slice()).collect();
-            let out = backend.embed_batch(&seqs);
-            bar.advance(b.len() as u64);
-            out
-        };
-        // Our encoder runs each batch on one thread: batches go in parallel. candle's runs
-        // its ops on all threads: batches go one after the other inside its pool (measured
-        // on 2 cores, 600 Tatoeba sentences: 2280-2500 tokens/s against 2010-2090 with
-        // rayon over batches).
-        let results: Vec<Result<Vec<f32>>> = if backend.parallel_batches() {
-            batches.par_iter().map(one).collect()
-        } else {
-            self.model
-                .device
-                .with_context(|| batches.iter().map(one).collect())
-        };
-        drop(bar);
-
-        let mut data = vec![0f32; unique.len() * dim];
-        for (b, r) in batches.iter().zip(results) {
-            let flat = r?;
-            for (k, &i) in b.iter().enumerate() {
-                data[i * dim..(i + 1) * dim].copy_from_slice(&flat[k * dim..(k + 1) * dim]);
-            }
-        }
-        let unique_emb = Embeddings::new(dim, data)?;
-        stats.seconds = start.elapsed().as_secs_f64();
-        Ok((unique_emb.select(&slot), stats))
+        let texts: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
+        let mut sink = RowSink::new(self.dim(), texts.len())?;
+        let mut stream = Stream::new(self, &texts, obs)?;
+        stream.emit(texts.len(), &mut sink)?;
+        let stats = stream.finish();
+        Ok((sink.finish()?, stats))
     }
 
     fn tokenize(&self, texts: &[&str]) -> Result<Vec<Encoded>> {
@@ -425,6 +416,155 @@ impl<'a> CachedEmbedder<'a> {
     }
 }
 
+/// Distinct texts tokenized and embedded at a time: bounds the tokens and vectors held
+/// in memory whatever the input's size (a larger chunk only sorts batches by length
+/// over more texts). `BITALIGN_EMBED_CHUNK` overrides it (no number changes).
+pub const CHUNK: usize = 16_384;
+
+fn chunk_size() -> usize {
+    std::env::var("BITALIGN_EMBED_CHUNK")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(CHUNK)
+}
+
+/// Texts turned into rows in order, written to a [`RowSink`] as they come: identical texts
+/// are embedded once (later ones copy the first one's row), distinct texts [`CHUNK`] at
+/// a time, longest first within a chunk.
+struct Stream<'a> {
+    embedder: &'a Embedder,
+    /// Distinct texts in order of first appearance.
+    unique: Vec<&'a str>,
+    /// The distinct text of every text.
+    slot: Vec<u32>,
+    /// The sink row of each distinct text once written (`usize::MAX` before).
+    row_of: Vec<usize>,
+    /// Vectors of distinct texts `chunk_at..chunk_at + chunk.len() / dim`.
+    chunk: Vec<f32>,
+    chunk_at: usize,
+    chunk_size: usize,
+    next: usize,
+    stats: EmbedStats,
+    start: Instant,
+    bar: Box<dyn crate::observe::Stage + 'a>,
+}
+
+impl<'a> Stream<'a> {
+    fn new(embedder: &'a Embedder, texts: &[&'a str], obs: &'a dyn Observer) -> Result<Self> {
+        let start = Instant::now();
+        let mut first_of: HashMap<&str, u32> = HashMap::new();
+        let mut unique: Vec<&str> = Vec::new();
+        let mut slot = Vec::with_capacity(texts.len());
+        for &t in texts {
+            let next = u32::try_from(unique.len()).map_err(|_| anyhow!("over 2^32 texts"))?;
+            slot.push(*first_of.entry(t).or_insert_with(|| {
+                unique.push(t);
+                next
+            }));
+        }
+        drop(first_of);
+        let bar = obs.stage("embedding", Some(unique.len() as u64), Unit::Items);
+        Ok(Self {
+            embedder,
+            row_of: vec![usize::MAX; unique.len()],
+            stats: EmbedStats {
+                sentences: texts.len(),
+                unique: unique.len(),
+                ..Default::default()
+            },
+            unique,
+            slot,
+            chunk: Vec::new(),
+            chunk_at: 0,
+            chunk_size: chunk_size(),
+            next: 0,
+            start,
+            bar,
+        })
+    }
+
+    /// Writes the rows of the next `n` texts to `sink`.
+    fn emit(&mut self, n: usize, sink: &mut RowSink) -> Result<()> {
+        let dim = self.embedder.dim();
+        let mut row = vec![0f32; dim];
+        for t in self.next..self.next + n {
+            let u = self.slot[t] as usize;
+            if self.row_of[u] != usize::MAX {
+                sink.read_row(self.row_of[u], &mut row)?;
+                sink.push(&row)?;
+                continue;
+            }
+            if u >= self.chunk_at + self.chunk.len() / dim {
+                // First appearances come in order: u opens the next chunk.
+                self.embed_chunk(u)?;
+            }
+            let k = u - self.chunk_at;
+            self.row_of[u] = sink.len();
+            sink.push(&self.chunk[k * dim..(k + 1) * dim])?;
+        }
+        self.next += n;
+        Ok(())
+    }
+
+    /// Embeds distinct texts `from..from + chunk_size` into `self.chunk`.
+    fn embed_chunk(&mut self, from: usize) -> Result<()> {
+        let e = self.embedder;
+        let texts = &self.unique[from..(from + self.chunk_size).min(self.unique.len())];
+        let encodings = e.tokenize(texts)?;
+        self.stats.tokens += encodings.iter().map(|e| e.ids.len()).sum::<usize>();
+        self.stats.truncated += encodings.iter().filter(|e| e.truncated).count();
+
+        // Longest first: the slowest batches start early and the bar's rate is honest.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(encodings[i].ids.len()), i));
+        let batches: Vec<&[usize]> = order.chunks(e.batch).collect();
+        let backend = e.model.backend();
+        self.stats.padded_tokens += batches
+            .iter()
+            .map(|b| {
+                let lens: Vec<usize> = b.iter().map(|&i| encodings[i].ids.len()).collect();
+                backend.computed_tokens(&lens)
+            })
+            .sum::<usize>();
+        let bar = &self.bar;
+        let one = |b: &&[usize]| {
+            let seqs: Vec<&[u32]> = b.iter().map(|&i| encodings[i].ids.as_slice()).collect();
+            let out = backend.embed_batch(&seqs);
+            bar.advance(b.len() as u64);
+            out
+        };
+        // Our encoder runs each batch on one thread: batches go in parallel. candle's runs
+        // its ops on all threads: batches go one after the other inside its pool (measured
+        // on 2 cores, 600 Tatoeba sentences: 2280-2500 tokens/s against 2010-2090 with
+        // rayon over batches).
+        let results: Vec<Result<Vec<f32>>> = if backend.parallel_batches() {
+            batches.par_iter().map(one).collect()
+        } else {
+            e.model
+                .device
+                .with_context(|| batches.iter().map(one).collect())
+        };
+        let dim = e.dim();
+        self.chunk.clear();
+        self.chunk.resize(texts.len() * dim, 0.0);
+        for (b, r) in batches.iter().zip(results) {
+            let flat = r?;
+            for (k, &i) in b.iter().enumerate() {
+                self.chunk[i * dim..(i + 1) * dim].copy_from_slice(&flat[k * dim..(k + 1) * dim]);
+            }
+        }
+        self.chunk_at = from;
+        Ok(())
+    }
+
+    fn finish(self) -> EmbedStats {
+        let mut stats = self.stats;
+        stats.seconds = self.start.elapsed().as_secs_f64();
+        stats
+    }
+}
+
 struct Encoded {
     ids: Vec<u32>,
     truncated: bool,
@@ -438,6 +578,31 @@ pub fn read_embeddings(
     width: Option<usize>,
     docs: &[crate::document::Document],
 ) -> crate::error::Result<Embeddings> {
+    let mut parts = read_embedding_parts(files, width, docs)?;
+    if parts.len() == 1 {
+        // Kept as read: memory-mapped when the file allows it.
+        return Ok(parts.pop().expect("one part"));
+    }
+    Ok(concat(&parts)?)
+}
+
+/// The rows of `parts` one after the other (on disk past [`sink::spill_bytes`]).
+pub fn concat(parts: &[Embeddings]) -> Result<Embeddings> {
+    let dim = parts.first().map_or(1, Embeddings::dim);
+    let mut sink = RowSink::new(dim, parts.iter().map(Embeddings::len).sum())?;
+    for r in parts.iter().flat_map(Embeddings::rows) {
+        sink.push(r)?;
+    }
+    sink.finish()
+}
+
+/// [`read_embeddings`] a file at a time: each document's rows as read (memory-mapped when
+/// the file allows it), checked against its sentences and the other files' width.
+pub fn read_embedding_parts(
+    files: &[std::path::PathBuf],
+    width: Option<usize>,
+    docs: &[crate::document::Document],
+) -> crate::error::Result<Vec<Embeddings>> {
     use crate::error::Error;
     if files.len() != docs.len() {
         return Err(Error::config(
@@ -449,8 +614,7 @@ pub fn read_embeddings(
             ),
         ));
     }
-    let mut dim = 0;
-    let mut data = Vec::new();
+    let mut parts = Vec::with_capacity(files.len());
     for (f, doc) in files.iter().zip(docs) {
         let e = Embeddings::read(f, width).map_err(|e| {
             let name = f.display().to_string();
@@ -469,14 +633,15 @@ pub fn read_embeddings(
                 ),
             ));
         }
-        if dim != 0 && e.dim() != dim {
-            return Err(Error::input(
-                f.display(),
-                format!("width {} differs from the other files' {dim}", e.dim()),
-            ));
+        if let Some(first) = parts.first().map(Embeddings::dim) {
+            if e.dim() != first {
+                return Err(Error::input(
+                    f.display(),
+                    format!("width {} differs from the other files' {first}", e.dim()),
+                ));
+            }
         }
-        dim = e.dim();
-        data.extend(e.into_vec());
+        parts.push(e);
     }
-    Ok(Embeddings::new(dim.max(1), data)?)
+    Ok(parts)
 }

@@ -395,10 +395,21 @@ pub fn mine_embedded_translated(
     cfg: &MineConfig,
     obs: &dyn Observer,
 ) -> Result<Mined> {
+    mine_pools(docs, || pool::pools(docs, emb), translations, cfg, obs)
+}
+
+/// Mines the pools `pools` makes (after the parameters and translations are checked).
+fn mine_pools(
+    docs: &[Document],
+    pools: impl FnOnce() -> anyhow::Result<Vec<Pool>>,
+    translations: &crate::align::CorpusTranslations,
+    cfg: &MineConfig,
+    obs: &dyn Observer,
+) -> Result<Mined> {
     check_translations(docs, translations, cfg)?;
     let plan = cfg.plan(docs)?;
     let params = cfg.params();
-    let pools = pool::pools(docs, emb)?;
+    let pools = pools()?;
     let start = Instant::now();
     let mut side_tr = BTreeMap::new();
     let pairs: Vec<PairResult> = plan
@@ -451,6 +462,25 @@ pub fn mine_embedded(
 ) -> Result<Mined> {
     let none = crate::align::CorpusTranslations::new();
     mine_embedded_translated(docs, emb, &none, cfg, obs)
+}
+
+/// [`mine_embedded_translated`] with each document's rows apart (as
+/// [`crate::embed::read_embedding_parts`] reads them): a language with one document
+/// searches its rows where they are (memory-mapped files stay mapped), others are joined.
+pub fn mine_embedded_parts(
+    docs: &[Document],
+    parts: &[Embeddings],
+    translations: &crate::align::CorpusTranslations,
+    cfg: &MineConfig,
+    obs: &dyn Observer,
+) -> Result<Mined> {
+    mine_pools(
+        docs,
+        || pool::pools_of_parts(docs, parts),
+        translations,
+        cfg,
+        obs,
+    )
 }
 
 impl Mined {

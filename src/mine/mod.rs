@@ -14,7 +14,7 @@ pub mod translated;
 
 pub use documents::{
     check_languages, default_threshold, languages, mine_documents, mine_documents_translated,
-    mine_embedded, mine_embedded_translated, MineConfig, Mined, Plan, Rank,
+    mine_embedded, mine_embedded_parts, mine_embedded_translated, MineConfig, Mined, Plan, Rank,
 };
 pub use filter::{Filter, Filters};
 pub use pool::{Fate, PairResult, Pool};

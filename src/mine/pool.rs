@@ -45,7 +45,49 @@ pub fn pools(docs: &[Document], emb: &Embeddings) -> Result<Vec<Pool>> {
     let mut out = group(docs)?;
     for p in &mut out {
         let rows: Vec<usize> = p.rows.iter().map(|&(d, s)| starts[d] + s).collect();
-        p.emb = emb.select(&rows);
+        // A language's documents one after the other (the usual order of inputs): a view of
+        // the same rows, not a copy, so memory-mapped embeddings stay mapped.
+        let contiguous = rows.windows(2).all(|w| w[1] == w[0] + 1);
+        p.emb = match (contiguous, rows.first()) {
+            (true, Some(&at)) => emb.slice(at..at + rows.len()),
+            _ => {
+                let mut sink = crate::embed::sink::RowSink::new(emb.dim(), rows.len())?;
+                for &r in &rows {
+                    sink.push(emb.row(r))?;
+                }
+                sink.finish()?
+            }
+        };
+    }
+    Ok(out)
+}
+
+/// [`pools`] from each document's rows apart (`parts[d]`: document `d`'s): a language
+/// of one document takes its part as it is, others get their parts joined.
+pub fn pools_of_parts(docs: &[Document], parts: &[Embeddings]) -> Result<Vec<Pool>> {
+    anyhow::ensure!(
+        parts.len() == docs.len(),
+        "{} embedding parts for {} documents",
+        parts.len(),
+        docs.len()
+    );
+    for (d, p) in docs.iter().zip(parts) {
+        anyhow::ensure!(
+            p.len() == d.sentences.len(),
+            "{} embeddings for the {} sentences of {}",
+            p.len(),
+            d.sentences.len(),
+            d.name
+        );
+    }
+    let mut out = group(docs)?;
+    for p in &mut out {
+        p.emb = match p.docs[..] {
+            [d] => parts[d].clone(),
+            _ => {
+                crate::embed::concat(&p.docs.iter().map(|&d| parts[d].clone()).collect::<Vec<_>>())?
+            }
+        };
     }
     Ok(out)
 }
