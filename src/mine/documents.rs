@@ -417,15 +417,21 @@ fn mine_pools(
         .iter()
         .enumerate()
         .map(|(n, &(a, b))| {
+            // The source documents' translations into the target language, if any.
             let lang = &plan.langs[b];
+            let of_doc: BTreeMap<usize, &crate::mt::Translations> = translations
+                .iter()
+                .filter(|((d, l), _)| l == lang && pools[a].docs.contains(d))
+                .map(|(&(d, _), t)| (d, t))
+                .collect();
+            if of_doc.is_empty() {
+                return pool::mine_pair(docs, &pools, (a, b), &params, &cfg.filters, obs);
+            }
             let texts: Vec<Option<String>> = pools[a]
                 .rows
                 .iter()
-                .map(|&(d, s)| Some(translations.get(&(d, lang.clone()))?.lines[s].clone()))
+                .map(|&(d, s)| of_doc.get(&d).map(|t| t.lines[s].clone()))
                 .collect();
-            if texts.iter().all(Option::is_none) {
-                return pool::mine_pair(docs, &pools, (a, b), &params, &cfg.filters, obs);
-            }
             let y = &pools[b];
             let tgt: Vec<&str> = y
                 .rows
