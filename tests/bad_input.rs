@@ -739,6 +739,32 @@ fn int8_search_with_the_confidence_ranking_or_sharded_is_refused() {
     assert!(!Path::new(&out).exists() && !Path::new(&work).exists());
 }
 
+/// A recall target outside (0, 1] is refused before any work, and a sharded run (whose
+/// probe is fixed when its tasks start) does not take one.
+#[test]
+fn ivf_recall_out_of_range_or_sharded_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.en.txt", "One.");
+    let b = write(dir.path(), "b.vi.txt", "Một.");
+    let out = dir.path().join("o").display().to_string();
+    let approx = ["--rank", "score", "--knn", "approx", "--ivf-recall"];
+    for bad in ["0", "1.5"] {
+        let run = [&["run", &a, &b, "--out", &out][..], &approx, &[bad]].concat();
+        fails_with(&bitalign(&run), "must be above 0 and at most 1");
+    }
+    let work = dir.path().join("w").display().to_string();
+    let shard = [
+        &[
+            "shard", "init", &work, &a, &b, "--shards", "2", "--out", &out,
+        ][..],
+        &approx,
+        &["0.99"],
+    ]
+    .concat();
+    fails_with(&bitalign(&shard), "--ivf-recall is not sharded yet");
+    assert!(!Path::new(&out).exists() && !Path::new(&work).exists());
+}
+
 #[test]
 fn partial_marking_without_a_model_or_sharded_is_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -70,9 +70,22 @@ pub struct MineBenchArgs {
     /// Lists of the approximate search (default: chosen from the size, as `run`).
     #[arg(long, value_name = "N")]
     pub ivf_lists: Option<usize>,
-    /// Lists each x row searches.
-    #[arg(long, value_name = "N", default_value_t = IvfParams::default().probe)]
-    pub ivf_probe: usize,
+    /// Lists each x row searches; several (comma-separated) measure the approximate search
+    /// once per value, for a recall/time sweep.
+    #[arg(long, value_name = "N", default_values_t = [IvfParams::default().probe], value_delimiter = ',')]
+    pub ivf_probe: Vec<usize>,
+    /// Lists each y row is stored in (its nearest ones; see `run --ivf-assign`).
+    #[arg(long, value_name = "N", default_value_t = IvfParams::default().assign)]
+    pub ivf_assign: usize,
+    /// Choose the probe for this recall@k instead (see `run --ivf-recall`).
+    #[arg(long, value_name = "R")]
+    pub ivf_recall: Option<f32>,
+    /// k-means iterations of the approximate search.
+    #[arg(long, value_name = "N", default_value_t = IvfParams::default().iterations)]
+    pub ivf_iterations: usize,
+    /// k-means training rows per list.
+    #[arg(long, value_name = "N", default_value_t = IvfParams::default().train_per_list)]
+    pub ivf_train_per_list: usize,
     /// With --write-npy: write the vectors and measure nothing (to make large inputs once).
     #[arg(long, requires = "write_npy")]
     pub write_only: bool,
@@ -87,6 +100,8 @@ pub struct MineBenchArgs {
 #[derive(Serialize)]
 struct MethodReport {
     knn: Knn,
+    /// Lists of the inverted file for these sizes (approximate search).
+    lists: Option<usize>,
     precision: Precision,
     /// k-NN in both directions (for IVF: training, assignment and the probed lists).
     knn_seconds: Spread,
@@ -138,22 +153,34 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
     ensure!(args.runs > 0, "--runs must be at least 1");
     ensure!(args.k > 0, "--k must be at least 1");
     ensure!(args.dim > 0, "--dim must be at least 1");
-    ensure!(args.ivf_probe > 0, "--ivf-probe must be at least 1");
-    let ivf = IvfParams {
+    ensure!(
+        args.ivf_probe.iter().all(|&p| p > 0),
+        "--ivf-probe must be at least 1"
+    );
+    ensure!(args.ivf_assign > 0, "--ivf-assign must be at least 1");
+    ensure!(
+        args.ivf_recall.is_none_or(|r| r > 0.0 && r <= 1.0),
+        "--ivf-recall must be above 0 and at most 1"
+    );
+    let ivf = |probe| IvfParams {
         lists: args.ivf_lists.unwrap_or(0),
-        probe: args.ivf_probe,
-        ..IvfParams::default()
+        probe,
+        assign: args.ivf_assign,
+        recall: args.ivf_recall,
+        iterations: args.ivf_iterations,
+        train_per_list: args.ivf_train_per_list,
     };
-    let methods: Vec<(Knn, Precision)> = args
+    let searches: Vec<Knn> = args
         .knn
         .iter()
-        .flat_map(|m| {
-            let knn = match m {
-                Method::Exact => Knn::Exact,
-                Method::Approx => Knn::Ivf(ivf),
-            };
-            args.knn_precision.iter().map(move |&p| (knn, p))
+        .flat_map(|m| match m {
+            Method::Exact => vec![Knn::Exact],
+            Method::Approx => args.ivf_probe.iter().map(|&p| Knn::Ivf(ivf(p))).collect(),
         })
+        .collect();
+    let methods: Vec<(Knn, Precision)> = searches
+        .iter()
+        .flat_map(|&knn| args.knn_precision.iter().map(move |&p| (knn, p)))
         .collect();
     let inputs: Vec<Input> = match (&args.x, &args.y) {
         (Some(xp), Some(yp)) => {
@@ -210,12 +237,14 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
             progress.say(format!("{nx} × {ny} × {d}, {name}: k-NN both ways"));
             let mut secs = Vec::new();
             let mut lists = None;
+            let mut ran = *knn;
             let bar = bitalign::observe::NoStage;
             let cpu = cpu_seconds();
             for _ in 0..args.runs {
                 let t = Instant::now();
                 let s = Scorer::searched(x, y, args.k, Score::Margin, knn, *precision, &bar);
                 secs.push(t.elapsed().as_secs_f64());
+                ran = s.search();
                 lists = Some((s.fwd, s.bwd));
             }
             let per_run = |c0: Option<f64>| Some((cpu_seconds()? - c0?) / args.runs as f64);
@@ -227,7 +256,11 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
             let gflops = reference
                 .then(|| 2.0 * nx as f64 * ny as f64 * d as f64 / knn_seconds.median / 1e9);
             let mut r = MethodReport {
-                knn: *knn,
+                knn: ran,
+                lists: match knn {
+                    Knn::Ivf(p) => Some(p.lists_for(nx, ny)),
+                    _ => None,
+                },
                 precision: *precision,
                 similarities_per_second: nx as f64 * ny as f64 / knn_seconds.median,
                 knn_gflops: gflops,
@@ -342,7 +375,12 @@ fn print_table(r: &Report) {
     for s in &r.sizes {
         for m in &s.methods {
             let search = match m.knn {
-                Knn::Ivf(p) => format!("ivf, {} lists, probe {}", p.lists_for(s.nx, s.ny), p.probe),
+                Knn::Ivf(p) => format!(
+                    "ivf, {} lists, probe {}, assign {}",
+                    p.lists_for(s.nx, s.ny),
+                    p.probe,
+                    p.assign
+                ),
                 _ => "exact".into(),
             };
             let search = match m.precision {

@@ -160,6 +160,16 @@ pub struct KnnArgs {
     /// Lists each source sentence searches (more: higher recall, slower).
     #[arg(long, value_name = "N", default_value_t = bitalign::score::IvfParams::default().probe)]
     pub ivf_probe: usize,
+    /// Choose --ivf-probe per language pair for this recall@k of the neighbour lists (e.g.
+    /// 0.99), estimated on the exact neighbours of 256 sentences of each side; run.json
+    /// records the probe chosen. Real sentence embeddings need far more lists probed than
+    /// synthetic clusters for the same recall.
+    #[arg(long, value_name = "R")]
+    pub ivf_recall: Option<f32>,
+    /// Lists each target sentence is stored in, its nearest ones (2: a sentence near a
+    /// list boundary is found from either side, for twice the list work).
+    #[arg(long, value_name = "N", default_value_t = bitalign::score::IvfParams::default().assign)]
+    pub ivf_assign: usize,
     /// k-means training sentences per list (sampled evenly from the target side).
     #[arg(long, value_name = "N", default_value_t = bitalign::score::IvfParams::default().train_per_list)]
     pub ivf_train_per_list: usize,
@@ -193,6 +203,8 @@ impl KnnArgs {
         let p = IvfParams {
             lists: self.ivf_lists.unwrap_or(0),
             probe: self.ivf_probe,
+            assign: self.ivf_assign,
+            recall: self.ivf_recall,
             train_per_list: self.ivf_train_per_list,
             iterations: self.ivf_iterations,
         };

@@ -165,6 +165,9 @@ fn init(a: InitArgs, progress: &Progress) -> Result<()> {
     if r.partial {
         bail!("--partial is not sharded yet: mark the pairs with `bitalign run --partial`");
     }
+    if r.knn.ivf_recall.is_some() {
+        bail!("--ivf-recall is not sharded yet (the probe is chosen on both sides at once): give --ivf-probe, chosen with `bitalign run --ivf-recall` or `bitalign bench mine` on a sample");
+    }
     let cfg = mine_config(r)?;
     let docs = r.input.load(progress)?;
     let m = &r.model;

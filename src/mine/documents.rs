@@ -153,6 +153,12 @@ impl MineConfig {
             if p.probe == 0 {
                 return Err(Error::config("ivf_probe", "must be at least 1"));
             }
+            if p.recall.is_some_and(|r| !(r > 0.0 && r <= 1.0)) {
+                return Err(Error::config("ivf_recall", "must be above 0 and at most 1"));
+            }
+            if p.assign == 0 {
+                return Err(Error::config("ivf_assign", "must be at least 1"));
+            }
             if p.train_per_list == 0 {
                 return Err(Error::config("ivf_train_per_list", "must be at least 1"));
             }

@@ -165,12 +165,29 @@ pub fn candidates_with_progress(
     precision: Precision,
     bar: &dyn Stage,
 ) -> Vec<Pair> {
+    candidates_searched(x, y, k, score, mode, knn, precision, bar).0
+}
+
+/// [`candidates_with_progress`], and the search as it ran (`auto` decided, an inverted
+/// file's list count and probe settled): what `run.json` records.
+#[allow(clippy::too_many_arguments)]
+pub fn candidates_searched(
+    x: &Embeddings,
+    y: &Embeddings,
+    k: usize,
+    score: Score,
+    mode: Mode,
+    knn: &Knn,
+    precision: Precision,
+    bar: &dyn Stage,
+) -> (Vec<Pair>, Knn) {
     if x.is_empty() || y.is_empty() {
-        return Vec::new();
+        return (Vec::new(), knn.resolve(x.len(), y.len()));
     }
     let scorer = Scorer::searched(x, y, k, score, knn, precision, bar);
     let (fwd, bwd) = scorer.best_with_progress(x, y, bar);
-    select(&fwd, &bwd, &scorer.x_mean, &scorer.y_mean, mode)
+    let pairs = select(&fwd, &bwd, &scorer.x_mean, &scorer.y_mean, mode);
+    (pairs, scorer.search())
 }
 
 /// The candidates `mode` proposes from each row's best partner both ways (`fwd[i]`: x row

@@ -3,7 +3,7 @@
 //! writers consume.
 
 use super::translated::MtScorer;
-use super::{candidates_with_progress, multi, Filter, Filters, Pair, Params};
+use super::{candidates_searched, multi, Filter, Filters, Pair, Params};
 use crate::corpus::{Record, Side};
 use crate::document::Document;
 use crate::embed::Embeddings;
@@ -243,7 +243,7 @@ pub fn mine_pair_translated(
         )),
         Unit::Items,
     );
-    let search = params.knn.resolve(x.emb.len(), y.emb.len());
+    let mut search = params.knn.resolve(x.emb.len(), y.emb.len());
     let cands = match params.min_confidence {
         Some(_) => {
             let texts = |pool: &Pool| -> Vec<&str> {
@@ -265,16 +265,20 @@ pub fn mine_pair_translated(
             ));
             c
         }
-        None => candidates_with_progress(
-            &x.emb,
-            &y.emb,
-            params.k,
-            params.score,
-            params.mode,
-            &search,
-            params.precision,
-            &*bar,
-        ),
+        None => {
+            let (c, ran) = candidates_searched(
+                &x.emb,
+                &y.emb,
+                params.k,
+                params.score,
+                params.mode,
+                &search,
+                params.precision,
+                &*bar,
+            );
+            search = ran;
+            c
+        }
     };
     drop(bar);
     judge(

@@ -17,14 +17,29 @@ use rayon::prelude::*;
 /// below 39 training points per centroid).
 pub const MIN_ROWS_PER_LIST: usize = 64;
 
+/// Rows of each side whose exact neighbours estimate the recall of a probe, when the probe
+/// is chosen for a target recall ([`IvfParams::recall`]).
+pub const RECALL_SAMPLE: usize = 256;
+
 /// Index parameters of the approximate search (recorded in `run.json`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IvfParams {
     /// Lists (k-means centroids); 0 picks 2^round(log2(2·√(n·probe))) for n rows a side,
     /// at most n / [`MIN_ROWS_PER_LIST`].
     pub lists: usize,
     /// Lists each x row searches.
     pub probe: usize,
+    /// Lists each y row is stored in (its `assign` nearest): a y row near a list boundary
+    /// is then found from either side of it, for `assign` times the list work. A pair
+    /// reached through two lists is compared twice but kept once.
+    #[serde(default = "one")]
+    pub assign: usize,
+    /// When set, `probe` is chosen per language pair as the fewest lists whose recall@k,
+    /// estimated on the exact neighbours of [`RECALL_SAMPLE`] evenly spaced rows of each
+    /// side, reaches this share; `run.json` records the probe chosen. The list count is
+    /// still picked with the `probe` given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recall: Option<f32>,
     /// k-means training rows per list, sampled evenly from y.
     pub train_per_list: usize,
     /// k-means iterations.
@@ -36,10 +51,16 @@ impl Default for IvfParams {
         Self {
             lists: 0,
             probe: 8,
+            assign: 1,
+            recall: None,
             train_per_list: 32,
             iterations: 8,
         }
     }
+}
+
+fn one() -> usize {
+    1
 }
 
 impl IvfParams {
@@ -69,13 +90,25 @@ pub struct Partition {
 }
 
 impl Partition {
-    pub(super) fn build(x: &Embeddings, y: &Embeddings, p: &IvfParams) -> Self {
+    /// The partition of `x` and `y` under `p`, and the parameters it settled (list count,
+    /// and the probe when chosen for a recall@`k`).
+    pub(super) fn build(
+        x: &Embeddings,
+        y: &Embeddings,
+        p: &IvfParams,
+        k: usize,
+    ) -> (Self, IvfParams) {
         let lists = p.lists_for(x.len(), y.len());
         let centroids = train(y, lists, p);
-        let probe = p.probe.clamp(1, lists);
+        let to_y = assign(y, &centroids, p.assign.clamp(1, lists));
+        let probe = match p.recall {
+            Some(r) => probe_for(x, y, &centroids, &to_y, k, r),
+            None => p.probe,
+        }
+        .clamp(1, lists);
         let to_x = assign(x, &centroids, probe);
-        let to_y = assign(y, &centroids, 1);
-        Self::new(lists, (0..x.len()).zip(&to_x), (0..y.len()).zip(&to_y))
+        let part = Self::new(lists, (0..x.len()).zip(&to_x), (0..y.len()).zip(&to_y));
+        (part, IvfParams { lists, probe, ..*p })
     }
 
     /// The partition of x rows that search the lists given with them (`(row, lists)`, rows
@@ -110,6 +143,78 @@ pub fn assign(rows: &Embeddings, centroids: &Embeddings, n: usize) -> Vec<Vec<u3
     (0..rows.len())
         .map(|i| near.of(i).map(|(c, _)| c as u32).collect())
         .collect()
+}
+
+/// The fewest lists an x row must probe for the k-NN lists of both directions to reach
+/// `target` recall, estimated on up to [`RECALL_SAMPLE`] evenly spaced rows of each side:
+/// a true neighbour pair (x_i, y_j) is compared when one of y_j's lists (`to_y`) is among
+/// the first p of x_i's lists by centroid similarity, so the probe each pair needs is that
+/// list's rank, and the probe returned is the `target` quantile of those ranks. Exact
+/// passes only: the same probe on any thread count.
+fn probe_for(
+    x: &Embeddings,
+    y: &Embeddings,
+    centroids: &Embeddings,
+    to_y: &[Vec<u32>],
+    k: usize,
+    target: f32,
+) -> usize {
+    let lists = centroids.len();
+    let every = |n: usize| -> Vec<usize> {
+        let m = n.min(RECALL_SAMPLE);
+        (0..m).map(|t| t * n / m).collect()
+    };
+    // Rank of every list for each of `rows` of x (0 = nearest centroid).
+    let ranks = |rows: &[usize]| -> Vec<Vec<u32>> {
+        let e = x.select(rows);
+        let mut sims = vec![0.0f32; lists];
+        (0..e.len())
+            .map(|r| {
+                super::similarity_block(&e, r..r + 1, centroids, 0..lists, &mut sims);
+                let mut order: Vec<u32> = (0..lists as u32).collect();
+                order.sort_by(|&a, &b| {
+                    sims[b as usize]
+                        .total_cmp(&sims[a as usize])
+                        .then(a.cmp(&b))
+                });
+                let mut rank = vec![0u32; lists];
+                for (at, &c) in order.iter().enumerate() {
+                    rank[c as usize] = at as u32;
+                }
+                rank
+            })
+            .collect()
+    };
+    let need = |rank: &[u32], j: usize| -> usize {
+        to_y[j]
+            .iter()
+            .map(|&c| rank[c as usize] as usize + 1)
+            .min()
+            .unwrap_or(lists)
+    };
+    let mut needs = Vec::new();
+    // x → y: sampled x rows, their exact neighbours among y.
+    let xs = every(x.len());
+    let near = super::knn_rows(&x.select(&xs), &[(0, y)], k, &crate::observe::NoStage);
+    for (r, rank) in ranks(&xs).iter().enumerate() {
+        needs.extend(near.of(r).map(|(j, _)| need(rank, j)));
+    }
+    // y → x: sampled y rows, their exact neighbours among x, ranked by those x rows.
+    let ys = every(y.len());
+    let near = super::knn_rows(&y.select(&ys), &[(0, x)], k, &crate::observe::NoStage);
+    let pairs: Vec<(usize, usize)> = (0..ys.len())
+        .flat_map(|r| near.of(r).map(|(i, _)| (i, ys[r])).collect::<Vec<_>>())
+        .collect();
+    let xi: Vec<usize> = pairs.iter().map(|p| p.0).collect();
+    for (rank, &(_, j)) in ranks(&xi).iter().zip(&pairs) {
+        needs.push(need(rank, j));
+    }
+    if needs.is_empty() {
+        return 1;
+    }
+    needs.sort_unstable();
+    let at = ((target.clamp(0.0, 1.0) as f64 * needs.len() as f64).ceil() as usize).max(1);
+    needs[at.min(needs.len()) - 1]
 }
 
 /// The rows of an indexed side of `ny` rows that k-means trains on for `lists` lists:

@@ -28,7 +28,7 @@ const BLOCK_X: usize = 64;
 const BLOCK_Y: usize = 512;
 
 /// How the nearest neighbours are found.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase", tag = "search")]
 pub enum Knn {
     /// Every pair compared (the default; results are exact).
@@ -181,13 +181,20 @@ impl TopK {
             if !better(score, idx, ws, wi) {
                 return;
             }
-            self.items.pop();
         }
         let at = self
             .items
             .iter()
             .position(|&(s, i, _)| better(score, idx, s, i))
             .unwrap_or(self.items.len());
+        // A pair met twice (an inverted file that stores a row in two lists) has the same
+        // bits both times, so it sorts right after itself: kept once.
+        if at > 0 && self.items[at - 1].1 == idx {
+            return;
+        }
+        if self.items.len() == self.k {
+            self.items.pop();
+        }
         self.items.insert(at, (score, idx, cos));
     }
 
@@ -761,6 +768,8 @@ pub struct Scorer {
     /// The nearest neighbours themselves (x→y, y→x).
     pub fwd: Neighbours,
     pub bwd: Neighbours,
+    /// The search as run (see [`Scorer::search`]).
+    search: Knn,
     /// The inverted file of an approximate search, reused by [`Scorer::best`].
     partition: Option<std::sync::Arc<ivf::Partition>>,
     /// Both sides' 8-bit codes of an int8 search, reused by [`Scorer::best`].
@@ -812,12 +821,14 @@ impl Scorer {
         };
         let (kx, ky) = (k.min(y.len()), k.min(x.len()));
         let keep = kx.max(ky);
-        let (lists, partition) = match search.resolve(x.len(), y.len()) {
+        let mut search = search.resolve(x.len(), y.len());
+        let (lists, partition) = match search {
             Knn::Exact | Knn::Auto(_) => {
                 (scan(x, y, keep, Rank::Cosine, Codes::of(&codes), bar), None)
             }
             Knn::Ivf(p) => {
-                let part = ivf::Partition::build(x, y, &p);
+                let (part, settled) = ivf::Partition::build(x, y, &p, keep);
+                search = Knn::Ivf(settled);
                 let both = ivf::Want::BOTH;
                 let lists = ivf::scan(
                     x,
@@ -839,9 +850,16 @@ impl Scorer {
             y_mean: bwd.means(),
             fwd,
             bwd,
+            search,
             partition,
             codes,
         }
+    }
+
+    /// The search that found the neighbours: `auto` decided, and for an inverted file its
+    /// list count and probe as used.
+    pub fn search(&self) -> Knn {
+        self.search
     }
 
     /// The chosen score of x_i with y_j, whose cosine is `cos`.
@@ -1018,16 +1036,28 @@ mod tests {
     fn ivf_probing_every_list_is_exact() {
         let x = clustered(300, 32, 1);
         let y = clustered(700, 32, 2);
-        let ivf = IvfParams {
-            lists: 16,
-            probe: 16,
-            ..IvfParams::default()
-        };
-        for score in [Score::Margin, Score::Cosine] {
-            let exact = Scorer::new(&x, &y, 4, score);
-            let approx = Scorer::with_search(&x, &y, 4, score, &Knn::Ivf(ivf), &NoStage);
-            assert_eq!((&exact.fwd, &exact.bwd), (&approx.fwd, &approx.bwd));
-            assert_eq!(exact.best(&x, &y), approx.best(&x, &y));
+        // With y rows in 2 or 3 lists every pair is compared that many times, and each
+        // must still be kept once.
+        for assign in [1, 2, 3] {
+            let ivf = IvfParams {
+                lists: 16,
+                probe: 16,
+                assign,
+                ..IvfParams::default()
+            };
+            for score in [Score::Margin, Score::Cosine] {
+                let exact = Scorer::new(&x, &y, 4, score);
+                for precision in [Precision::F32, Precision::Int8] {
+                    let approx =
+                        Scorer::searched(&x, &y, 4, score, &Knn::Ivf(ivf), precision, &NoStage);
+                    assert_eq!(
+                        (&exact.fwd, &exact.bwd),
+                        (&approx.fwd, &approx.bwd),
+                        "assign {assign} {precision:?}"
+                    );
+                    assert_eq!(exact.best(&x, &y), approx.best(&x, &y));
+                }
+            }
         }
     }
 
@@ -1035,38 +1065,108 @@ mod tests {
     fn ivf_finds_most_neighbours_and_ignores_the_thread_count() {
         let x = clustered(400, 32, 3);
         let y = clustered(500, 32, 4);
-        let ivf = Knn::Ivf(IvfParams {
+        let (f, _) = knn(&x, &y, 4);
+        let mut recalls = Vec::new();
+        for (probe, assign, floor) in [(4, 1, 0.9), (1, 1, 0.5), (1, 2, 0.5)] {
+            let ivf = Knn::Ivf(IvfParams {
+                lists: 16,
+                probe,
+                assign,
+                ..IvfParams::default()
+            });
+            recalls.push(ivf_recall_and_threads(&x, &y, &f, &ivf, floor));
+        }
+        // A y row in its 2 nearest lists is found from more x rows' probes.
+        assert!(recalls[2] > recalls[1], "{recalls:?}");
+    }
+
+    #[test]
+    fn ivf_probe_chosen_for_a_recall_reaches_it_on_any_thread_count() {
+        let x = clustered(400, 32, 3);
+        let y = clustered(500, 32, 4);
+        let (f, b) = knn(&x, &y, 4);
+        let p = IvfParams {
             lists: 16,
-            probe: 4,
+            recall: Some(0.99),
             ..IvfParams::default()
+        };
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| Scorer::with_search(&x, &y, 4, Score::Margin, &Knn::Ivf(p), &NoStage))
+        };
+        let (one, three) = (run(1), run(3));
+        assert_eq!(one.search(), three.search());
+        assert_eq!((&one.fwd, &one.bwd), (&three.fwd, &three.bwd));
+        let Knn::Ivf(settled) = one.search() else {
+            panic!("{:?}", one.search())
+        };
+        // Fewer than all lists, and the recall asked for (both directions).
+        assert!(settled.probe < 16 && settled.lists == 16, "{settled:?}");
+        let hits = |got: &Neighbours, want: &Neighbours| -> usize {
+            (0..want.len())
+                .map(|i| {
+                    let w: Vec<usize> = want.of(i).map(|p| p.0).collect();
+                    got.of(i).filter(|p| w.contains(&p.0)).count()
+                })
+                .sum()
+        };
+        let recall = (hits(&one.fwd, &f) + hits(&one.bwd, &b)) as f64 / (4.0 * 900.0);
+        assert!(
+            recall >= 0.985,
+            "recall {recall} with probe {}",
+            settled.probe
+        );
+        // One list fewer misses it on the sample it was chosen on.
+        let fewer = Knn::Ivf(IvfParams {
+            probe: settled.probe - 1,
+            recall: None,
+            ..p
         });
+        let s = Scorer::with_search(&x, &y, 4, Score::Margin, &fewer, &NoStage);
+        let below = (hits(&s.fwd, &f) + hits(&s.bwd, &b)) as f64 / (4.0 * 900.0);
+        assert!(below < recall, "{below} vs {recall}");
+    }
+
+    /// Recall of x's lists under `ivf` against exact `f` (at least `floor`), checking that
+    /// the lists and best partners do not depend on the thread count and carry exact cosines.
+    fn ivf_recall_and_threads(
+        x: &Embeddings,
+        y: &Embeddings,
+        f: &Neighbours,
+        ivf: &Knn,
+        floor: f64,
+    ) -> f64 {
         let run = |threads: usize| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap()
                 .install(|| {
-                    let s = Scorer::with_search(&x, &y, 4, Score::Margin, &ivf, &NoStage);
-                    let best = s.best(&x, &y);
+                    let s = Scorer::with_search(x, y, 4, Score::Margin, ivf, &NoStage);
+                    let best = s.best(x, y);
                     (s.fwd, s.bwd, best)
                 })
         };
         let one = run(1);
         assert_eq!(one, run(3));
-        let (f, _) = knn(&x, &y, 4);
         let hit = (0..x.len())
             .map(|i| {
                 let want: Vec<usize> = f.of(i).map(|p| p.0).collect();
                 one.0.of(i).filter(|p| want.contains(&p.0)).count()
             })
             .sum::<usize>();
-        assert!(hit as f64 >= 0.9 * (4 * x.len()) as f64, "recall {hit}");
+        let recall = hit as f64 / (4 * x.len()) as f64;
+        assert!(recall >= floor, "recall {recall} with {ivf:?}");
         // Every pair it reports carries the exact cosine.
         for i in 0..x.len() {
             for (j, c) in one.0.of(i) {
                 assert_eq!(c, cosine(x.row(i), y.row(j)));
             }
         }
+        recall
     }
 
     #[test]

@@ -799,7 +799,7 @@ impl Work {
                 let n = if role == "src" {
                     ip.probe.clamp(1, ip.lists)
                 } else {
-                    1
+                    ip.assign.clamp(1, ip.lists)
                 };
                 let bar = obs.stage(
                     &format!("assigning {} {role} shard {shard}", self.pair_name(p)),
