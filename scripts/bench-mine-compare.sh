@@ -6,8 +6,8 @@
 #
 # Equal recall: for each approximate index the setting compared is the smallest of its sweep
 # whose recall@4 (both directions, against exact search) reaches --recall. Without
-# --choose-on it is picked on each set itself; with --choose-on NAME it is picked on that
-# set and used unchanged on the others (held out), whatever recall it gets there.
+# --choose-on it is picked on each set itself; with --choose-on NAME it is also picked on
+# that set and used unchanged on the other --npy sets (held out), whatever recall it gets.
 #
 #   scripts/bench-mine-compare.sh [--threads N] [--runs N] [--size N[,N…]]
 #       [--npy NAME=PREFIX]… [--choose-on NAME] [--recall R] [--probe A,B,…] [--assign N]
@@ -182,7 +182,7 @@ def table(name, rows, pick_from, how):
         print(f"| {name} | {index} | {label} ({how}) | {secs:.3f} | {rec:.4f}{mark} | {f1s} | {ratio(secs)} |")
 
 for name, (rows, a, b, f) in data.items():
-    if choose and name != choose:
+    if choose and name != choose and not name.startswith("synthetic"):
         table(name, rows, data[choose][0], f"chosen on {choose}")
     table(name, rows, rows, "chosen on this set")
 print()

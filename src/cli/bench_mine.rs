@@ -80,7 +80,7 @@ pub struct MineBenchArgs {
     pub ivf_assign: usize,
     /// Choose the probe for this recall@k instead (see `run --ivf-recall`).
     #[arg(long, value_name = "R")]
-    pub ivf_recall: Option<f32>,
+    pub ivf_recall: Option<f64>,
     /// k-means iterations of the approximate search.
     #[arg(long, value_name = "N", default_value_t = IvfParams::default().iterations)]
     pub ivf_iterations: usize,

@@ -165,7 +165,7 @@ pub struct KnnArgs {
     /// records the probe chosen. Real sentence embeddings need far more lists probed than
     /// synthetic clusters for the same recall.
     #[arg(long, value_name = "R")]
-    pub ivf_recall: Option<f32>,
+    pub ivf_recall: Option<f64>,
     /// Lists each target sentence is stored in, its nearest ones (2: a sentence near a
     /// list boundary is found from either side, for twice the list work).
     #[arg(long, value_name = "N", default_value_t = bitalign::score::IvfParams::default().assign)]

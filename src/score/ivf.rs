@@ -39,7 +39,7 @@ pub struct IvfParams {
     /// side, reaches this share; `run.json` records the probe chosen. The list count is
     /// still picked with the `probe` given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recall: Option<f32>,
+    pub recall: Option<f64>,
     /// k-means training rows per list, sampled evenly from y.
     pub train_per_list: usize,
     /// k-means iterations.
@@ -158,7 +158,7 @@ fn probe_for(
     centroids: &Embeddings,
     to_y: &[Vec<u32>],
     k: usize,
-    target: f32,
+    target: f64,
 ) -> usize {
     let lists = centroids.len();
     let every = |n: usize| -> Vec<usize> {
@@ -216,7 +216,7 @@ fn probe_for(
     needs.sort_unstable();
     // Two standard errors above the target, so the whole side reaches it (not just the
     // sample): 0.99 over 2048 sampled neighbours asks 0.9944 of the sample.
-    let (t, n) = (target.clamp(0.0, 1.0) as f64, needs.len() as f64);
+    let (t, n) = (target.clamp(0.0, 1.0), needs.len() as f64);
     let t = (t + 2.0 * (t * (1.0 - t) / n).sqrt()).min(1.0);
     let at = ((t * n).ceil() as usize).max(1);
     needs[at.min(needs.len()) - 1]
