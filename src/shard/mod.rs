@@ -1068,7 +1068,8 @@ impl Work {
                 }
             };
             drop(bar);
-            // What `run` records for the pair: the search `auto` settles for its sizes.
+            // What `run` records for the pair: the search `auto` settles for its sizes,
+            // with the inverted file's list count.
             let (nx, ny) = (pools[pair.0].rows.len(), pools[pair.1].rows.len());
             pairs.push(pool::judge(
                 docs,
@@ -1077,7 +1078,7 @@ impl Work {
                 cands,
                 &params,
                 &cfg.filters,
-                params.knn.resolve(nx, ny),
+                self::search(&cfg, nx, ny),
                 t0,
             ));
         }
