@@ -45,6 +45,10 @@ pub struct MtEvidence<'a> {
 /// searches for each translated sentence's best match.
 const QUALITY_WINDOW: usize = 4;
 
+/// Lead (hubness-corrected cosine) of a source sentence's best target sentence over the
+/// runner-up for [`MtEvidence::agreement`] to count it as sure.
+const AGREEMENT_LEAD: f32 = 0.05;
+
 /// What the translation says about one link.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Features {
@@ -130,6 +134,58 @@ impl<'a> MtEvidence<'a> {
     /// unrelated sentences score about 13.
     pub fn quality(&self) -> f32 {
         self.quality
+    }
+
+    /// How often the translation agrees with the embeddings where the embeddings are sure,
+    /// without gold: over the source sentences whose best target sentence near the
+    /// diagonal (cross-lingual cosine minus hubness) leads the runner-up by at least
+    /// [`AGREEMENT_LEAD`], the share whose translation also has its best chrF with that
+    /// target sentence (0..=1; 0 when no sentence qualifies). A translation that is fluent
+    /// but wrong or misaligned scores high on [`Self::quality`] and low here.
+    pub fn agreement(&self, src: &OverlapIndex) -> f32 {
+        let (n, m) = (src.len().min(self.trans.len()), self.tgt.len());
+        if n == 0 || m == 0 {
+            return 0.0;
+        }
+        let mu = hubness(self.emb, self.tgt, src);
+        let votes: Vec<Option<bool>> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let rx = src.row(i, 1)?;
+                let centre = (i * m + m / 2) / n;
+                let lo = centre.saturating_sub(QUALITY_WINDOW);
+                let hi = (centre + QUALITY_WINDOW + 1).min(m);
+                let mut cross: Vec<(f32, usize)> = (lo..hi)
+                    .filter_map(|j| {
+                        let ry = self.tgt.row(j, 1)?;
+                        Some((
+                            crate::align::dot(self.emb.row(rx), self.emb.row(ry)) - mu[j],
+                            j,
+                        ))
+                    })
+                    .collect();
+                cross.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                if cross.len() < 2 || cross[0].0 - cross[1].0 < AGREEMENT_LEAD {
+                    return None;
+                }
+                let best_chrf = (lo..hi)
+                    .filter_map(|j| {
+                        Some((
+                            self.trans_profiles[i].chrf(&self.profiles[self.tgt.row(j, 1)?]),
+                            j,
+                        ))
+                    })
+                    .fold((f64::NEG_INFINITY, 0), |b, x| if x.0 > b.0 { x } else { b });
+                Some(best_chrf.1 == cross[0].1)
+            })
+            .collect();
+        let sure = votes.iter().flatten().count();
+        let agree = votes.iter().flatten().filter(|&&v| v).count();
+        if sure == 0 {
+            0.0
+        } else {
+            agree as f32 / sure as f32
+        }
     }
 
     /// Remembers every link's features once computed (up to 16M links). The DP asks for
