@@ -268,3 +268,42 @@ fn quality(profiles: &[Profile], trans: &[Profile], tgt: &OverlapIndex) -> f32 {
         .collect();
     (best.iter().sum::<f64>() / n as f64) as f32
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Source, target and translation of `n` sentences, sentence `i` of each the unit
+    /// vector `i` (so the embeddings are sure of every 1-1 link), the translation's text
+    /// `trans(i)`.
+    fn agreement_of(n: usize, trans: impl Fn(usize) -> usize) -> f32 {
+        const WORDS: [&str; 10] = [
+            "mountain", "glacier", "rope", "summit", "weather", "valley", "storm", "hut", "ridge",
+            "snow",
+        ];
+        let text = |i: usize| format!("the {} above the {}", WORDS[i], WORDS[(i * 3 + 1) % n]);
+        let rows: Vec<Vec<f32>> = (0..3 * n)
+            .map(|r| (0..n).map(|k| (k == r % n) as u8 as f32).collect())
+            .collect();
+        let emb = Embeddings::from_rows(n, &rows).unwrap();
+        let (src, tgt, tr) = (
+            OverlapIndex::stacked(n, 1, 0),
+            OverlapIndex::stacked(n, 1, n),
+            OverlapIndex::stacked(n, 1, 2 * n),
+        );
+        let texts: Vec<String> = (0..3 * n)
+            .map(|r| match r / n {
+                0 => String::new(),
+                1 => text(r % n),
+                _ => text(trans(r % n)),
+            })
+            .collect();
+        MtEvidence::new(&emb, &texts, &tr, &tgt).agreement(&src)
+    }
+
+    #[test]
+    fn agreement_tells_a_faithful_translation_from_a_shifted_one() {
+        assert_eq!(agreement_of(10, |i| i), 1.0);
+        assert!(agreement_of(10, |i| (i + 1) % 10) < 0.2);
+    }
+}
