@@ -65,10 +65,15 @@ pub struct RunArgs {
 
     /// Mark each kept pair `parallel` (both sides say the same) or `partial` (one side says
     /// more), with the clauses that match the other side (JSONL `correspondence`, HF `kind`
-    /// and `partial` columns). Embeds the kept pairs' clauses, so it needs the model (not
-    /// --embeddings). Never changes which pairs are kept. See docs/mining-threshold.md
+    /// and `partial` columns). On by default whenever the model is loaded (not with
+    /// --embeddings, where asking for it is an error): it embeds the kept pairs' clauses.
+    /// Never changes which pairs are kept. See docs/mining-threshold.md
     #[arg(long)]
     pub partial: bool,
+
+    /// Do not mark pairs `parallel` / `partial` (saves embedding the kept pairs' clauses).
+    #[arg(long, conflicts_with = "partial")]
+    pub no_partial: bool,
 
     /// With the score ranking: how pairs are scored and ranked.
     #[arg(long, value_enum, default_value = "margin")]
@@ -263,10 +268,11 @@ pub fn mine_config(args: &RunArgs) -> Result<MineConfig> {
         pivot: args.pivot.clone(),
         knn: args.knn.knn()?,
         precision: args.knn.knn_precision,
-        partial: args.partial,
+        // Marking needs the model: on by default unless the embeddings are given.
+        partial: !args.no_partial && (args.partial || args.embeddings.is_empty()),
     };
     cfg.validate()?;
-    if cfg.partial && !args.embeddings.is_empty() {
+    if args.partial && !args.embeddings.is_empty() {
         bail!("--partial embeds the clauses of the kept pairs, so it needs the model: drop --embeddings or --partial");
     }
     Ok(cfg)
@@ -292,17 +298,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     let docs = args.input.load(progress)?;
     let t_load = t0.elapsed().as_secs_f64();
     let plan = cfg.plan(&docs)?;
-    let wanted: Vec<(usize, String)> = plan
-        .pairs
-        .iter()
-        .flat_map(|&(a, b)| {
-            let (src, tgt) = (&plan.langs[a], &plan.langs[b]);
-            docs.iter()
-                .enumerate()
-                .filter(move |(_, d)| d.lang.tag() == src)
-                .map(move |(i, _)| (i, tgt.clone()))
-        })
-        .collect();
+    let wanted = plan.translation_targets(&docs);
     let (translations, translation_records) = translations_for(&args, &docs, &wanted, progress)?;
 
     let (mined, model, load_seconds, embed_seconds) = if args.embeddings.is_empty() {
@@ -557,36 +553,19 @@ fn translations_for(
     match (&args.translations, &args.mt.mt_model) {
         (Some(dir), _) => corpus_translations(dir, docs, wanted, progress),
         (None, Some(name)) => {
-            let langs: std::collections::BTreeSet<(&str, &str)> = wanted
-                .iter()
-                .map(|(i, l)| (docs[*i].lang.tag(), l.as_str()))
-                .collect();
-            if langs.len() > 1 {
-                let list: Vec<String> = langs.iter().map(|(a, b)| format!("{a}-{b}")).collect();
-                bail!(
-                    "--mt-model translates one direction, but the run has {} language pairs ({}): \
-                     choose one with --pairs",
-                    langs.len(),
-                    list.join(", ")
-                );
-            }
+            bitalign::mt::check_one_direction(docs, wanted)?;
             let t = args.mt.load(args.model.offline, progress)?;
-            let mut found = CorpusTranslations::new();
-            let mut records = Vec::new();
-            for (i, lang) in wanted {
-                let doc = &docs[*i];
-                let texts: Vec<&str> = doc.texts();
-                let out = args.mt.translate(&t, &texts, progress)?;
-                found.insert(
-                    (*i, lang.clone()),
-                    Translations::from_lines(&out.lines, doc)?,
-                );
-                records.push(TranslationRecord {
-                    src: doc.name.clone(),
+            let found = bitalign::mt::translate_sources(docs, wanted, |doc| {
+                Ok(args.mt.translate(&t, &doc.texts(), progress)?.lines)
+            })?;
+            let records = wanted
+                .iter()
+                .map(|(i, lang)| TranslationRecord {
+                    src: docs[*i].name.clone(),
                     lang: lang.clone(),
                     file: format!("mt-model:{name}"),
-                });
-            }
+                })
+                .collect();
             Ok((found, records))
         }
         (None, None) => Ok(Default::default()),
