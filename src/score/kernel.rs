@@ -220,9 +220,21 @@ mod avx512 {
     /// separate horizontal sums. Widths that are not a multiple of 16 take [`tiled`].
     #[target_feature(enable = "avx512f")]
     pub unsafe fn block(x: &[f32], y: &[f32], d: usize, out: &mut [f32]) {
-        if !d.is_multiple_of(16) {
-            return tiled(x, y, d, out);
+        // The common model widths as constants: the row offsets become displacements
+        // instead of 16 live pointers (which spill), ~80 % → ~89 % of the FMA peak at 384.
+        match d {
+            384 => folded::<384>(x, y, d, out),
+            768 => folded::<768>(x, y, d, out),
+            1024 => folded::<1024>(x, y, d, out),
+            _ if d.is_multiple_of(16) => folded::<0>(x, y, d, out),
+            _ => tiled(x, y, d, out),
         }
+    }
+
+    /// 4×4 folded tiles over rows of width `D` (`0`: the width `d` known at run time only).
+    #[inline(always)]
+    unsafe fn folded<const D: usize>(x: &[f32], y: &[f32], d: usize, out: &mut [f32]) {
+        let d = if D == 0 { d } else { D };
         let nx = x.len() / d;
         let ny = y.len() / d;
         let (nx4, ny4) = (nx - nx % 4, ny - ny % 4);
@@ -233,7 +245,7 @@ mod avx512 {
                 // The next tile's rows of `y`: the next four, or the first four again for
                 // the next rows of `x`.
                 let next = if j + 4 < ny4 { j + 4 } else { 0 };
-                square(x, y, d, i, j, ny, out, y.as_ptr().add(next * d));
+                square::<D>(x, y, d, i, j, ny, out, y.as_ptr().add(next * d));
                 j += 4;
             }
             while j < ny {
@@ -272,7 +284,7 @@ mod avx512 {
     /// Measured on a 128 × 256 block: ~70 % → ~85 % of the FMA peak.
     #[inline(always)]
     #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
-    unsafe fn square(
+    unsafe fn square<const D: usize>(
         x: &[f32],
         y: &[f32],
         d: usize,
@@ -282,6 +294,7 @@ mod avx512 {
         out: &mut [f32],
         next: *const f32,
     ) {
+        let d = if D == 0 { d } else { D };
         let xp = x.as_ptr().add(i0 * d);
         let yp = y.as_ptr().add(j0 * d);
         // acc[4c + r] = x_r · y_c, so that [`fold16`] puts row r's four sums in lanes 4r..4r+4.
@@ -509,7 +522,15 @@ mod tests {
         }
         // (37, 301, 384): many tiles per row, so the prefetch of the next tile wraps to
         // the first one, and edges in both directions.
-        for (nx, ny, d) in [(4, 4, 16), (9, 14, 384), (13, 7, 48), (37, 301, 384)] {
+        for (nx, ny, d) in [
+            (4, 4, 16),
+            (9, 14, 384),
+            (13, 7, 48),
+            (37, 301, 384),
+            (6, 9, 768),
+            (5, 6, 1024),
+            (7, 6, 400),
+        ] {
             let mut x = rows(nx, d, 11);
             let y = rows(ny, d, 12);
             for (t, v) in x.iter_mut().enumerate() {
