@@ -529,25 +529,10 @@ fn mine_raw(
     let mt = mt_model.as_deref();
     let mined = py.detach(|| {
         if let Some(t) = mt {
-            // One model, one direction: every source document of the planned pairs into
-            // the one target language.
-            let plan = cfg.plan(&docs)?;
-            let dirs: std::collections::BTreeSet<(usize, usize)> = plan.pairs.iter().copied().collect();
-            if dirs.len() != 1 {
-                return Err(Error::config(
-                    "mt_model",
-                    format!(
-                        "translates one direction, but {} language pairs are mined: choose one with pairs=",
-                        dirs.len()
-                    ),
-                ));
-            }
-            let (a, b) = plan.pairs[0];
-            for (i, d) in docs.iter().enumerate() {
-                if d.lang.tag() == plan.langs[a] {
-                    given.insert((i, plan.langs[b].clone()), t.of(d, &obs)?);
-                }
-            }
+            let wanted = cfg.plan(&docs)?.translation_targets(&docs);
+            let made =
+                bitalign::mt::translate_sources(&docs, &wanted, |d| t.run(&d.texts(), &obs))?;
+            given.extend(made);
         }
         mine_documents_translated(&docs, &model.embedder, &given, &cfg, &obs)
     });

@@ -13,6 +13,7 @@ use bitalign::score::{self, IvfParams, Knn, Precision, Score, Scorer};
 use clap::Args;
 use serde::Serialize;
 use std::collections::HashSet;
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -182,9 +183,13 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
         std::fs::create_dir_all(dir)?;
         for (x, y, _) in &inputs {
             for (name, e) in [("x", x), ("y", y)] {
-                let mut buf = Vec::new();
-                e.write_npy(&mut buf)?;
-                AtomicFile::write_all(dir.join(format!("{name}-{}.npy", e.len())), &buf)?;
+                // Streamed, not buffered: at 4M rows a copy of a side would be 6 GB more.
+                let mut file = AtomicFile::create(dir.join(format!("{name}-{}.npy", e.len())))?;
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut file);
+                e.write_npy(&mut w)?;
+                w.flush()?;
+                drop(w);
+                file.commit()?;
             }
         }
     }

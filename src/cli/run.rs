@@ -292,17 +292,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     let docs = args.input.load(progress)?;
     let t_load = t0.elapsed().as_secs_f64();
     let plan = cfg.plan(&docs)?;
-    let wanted: Vec<(usize, String)> = plan
-        .pairs
-        .iter()
-        .flat_map(|&(a, b)| {
-            let (src, tgt) = (&plan.langs[a], &plan.langs[b]);
-            docs.iter()
-                .enumerate()
-                .filter(move |(_, d)| d.lang.tag() == src)
-                .map(move |(i, _)| (i, tgt.clone()))
-        })
-        .collect();
+    let wanted = plan.translation_targets(&docs);
     let (translations, translation_records) = translations_for(&args, &docs, &wanted, progress)?;
 
     let (mined, model, load_seconds, embed_seconds) = if args.embeddings.is_empty() {
@@ -557,36 +547,19 @@ fn translations_for(
     match (&args.translations, &args.mt.mt_model) {
         (Some(dir), _) => corpus_translations(dir, docs, wanted, progress),
         (None, Some(name)) => {
-            let langs: std::collections::BTreeSet<(&str, &str)> = wanted
-                .iter()
-                .map(|(i, l)| (docs[*i].lang.tag(), l.as_str()))
-                .collect();
-            if langs.len() > 1 {
-                let list: Vec<String> = langs.iter().map(|(a, b)| format!("{a}-{b}")).collect();
-                bail!(
-                    "--mt-model translates one direction, but the run has {} language pairs ({}): \
-                     choose one with --pairs",
-                    langs.len(),
-                    list.join(", ")
-                );
-            }
+            bitalign::mt::check_one_direction(docs, wanted)?;
             let t = args.mt.load(args.model.offline, progress)?;
-            let mut found = CorpusTranslations::new();
-            let mut records = Vec::new();
-            for (i, lang) in wanted {
-                let doc = &docs[*i];
-                let texts: Vec<&str> = doc.texts();
-                let out = args.mt.translate(&t, &texts, progress)?;
-                found.insert(
-                    (*i, lang.clone()),
-                    Translations::from_lines(&out.lines, doc)?,
-                );
-                records.push(TranslationRecord {
-                    src: doc.name.clone(),
+            let found = bitalign::mt::translate_sources(docs, wanted, |doc| {
+                Ok(args.mt.translate(&t, &doc.texts(), progress)?.lines)
+            })?;
+            let records = wanted
+                .iter()
+                .map(|(i, lang)| TranslationRecord {
+                    src: docs[*i].name.clone(),
                     lang: lang.clone(),
                     file: format!("mt-model:{name}"),
-                });
-            }
+                })
+                .collect();
             Ok((found, records))
         }
         (None, None) => Ok(Default::default()),

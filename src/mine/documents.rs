@@ -196,6 +196,23 @@ pub struct Plan {
     pub pivot: usize,
 }
 
+impl Plan {
+    /// (source document, target language) for every planned pair: what translations of
+    /// the sources must cover.
+    pub fn translation_targets(&self, docs: &[Document]) -> Vec<(usize, String)> {
+        self.pairs
+            .iter()
+            .flat_map(|&(a, b)| {
+                let (src, tgt) = (&self.langs[a], &self.langs[b]);
+                docs.iter()
+                    .enumerate()
+                    .filter(move |(_, d)| d.lang.tag() == src)
+                    .map(move |(i, _)| (i, tgt.clone()))
+            })
+            .collect()
+    }
+}
+
 /// Languages (full tags) in order of first appearance.
 pub fn languages(docs: &[Document]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

@@ -12,7 +12,7 @@ mod evidence;
 mod translations;
 
 pub use evidence::{Features, MtEvidence};
-pub use translations::Translations;
+pub use translations::{check_one_direction, translate_sources, Translations};
 
 /// How a translation's evidence enters a link's similarity:
 ///

@@ -112,6 +112,46 @@ fn line_of(text: &str, at: usize) -> usize {
         .count()
 }
 
+/// Checks that one MT model can serve `wanted` (source document, target language): a model
+/// translates one direction, so all of them must share one source and one target language.
+/// Cheap, so callers run it before loading anything.
+pub fn check_one_direction(docs: &[Document], wanted: &[(usize, String)]) -> crate::Result<()> {
+    let dirs: std::collections::BTreeSet<(&str, &str)> = wanted
+        .iter()
+        .map(|(i, l)| (docs[*i].lang.tag(), l.as_str()))
+        .collect();
+    if dirs.len() > 1 {
+        let list: Vec<String> = dirs.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+        return Err(Error::config(
+            "mt_model",
+            format!(
+                "translates one direction, but the run has {} language pairs ({}): choose one (--pairs, or pairs= in Python)",
+                dirs.len(),
+                list.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Every source document of `wanted` translated by one model (`translate` returns a
+/// document's sentences in the target language), keyed as the miner and aligner look
+/// translations up.
+pub fn translate_sources(
+    docs: &[Document],
+    wanted: &[(usize, String)],
+    mut translate: impl FnMut(&Document) -> crate::Result<Vec<String>>,
+) -> crate::Result<crate::align::CorpusTranslations> {
+    check_one_direction(docs, wanted)?;
+    let mut out = crate::align::CorpusTranslations::new();
+    for (i, lang) in wanted {
+        let doc = &docs[*i];
+        let lines = translate(doc)?;
+        out.insert((*i, lang.clone()), Translations::from_lines(&lines, doc)?);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
