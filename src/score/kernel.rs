@@ -232,7 +232,8 @@ mod avx512 {
     }
 
     /// 4×4 folded tiles over rows of width `D` (`0`: the width `d` known at run time only).
-    #[inline(always)]
+    #[inline]
+    #[target_feature(enable = "avx512f")]
     unsafe fn folded<const D: usize>(x: &[f32], y: &[f32], d: usize, out: &mut [f32]) {
         let d = if D == 0 { d } else { D };
         let nx = x.len() / d;
@@ -282,7 +283,8 @@ mod avx512 {
     /// rows of 1.5 KiB cross one every few rows); the rows eight tiles ahead are fetched
     /// into L2, which hides the L3 latency on the first pass over a block of `y`.
     /// Measured on a 128 × 256 block: ~70 % → ~85 % of the FMA peak.
-    #[inline(always)]
+    #[inline]
+    #[target_feature(enable = "avx512f")]
     #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
     unsafe fn square<const D: usize>(
         x: &[f32],
@@ -332,38 +334,70 @@ mod avx512 {
     /// Each sum is added in exactly the order `_mm512_reduce_add_ps` uses (halves, then
     /// quarters, then pairs: ((a_i + a_i+8) + (a_i+4 + a_i+12)) …), so a pair scores the
     /// same bits here as in [`tile`]; the butterfly just does 16 of them at once.
-    #[inline(always)]
+    ///
+    /// Plain functions with the target feature rather than closures or `array::from_fn`:
+    /// those are not always inlined, and an out-of-line shuffle made the whole pass 3×
+    /// slower in one build.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
     unsafe fn fold16(a: &[__m512; 16]) -> __m512 {
-        // Halves: lanes i + (i+8).
-        let h = |p: __m512, q: __m512| {
-            _mm512_add_ps(
-                _mm512_shuffle_f32x4::<0x44>(p, q),
-                _mm512_shuffle_f32x4::<0xEE>(p, q),
-            )
-        };
-        // Quarters: i + (i+4) of each half-sum.
-        let q = |p: __m512, q: __m512| {
-            _mm512_add_ps(
-                _mm512_shuffle_f32x4::<0x88>(p, q),
-                _mm512_shuffle_f32x4::<0xDD>(p, q),
-            )
-        };
-        // Within 128-bit lanes: (0 + 2, 1 + 3), then (0 + 1).
-        let e = |p: __m512, q: __m512| {
-            _mm512_add_ps(
-                _mm512_shuffle_ps::<0x44>(p, q),
-                _mm512_shuffle_ps::<0xEE>(p, q),
-            )
-        };
-        let f = |p: __m512, q: __m512| {
-            _mm512_add_ps(
-                _mm512_shuffle_ps::<0x88>(p, q),
-                _mm512_shuffle_ps::<0xDD>(p, q),
-            )
-        };
-        let v: [__m512; 8] = std::array::from_fn(|m| h(a[2 * m], a[2 * m + 1]));
-        let t: [__m512; 4] = std::array::from_fn(|n| q(v[2 * n], v[2 * n + 1]));
-        f(e(t[0], t[1]), e(t[2], t[3]))
+        let v = [
+            halves(a[0], a[1]),
+            halves(a[2], a[3]),
+            halves(a[4], a[5]),
+            halves(a[6], a[7]),
+            halves(a[8], a[9]),
+            halves(a[10], a[11]),
+            halves(a[12], a[13]),
+            halves(a[14], a[15]),
+        ];
+        let t = [
+            quarters(v[0], v[1]),
+            quarters(v[2], v[3]),
+            quarters(v[4], v[5]),
+            quarters(v[6], v[7]),
+        ];
+        pairs(evens(t[0], t[1]), evens(t[2], t[3]))
+    }
+
+    /// Halves: lanes i + (i+8).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn halves(p: __m512, q: __m512) -> __m512 {
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0x44>(p, q),
+            _mm512_shuffle_f32x4::<0xEE>(p, q),
+        )
+    }
+
+    /// Quarters: i + (i+4) of each half-sum.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn quarters(p: __m512, q: __m512) -> __m512 {
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0x88>(p, q),
+            _mm512_shuffle_f32x4::<0xDD>(p, q),
+        )
+    }
+
+    /// Within 128-bit lanes: (0 + 2, 1 + 3) …
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn evens(p: __m512, q: __m512) -> __m512 {
+        _mm512_add_ps(
+            _mm512_shuffle_ps::<0x44>(p, q),
+            _mm512_shuffle_ps::<0xEE>(p, q),
+        )
+    }
+
+    /// … then (0 + 1).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn pairs(p: __m512, q: __m512) -> __m512 {
+        _mm512_add_ps(
+            _mm512_shuffle_ps::<0x88>(p, q),
+            _mm512_shuffle_ps::<0xDD>(p, q),
+        )
     }
 
     /// Rows of `x` in fours against rows of `y` in sixes: 24 accumulators, 4 row
