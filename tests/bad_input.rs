@@ -740,7 +740,7 @@ fn int8_search_with_the_confidence_ranking_or_sharded_is_refused() {
 }
 
 #[test]
-fn partial_marking_without_a_model_or_sharded_is_refused() {
+fn partial_marking_without_a_model_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let a = write(dir.path(), "a.en.txt", "One.");
     let b = write(dir.path(), "b.vi.txt", "Một.");
@@ -777,8 +777,11 @@ fn partial_marking_without_a_model_or_sharded_is_refused() {
             "--out",
             &out,
             "--partial",
+            "--embeddings",
+            &ea,
+            &eb,
         ]),
-        "--partial is not sharded yet",
+        "--partial embeds the clauses of the kept pairs, so it needs the model",
     );
     assert!(!dir.path().join("o").exists() && !dir.path().join("w").exists());
 }

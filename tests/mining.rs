@@ -262,8 +262,9 @@ fn partial_marks_change_no_pair_and_name_the_matching_clauses() {
     use bitalign::mine::partial::{Kind, Which};
     let dir = tempfile::tempdir().unwrap();
     let (plain, marked) = (dir.path().join("plain"), dir.path().join("marked"));
-    run_demo(&plain, &["--format", "jsonl,tsv"]);
-    run_demo(&marked, &["--format", "jsonl,tsv,hf", "--partial"]);
+    run_demo(&plain, &["--format", "jsonl,tsv", "--no-partial"]);
+    // Marking is on by default (the model is loaded).
+    run_demo(&marked, &["--format", "jsonl,tsv,hf"]);
     let mut partial = Vec::new();
     for pair in ["en-vi", "en-id", "vi-id"] {
         let tsv = |d: &Path| std::fs::read_to_string(d.join(format!("{pair}.tsv"))).unwrap();
@@ -804,7 +805,8 @@ fn mining_saved_embeddings_gives_the_same_corpus() {
     let (en, vi, id) = (demo("en"), demo("vi"), demo("id"));
     let o = bitalign(&["embed", &en, &vi, &id, "--out", emb.to_str().unwrap(), "-q"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    run_demo(&a, &["--threshold", "1.0"]);
+    // Marking pairs parallel/partial needs the model, which `--embeddings` runs lack.
+    run_demo(&a, &["--threshold", "1.0", "--no-partial"]);
     let npy = |l: &str| emb.join(format!("karabakh.{l}.npy")).display().to_string();
     let (ne, nv, ni) = (npy("en"), npy("vi"), npy("id"));
     run_demo(&b, &["--threshold", "1.0", "--embeddings", &ne, &nv, &ni]);

@@ -317,7 +317,7 @@ def mine(
     pairs: Optional[Sequence[str]] = None,
     translations: Optional[Mapping[Tuple[str, str], Sequence[str]]] = None,
     mt_model: Union[Translator, str, "os.PathLike[str]", None] = None,
-    partial: bool = False,
+    partial: bool = True,
     embed_cache: Union[str, "os.PathLike[str]", None] = None,
     progress: Optional[Progress] = None,
 ) -> List[Dict[str, Any]]:
@@ -339,9 +339,10 @@ def mine(
     ``threshold`` (1.02 for margin, 0.90 cosine, 0.02 distance), ``filters`` (``"all"``,
     ``"none"``, or a list of ``length``, ``identical``, ``numbers``, ``lang``),
     ``max_length_ratio`` (of the length filter), ``pairs`` (``["en-vi", …]``; default every
-    pair, languages in input order), ``partial`` (mark each kept pair ``parallel`` or
-    ``partial`` with the clauses that match, as ``run --partial``: a ``correspondence``
-    field ``{"kind", "p_partial", "part": {"side", "start", "end", "text"}}``),
+    pair, languages in input order), ``partial`` (on by default, as ``run``: mark each kept
+    pair ``parallel`` or ``partial`` with the clauses that match, a ``correspondence``
+    field ``{"kind", "p_partial", "part": {"side", "start", "end", "text"}}``; ``False``
+    skips embedding the clauses),
     ``embed_cache`` (see :class:`Model`; only when ``model`` is not a :class:`Model`,
     which holds its own).
 

@@ -429,7 +429,7 @@ fn json_records(records: &[bitalign::corpus::Record]) -> Vec<String> {
 /// Mines `docs` (`(name, lang, text or sentences)`) with `model`; the kept pairs of every
 /// language pair as JSON records, pair after pair, and the multi-way tuples.
 #[pyfunction]
-#[pyo3(signature = (model, docs, *, presplit=false, k=None, score=None, mode=None, threshold=None, filters=None, max_length_ratio=None, pairs=None, pivot=None, partial=false, translations=None, mt_model=None, progress=None))]
+#[pyo3(signature = (model, docs, *, presplit=false, k=None, score=None, mode=None, threshold=None, filters=None, max_length_ratio=None, pairs=None, pivot=None, partial=true, translations=None, mt_model=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn mine_raw(
     py: Python<'_>,

@@ -126,8 +126,9 @@ def test_bad_parameters(model, kwargs, match):
 
 def test_partial_marks_every_pair_and_changes_none(model):
     docs = _demo_docs()
-    plain = bitalign.mine(docs, model)
-    marked = bitalign.mine(docs, model, partial=True)
+    plain = bitalign.mine(docs, model, partial=False)
+    marked = bitalign.mine(docs, model)  # marking is on by default
+    assert all("correspondence" not in r for r in plain)
     assert [{k: v for k, v in r.items() if k != "correspondence"} for r in marked] == plain
     for r in marked:
         c = r["correspondence"]

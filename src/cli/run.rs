@@ -65,10 +65,15 @@ pub struct RunArgs {
 
     /// Mark each kept pair `parallel` (both sides say the same) or `partial` (one side says
     /// more), with the clauses that match the other side (JSONL `correspondence`, HF `kind`
-    /// and `partial` columns). Embeds the kept pairs' clauses, so it needs the model (not
-    /// --embeddings). Never changes which pairs are kept. See docs/mining-threshold.md
+    /// and `partial` columns). On by default whenever the model is loaded (not with
+    /// --embeddings, where asking for it is an error): it embeds the kept pairs' clauses.
+    /// Never changes which pairs are kept. See docs/mining-threshold.md
     #[arg(long)]
     pub partial: bool,
+
+    /// Do not mark pairs `parallel` / `partial` (saves embedding the kept pairs' clauses).
+    #[arg(long, conflicts_with = "partial")]
+    pub no_partial: bool,
 
     /// With the score ranking: how pairs are scored and ranked.
     #[arg(long, value_enum, default_value = "margin")]
@@ -263,10 +268,11 @@ pub fn mine_config(args: &RunArgs) -> Result<MineConfig> {
         pivot: args.pivot.clone(),
         knn: args.knn.knn()?,
         precision: args.knn.knn_precision,
-        partial: args.partial,
+        // Marking needs the model: on by default unless the embeddings are given.
+        partial: !args.no_partial && (args.partial || args.embeddings.is_empty()),
     };
     cfg.validate()?;
-    if cfg.partial && !args.embeddings.is_empty() {
+    if args.partial && !args.embeddings.is_empty() {
         bail!("--partial embeds the clauses of the kept pairs, so it needs the model: drop --embeddings or --partial");
     }
     Ok(cfg)

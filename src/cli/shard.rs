@@ -162,9 +162,6 @@ fn init(a: InitArgs, progress: &Progress) -> Result<()> {
     if r.translations.is_some() || r.mt.mt_model.is_some() {
         bail!("--translations/--mt-model: sharded runs do not use translations; mine with `bitalign run`");
     }
-    if r.partial {
-        bail!("--partial is not sharded yet: mark the pairs with `bitalign run --partial`");
-    }
     let cfg = mine_config(r)?;
     let docs = r.input.load(progress)?;
     let m = &r.model;
@@ -318,10 +315,16 @@ fn merge(work: &Work, report: bool, progress: &Progress) -> Result<()> {
     let t0 = Instant::now();
     let docs = work.documents(progress)?;
     let t_load = t0.elapsed().as_secs_f64();
-    let mined = work.mine(&docs, progress)?;
+    let mut mined = work.mine(&docs, progress)?;
     let model = match &work.manifest.model {
         // The model's identity as `run` records it (without the statistics of one process).
-        Some(spec) => ModelRecord::of(&model_args(spec).embedder(progress)?, None),
+        Some(spec) => {
+            let embedder = model_args(spec).embedder(progress)?;
+            if work.manifest.params.partial {
+                work.mark_partial(&docs, &mut mined, &embedder, progress)?;
+            }
+            ModelRecord::of(&embedder, None)
+        }
         None => ModelRecord::Precomputed {
             embeddings: work
                 .manifest

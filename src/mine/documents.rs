@@ -53,7 +53,8 @@ pub struct MineConfig {
     /// The number format of the search (f32 by default).
     pub precision: Precision,
     /// Mark each kept pair `parallel` or `partial` with the clauses that match
-    /// ([`super::partial`]; embeds the kept pairs' clauses, so it needs the model).
+    /// ([`super::partial`]; embeds the kept pairs' clauses, so only the functions that
+    /// have the model do it). On by default.
     pub partial: bool,
 }
 
@@ -71,7 +72,7 @@ impl Default for MineConfig {
             pivot: None,
             knn: Knn::Exact,
             precision: Precision::F32,
-            partial: false,
+            partial: true,
         }
     }
 }
@@ -115,7 +116,8 @@ impl MineConfig {
             knn: self.knn,
             precision: self.precision,
             min_confidence: (self.rank() == Rank::Confidence).then_some(self.min_confidence),
-            partial: self.partial,
+            // Set by `Mined::mark_partial`, when the pairs are marked.
+            partial: false,
         }
     }
 
@@ -515,21 +517,48 @@ impl Mined {
         embedder: &Embedder,
         obs: &dyn Observer,
     ) -> Result<()> {
+        self.mark_partial_with(
+            docs,
+            embedder,
+            |pools, p, r| pools[p].emb.row(r).to_vec(),
+            obs,
+        )
+    }
+
+    /// [`Mined::mark_partial`] for pools that do not hold their vectors (a sharded run's
+    /// are in its shard files): `vector(pools, pool, row)` gives a sentence's embedding.
+    pub fn mark_partial_with(
+        &mut self,
+        docs: &[Document],
+        embedder: &Embedder,
+        vector: impl Fn(&[Pool], usize, usize) -> Vec<f32>,
+        obs: &dyn Observer,
+    ) -> Result<()> {
         let pools = &self.pools;
         let text = |pool: usize, row: usize| {
             let (d, s) = pools[pool].rows[row];
             docs[d].sentences[s].text.as_str()
         };
-        let cands: Vec<partial::Candidate> = self
+        // Only the kept pairs' vectors, copied: few next to the pools.
+        let vecs: Vec<(Vec<f32>, Vec<f32>)> = self
             .pairs
             .iter()
             .flat_map(|r| {
-                r.kept.iter().map(move |p| partial::Candidate {
-                    src: text(r.src, p.src),
-                    tgt: text(r.tgt, p.tgt),
-                    src_vec: pools[r.src].emb.row(p.src),
-                    tgt_vec: pools[r.tgt].emb.row(p.tgt),
-                })
+                r.kept
+                    .iter()
+                    .map(|p| (vector(pools, r.src, p.src), vector(pools, r.tgt, p.tgt)))
+            })
+            .collect();
+        let cands: Vec<partial::Candidate> = self
+            .pairs
+            .iter()
+            .flat_map(|r| r.kept.iter().map(move |p| (r, p)))
+            .zip(&vecs)
+            .map(|((r, p), (sv, tv))| partial::Candidate {
+                src: text(r.src, p.src),
+                tgt: text(r.tgt, p.tgt),
+                src_vec: sv,
+                tgt_vec: tv,
             })
             .collect();
         let marks = partial::mark(&cands, |texts| embedder.embed(texts, obs))?;
@@ -538,6 +567,7 @@ impl Mined {
         for r in &mut self.pairs {
             r.marks = marks.by_ref().take(r.kept.len()).collect();
         }
+        self.params.partial = true;
         Ok(())
     }
 

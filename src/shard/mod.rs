@@ -102,6 +102,9 @@ pub struct Params {
     /// The search asked for (as `run.json` records it); [`Manifest::search`] has what each
     /// pair uses.
     pub knn: Knn,
+    /// Mark the kept pairs `parallel` / `partial` at merge (needs the model).
+    #[serde(default)]
+    pub partial: bool,
 }
 
 impl Params {
@@ -117,6 +120,7 @@ impl Params {
             rank: cfg.rank(),
             min_confidence: cfg.min_confidence,
             knn: cfg.knn,
+            partial: cfg.partial,
         }
     }
 
@@ -133,7 +137,7 @@ impl Params {
             min_confidence: self.min_confidence,
             knn: self.knn,
             precision: crate::score::Precision::F32,
-            partial: false,
+            partial: self.partial,
         }
     }
 
@@ -1082,6 +1086,33 @@ impl Work {
             ));
         }
         Ok(Mined::assemble(pools, pairs, &plan, &cfg, start))
+    }
+
+    /// Marks `mined`'s kept pairs `parallel` / `partial` ([`Mined::mark_partial`]) with the
+    /// vectors of the embed stage (or the given files), read in place.
+    pub fn mark_partial(
+        &self,
+        docs: &[Document],
+        mined: &mut Mined,
+        embedder: &Embedder,
+        obs: &dyn Observer,
+    ) -> Result<()> {
+        // Pools and sides are both languages in order of first appearance; matched by name.
+        let parts: Vec<Vec<(usize, Embeddings)>> = mined
+            .pools
+            .iter()
+            .map(|p| {
+                let side = self.manifest.sides.iter().position(|s| s.lang == p.lang);
+                self.parts(side.expect("a pool per side"))
+            })
+            .collect::<Result<_>>()?;
+        let vector = |_: &[pool::Pool], p: usize, row: usize| -> Vec<f32> {
+            let part = parts[p].partition_point(|(offset, _)| *offset <= row) - 1;
+            let (offset, e) = &parts[p][part];
+            e.row(row - offset).to_vec()
+        };
+        mined.mark_partial_with(docs, embedder, vector, obs)?;
+        Ok(())
     }
 
     fn hits(&self, p: usize, role: &str) -> Result<Vec<Option<Hit>>> {
