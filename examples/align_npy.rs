@@ -493,9 +493,10 @@ fn main() -> Result<()> {
     for (doc, ev) in loaded.iter().zip(&evidence) {
         if let Some(ev) = ev {
             println!(
-                "  {}: translation quality (no gold) {:.1}",
+                "  {}: translation quality (no gold) {:.1}, agreement {:.3}",
                 doc.name,
-                ev.quality()
+                ev.quality(),
+                ev.agreement(&doc.src)
             );
         }
     }
@@ -817,6 +818,7 @@ mod learn {
             &doc.tgt_facts,
             p,
         )
+        .with_all_features()
     }
 
     fn params(w: &Weights) -> AlignParams {
@@ -1013,7 +1015,7 @@ mod learn {
     /// Step tried for each weight by the coordinate ascent (SIM stays 1: the unit).
     const STEPS: [f32; NF] = [
         0.02, 0.0, 0.05, 0.05, 0.01, 0.01, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.01, 0.05, 0.02,
-        0.05, 0.01, 0.02, 0.05,
+        0.05, 0.01, 0.02, 0.05, 0.05, 0.05,
     ];
 
     /// Coordinate ascent on strict F1 (then lax F1 on ties) over the `train` stretches:

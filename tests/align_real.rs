@@ -320,8 +320,8 @@ fn textberg_test2_3_with_translations_is_pinned() {
         tally.add(&gold, &links);
     }
     let s = tally.scores();
-    // Measured (docs/align.md): strict F1 0.891 (links with both sides: run writes no
-    // unaligned sentences, and strict scoring leaves them out); the floor leaves room for
-    // numeric drift of the embedder only.
-    assert!(s.f1_strict >= 0.884, "{s}");
+    // Measured 0.926 strict, 0.992 lax (links with both sides: run writes no unaligned
+    // sentences, and strict scoring leaves them out; the bounded re-ranker of
+    // docs/align.md); the floor leaves room for numeric drift of the embedder only.
+    assert!(s.f1_strict >= 0.919, "{s}");
 }

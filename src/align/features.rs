@@ -63,10 +63,20 @@ pub mod f {
     /// side's neighbouring sentences (a local margin), times `log2(1 + min/max)` of the
     /// sides' byte lengths (see [`super::bertalign`]).
     pub const LOCAL: usize = 18;
+    /// A second embedding view of the link: the cosine of the normalised sums of each
+    /// side's member sentence vectors, minus their hubness (each normalised sum's mean
+    /// cosine to the other document's overlaps of the same size). Equal to SIM for 1-1. The
+    /// concatenation's embedding can be dominated by one long member; the sum weighs every
+    /// member sentence's own match.
+    pub const SUM_SIM: usize = 19;
+    /// The concatenation's cosine minus bertalign's local margin (the mean cosine of each
+    /// side with the sentences just before and after the other side), with no length
+    /// factor: a local normaliser beside vecalign's global one (SIM).
+    pub const MARGIN: usize = 20;
 }
 
 /// Features per candidate link.
-pub const NF: usize = 19;
+pub const NF: usize = 21;
 
 /// Names of the features, in index order (for the learning output and docs).
 pub const FEATURE_NAMES: [&str; NF] = [
@@ -89,6 +99,8 @@ pub const FEATURE_NAMES: [&str; NF] = [
     "del_len",
     "del_near",
     "local",
+    "sum_sim",
+    "margin",
 ];
 
 /// A link's features.
@@ -139,6 +151,8 @@ const TUNED: Features = [
     0.0,
     0.0,
     -0.03,
+    0.0,
+    0.0,
     0.0,
     0.0,
     0.0,

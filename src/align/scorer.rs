@@ -18,6 +18,9 @@ struct Doc<'a> {
     /// `mu[(k - 1) * n + start]`: mean cosine of that overlap to the other document's
     /// overlaps of the same size (its "hubness"; vecalign's normaliser).
     mu: Vec<f32>,
+    /// `means[k - 1]`: mean of the other document's size-`k` overlap vectors (the
+    /// normaliser of this side's summed view, [`FineScorer::sum_similarity`]).
+    means: Vec<Vec<f32>>,
     facts: &'a SentenceFacts,
 }
 
@@ -84,6 +87,10 @@ pub struct FineScorer<'a> {
     mt_weights: MtWeights,
     /// Trust in the translation (0..=1, [`MtWeights::trust`] of its quality).
     mt_trust: f32,
+    /// Fill in the features that the weights leave at 0 as well (for learning weights);
+    /// otherwise LOCAL, MARGIN and SUM_SIM, which cost as much as the rest together, are
+    /// computed only when weighed.
+    all_features: bool,
 }
 
 /// Link types: 1-1 first (it wins ties), then insertion/deletion, then merges by size.
@@ -120,11 +127,17 @@ impl<'a> FineScorer<'a> {
             src: Doc {
                 index: src,
                 mu: hubness(emb, src, tgt),
+                means: (1..=src.max_overlap())
+                    .map(|k| mean_vector(emb, tgt, k))
+                    .collect(),
                 facts: src_facts,
             },
             tgt: Doc {
                 index: tgt,
                 mu: hubness(emb, tgt, src),
+                means: (1..=tgt.max_overlap())
+                    .map(|k| mean_vector(emb, src, k))
+                    .collect(),
                 facts: tgt_facts,
             },
             types: link_types(p.max_size, max_overlap),
@@ -134,7 +147,18 @@ impl<'a> FineScorer<'a> {
             mt: None,
             mt_weights: p.mt.clone(),
             mt_trust: 0.0,
+            all_features: false,
         }
+    }
+
+    /// Computes every feature, weighed or not (see [`Self::features`]).
+    pub fn with_all_features(mut self) -> Self {
+        self.all_features = true;
+        self
+    }
+
+    fn wants(&self, k: usize) -> bool {
+        self.all_features || self.weights.0[k] != 0.0
     }
 
     /// Adds a translation's evidence to every link's similarity.
@@ -189,10 +213,39 @@ impl<'a> FineScorer<'a> {
         low
     }
 
-    /// Bertalign's link score (its local margin and length factor).
-    fn local_score(&self, s: usize, a: usize, t: usize, b: usize) -> f32 {
+    /// The normalised sum of the sentence vectors of `start..start + k` of `this` and its
+    /// hubness (mean cosine to the other document's size-`k` overlaps).
+    fn summed(&self, this: &Doc, start: usize, k: usize) -> Option<(Vec<f32>, f32)> {
+        let mut v = self.emb.row(this.index.row(start, 1)?).to_vec();
+        for i in start + 1..start + k {
+            for (s, x) in v.iter_mut().zip(self.emb.row(this.index.row(i, 1)?)) {
+                *s += x;
+            }
+        }
+        let norm = dot(&v, &v).sqrt();
+        if norm > 0.0 {
+            v.iter_mut().for_each(|x| *x /= norm);
+        }
+        let mu = dot(&v, &this.means[(k - 1).min(this.means.len() - 1)]);
+        Some((v, mu))
+    }
+
+    /// Hubness-corrected similarity of the link's summed view ([`f::SUM_SIM`]); `sim` (the
+    /// concatenation's) for 1-1, where the two views are the same vector.
+    fn sum_similarity(&self, s: usize, a: usize, t: usize, b: usize, sim: f32) -> f32 {
+        if a == 1 && b == 1 {
+            return sim;
+        }
+        match (self.summed(&self.src, s, a), self.summed(&self.tgt, t, b)) {
+            (Some((x, mx)), Some((y, my))) => dot(&x, &y) - 0.5 * (mx + my),
+            _ => sim,
+        }
+    }
+
+    /// Bertalign's link score (its local margin and length factor), and the margin alone.
+    fn local_score(&self, s: usize, a: usize, t: usize, b: usize) -> (f32, f32) {
         let (Some(rx), Some(ry)) = (self.src.index.row(s, a), self.tgt.index.row(t, b)) else {
-            return 0.0;
+            return (0.0, 0.0);
         };
         let (x, y) = (self.emb.row(rx), self.emb.row(ry));
         let around = |v: &[f32], other: &Doc, start: usize, end: usize| {
@@ -208,7 +261,8 @@ impl<'a> FineScorer<'a> {
         let lx = self.src.facts.bytes(s, a);
         let ly = self.tgt.facts.bytes(t, b) * self.byte_ratio;
         let (lo, hi) = (lx.min(ly), lx.max(ly));
-        (dot(x, y) - margin) * (1.0 + lo / hi.max(1.0)).log2()
+        let m = dot(x, y) - margin;
+        (m * (1.0 + lo / hi.max(1.0)).log2(), m)
     }
 
     /// Best similarity of sentence `i` of `this`, left unaligned where the path passes
@@ -233,7 +287,8 @@ impl<'a> FineScorer<'a> {
     }
 
     /// The feature vector of the link `s..s+a` × `t..t+b` (either side may be empty: an
-    /// unaligned sentence).
+    /// unaligned sentence). LOCAL, MARGIN and SUM_SIM stay 0 unless weighed or
+    /// [`Self::with_all_features`].
     pub fn features(&self, s: usize, a: usize, t: usize, b: usize) -> Features {
         let mut v = [0f32; NF];
         match (a, b) {
@@ -252,7 +307,12 @@ impl<'a> FineScorer<'a> {
                 if a > 1 || b > 1 {
                     v[f::MEMBER] = self.member_similarity(s, a, t, b) - sim;
                 }
-                v[f::LOCAL] = self.local_score(s, a, t, b);
+                if self.wants(f::LOCAL) || self.wants(f::MARGIN) {
+                    (v[f::LOCAL], v[f::MARGIN]) = self.local_score(s, a, t, b);
+                }
+                if self.wants(f::SUM_SIM) {
+                    v[f::SUM_SIM] = self.sum_similarity(s, a, t, b, sim);
+                }
                 text_features(
                     (self.src.facts, s, a),
                     (self.tgt.facts, t, b),

@@ -319,3 +319,41 @@ fn absorb_joins_a_condensed_sentence_and_keeps_an_insertion() {
         pairs(&[(&[0], &[0]), (&[1, 2], &[1]), (&[3], &[]), (&[4], &[2])])
     );
 }
+
+#[test]
+fn summed_view_and_margin_features() {
+    use features::f;
+    let src = doc(&[&[0], &[1], &[2], &[3], &[4, 5]]);
+    let tgt = doc(&[&[0], &[1, 2], &[3], &[4], &[5]]);
+    let p = params();
+    let plan = OverlapPlan::new(&src, &tgt, p.max_overlap);
+    let rows: Vec<Vec<f32>> = plan.texts.iter().map(|t| embed(t)).collect();
+    let emb = Embeddings::from_rows(DIM, &rows).unwrap();
+    let len = |d: &[String]| d.iter().map(|s| s.len()).collect::<Vec<_>>();
+    let (sf, tf) = (
+        SentenceFacts::from_lengths(&len(&src)),
+        SentenceFacts::from_lengths(&len(&tgt)),
+    );
+    let plain = FineScorer::new(&emb, &plan.src, &plan.tgt, &sf, &tf, &p);
+    // Not weighed: not computed.
+    let x = plain.features(1, 2, 1, 1);
+    assert_eq!((x[f::SUM_SIM], x[f::MARGIN], x[f::LOCAL]), (0.0, 0.0, 0.0));
+    let all = FineScorer::new(&emb, &plan.src, &plan.tgt, &sf, &tf, &p).with_all_features();
+    // 1-1: the two views are one vector.
+    let x = all.features(0, 1, 0, 1);
+    assert_eq!(x[f::SUM_SIM], x[f::SIM]);
+    // A true link stands out from its neighbours (the local margin), a wrong one does not.
+    assert!(x[f::MARGIN] > 0.8, "{x:?}");
+    assert!(all.features(0, 1, 2, 1)[f::MARGIN] < 0.2);
+    // Members of one concept each: the normalised sum of the members is the concatenation.
+    let x = all.features(1, 2, 1, 1);
+    assert!((x[f::SUM_SIM] - x[f::SIM]).abs() < 1e-5, "{x:?}");
+    // A two-concept member weighs as much as a one-concept one in the summed view, but
+    // twice as much in the concatenation: the summed view of `[4, 5]` against the
+    // sentences `[4]` + `[5]` is still the whole match, the concatenation's too.
+    let whole = all.features(4, 1, 3, 2);
+    assert!(whole[f::SUM_SIM] > 0.7 && whole[f::SIM] > 0.7, "{whole:?}");
+    // A partial match: `[4, 5]` against `[4]` alone is half the concepts either way.
+    let x = all.features(4, 1, 3, 1);
+    assert!(x[f::SUM_SIM] < whole[f::SUM_SIM] - 0.2, "{x:?}");
+}

@@ -45,6 +45,10 @@ pub struct MtEvidence<'a> {
 /// searches for each translated sentence's best match.
 const QUALITY_WINDOW: usize = 4;
 
+/// Lead (hubness-corrected cosine) of a source sentence's best target sentence over the
+/// runner-up for [`MtEvidence::agreement`] to count it as sure.
+const AGREEMENT_LEAD: f32 = 0.05;
+
 /// What the translation says about one link.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Features {
@@ -132,6 +136,58 @@ impl<'a> MtEvidence<'a> {
         self.quality
     }
 
+    /// How often the translation agrees with the embeddings where the embeddings are sure,
+    /// without gold: over the source sentences whose best target sentence near the
+    /// diagonal (cross-lingual cosine minus hubness) leads the runner-up by at least
+    /// [`AGREEMENT_LEAD`], the share whose translation also has its best chrF with that
+    /// target sentence (0..=1; 0 when no sentence qualifies). A translation that is fluent
+    /// but wrong or misaligned scores high on [`Self::quality`] and low here.
+    pub fn agreement(&self, src: &OverlapIndex) -> f32 {
+        let (n, m) = (src.len().min(self.trans.len()), self.tgt.len());
+        if n == 0 || m == 0 {
+            return 0.0;
+        }
+        let mu = hubness(self.emb, self.tgt, src);
+        let votes: Vec<Option<bool>> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let rx = src.row(i, 1)?;
+                let centre = (i * m + m / 2) / n;
+                let lo = centre.saturating_sub(QUALITY_WINDOW);
+                let hi = (centre + QUALITY_WINDOW + 1).min(m);
+                let mut cross: Vec<(f32, usize)> = (lo..hi)
+                    .filter_map(|j| {
+                        let ry = self.tgt.row(j, 1)?;
+                        Some((
+                            crate::align::dot(self.emb.row(rx), self.emb.row(ry)) - mu[j],
+                            j,
+                        ))
+                    })
+                    .collect();
+                cross.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                if cross.len() < 2 || cross[0].0 - cross[1].0 < AGREEMENT_LEAD {
+                    return None;
+                }
+                let best_chrf = (lo..hi)
+                    .filter_map(|j| {
+                        Some((
+                            self.trans_profiles[i].chrf(&self.profiles[self.tgt.row(j, 1)?]),
+                            j,
+                        ))
+                    })
+                    .fold((f64::NEG_INFINITY, 0), |b, x| if x.0 > b.0 { x } else { b });
+                Some(best_chrf.1 == cross[0].1)
+            })
+            .collect();
+        let sure = votes.iter().flatten().count();
+        let agree = votes.iter().flatten().filter(|&&v| v).count();
+        if sure == 0 {
+            0.0
+        } else {
+            agree as f32 / sure as f32
+        }
+    }
+
     /// Remembers every link's features once computed (up to 16M links). The DP asks for
     /// each link once per alignment, so this only pays when one evidence object serves
     /// several alignments (tuning the weights).
@@ -211,4 +267,43 @@ fn quality(profiles: &[Profile], trans: &[Profile], tgt: &OverlapIndex) -> f32 {
         })
         .collect();
     (best.iter().sum::<f64>() / n as f64) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Source, target and translation of `n` sentences, sentence `i` of each the unit
+    /// vector `i` (so the embeddings are sure of every 1-1 link), the translation's text
+    /// `trans(i)`.
+    fn agreement_of(n: usize, trans: impl Fn(usize) -> usize) -> f32 {
+        const WORDS: [&str; 10] = [
+            "mountain", "glacier", "rope", "summit", "weather", "valley", "storm", "hut", "ridge",
+            "snow",
+        ];
+        let text = |i: usize| format!("the {} above the {}", WORDS[i], WORDS[(i * 3 + 1) % n]);
+        let rows: Vec<Vec<f32>> = (0..3 * n)
+            .map(|r| (0..n).map(|k| (k == r % n) as u8 as f32).collect())
+            .collect();
+        let emb = Embeddings::from_rows(n, &rows).unwrap();
+        let (src, tgt, tr) = (
+            OverlapIndex::stacked(n, 1, 0),
+            OverlapIndex::stacked(n, 1, n),
+            OverlapIndex::stacked(n, 1, 2 * n),
+        );
+        let texts: Vec<String> = (0..3 * n)
+            .map(|r| match r / n {
+                0 => String::new(),
+                1 => text(r % n),
+                _ => text(trans(r % n)),
+            })
+            .collect();
+        MtEvidence::new(&emb, &texts, &tr, &tgt).agreement(&src)
+    }
+
+    #[test]
+    fn agreement_tells_a_faithful_translation_from_a_shifted_one() {
+        assert_eq!(agreement_of(10, |i| i), 1.0);
+        assert!(agreement_of(10, |i| (i + 1) % 10) < 0.2);
+    }
 }
