@@ -220,9 +220,22 @@ mod avx512 {
     /// separate horizontal sums. Widths that are not a multiple of 16 take [`tiled`].
     #[target_feature(enable = "avx512f")]
     pub unsafe fn block(x: &[f32], y: &[f32], d: usize, out: &mut [f32]) {
-        if !d.is_multiple_of(16) {
-            return tiled(x, y, d, out);
+        // The common model widths as constants: the row offsets become displacements
+        // instead of 16 live pointers (which spill), ~80 % → ~89 % of the FMA peak at 384.
+        match d {
+            384 => folded::<384>(x, y, d, out),
+            768 => folded::<768>(x, y, d, out),
+            1024 => folded::<1024>(x, y, d, out),
+            _ if d.is_multiple_of(16) => folded::<0>(x, y, d, out),
+            _ => tiled(x, y, d, out),
         }
+    }
+
+    /// 4×4 folded tiles over rows of width `D` (`0`: the width `d` known at run time only).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn folded<const D: usize>(x: &[f32], y: &[f32], d: usize, out: &mut [f32]) {
+        let d = if D == 0 { d } else { D };
         let nx = x.len() / d;
         let ny = y.len() / d;
         let (nx4, ny4) = (nx - nx % 4, ny - ny % 4);
@@ -230,7 +243,10 @@ mod avx512 {
         while i < nx4 {
             let mut j = 0;
             while j < ny4 {
-                square(x, y, d, i, j, ny, out);
+                // The next tile's rows of `y`: the next four, or the first four again for
+                // the next rows of `x`.
+                let next = if j + 4 < ny4 { j + 4 } else { 0 };
+                square::<D>(x, y, d, i, j, ny, out, y.as_ptr().add(next * d));
                 j += 4;
             }
             while j < ny {
@@ -261,10 +277,16 @@ mod avx512 {
         (r | c) as u32
     }
 
-    /// A 4×4 tile; `d` is a multiple of 16.
-    #[inline(always)]
-    #[allow(clippy::needless_range_loop)]
-    unsafe fn square(
+    /// A 4×4 tile; `d` is a multiple of 16. `next` points at the four rows of `y` the
+    /// following tile reads: one cache line of each is prefetched per step, so they are in
+    /// L1 when that tile starts (the hardware prefetcher stops at page boundaries, and
+    /// rows of 1.5 KiB cross one every few rows); the rows eight tiles ahead are fetched
+    /// into L2, which hides the L3 latency on the first pass over a block of `y`.
+    /// Measured on a 128 × 256 block: ~70 % → ~85 % of the FMA peak.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
+    unsafe fn square<const D: usize>(
         x: &[f32],
         y: &[f32],
         d: usize,
@@ -272,7 +294,9 @@ mod avx512 {
         j0: usize,
         ny: usize,
         out: &mut [f32],
+        next: *const f32,
     ) {
+        let d = if D == 0 { d } else { D };
         let xp = x.as_ptr().add(i0 * d);
         let yp = y.as_ptr().add(j0 * d);
         // acc[4c + r] = x_r · y_c, so that [`fold16`] puts row r's four sums in lanes 4r..4r+4.
@@ -283,6 +307,12 @@ mod avx512 {
             let x1 = _mm512_loadu_ps(xp.add(d + t));
             let x2 = _mm512_loadu_ps(xp.add(2 * d + t));
             let x3 = _mm512_loadu_ps(xp.add(3 * d + t));
+            for c in 0..4 {
+                _mm_prefetch::<_MM_HINT_T0>(next.add(c * d + t) as *const i8);
+                // Eight tiles ahead into L2 (past the end of `y` only touches no memory:
+                // prefetches never fault, and the address is not dereferenced).
+                _mm_prefetch::<_MM_HINT_T1>(yp.wrapping_add(32 * d + c * d + t) as *const i8);
+            }
             for c in 0..4 {
                 let yv = _mm512_loadu_ps(yp.add(c * d + t));
                 acc[4 * c] = _mm512_fmadd_ps(x0, yv, acc[4 * c]);
@@ -304,38 +334,70 @@ mod avx512 {
     /// Each sum is added in exactly the order `_mm512_reduce_add_ps` uses (halves, then
     /// quarters, then pairs: ((a_i + a_i+8) + (a_i+4 + a_i+12)) …), so a pair scores the
     /// same bits here as in [`tile`]; the butterfly just does 16 of them at once.
-    #[inline(always)]
+    ///
+    /// Plain functions with the target feature rather than closures or `array::from_fn`:
+    /// those are not always inlined, and an out-of-line shuffle made the whole pass 3×
+    /// slower in one build.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
     unsafe fn fold16(a: &[__m512; 16]) -> __m512 {
-        // Halves: lanes i + (i+8).
-        let h = |p: __m512, q: __m512| {
-            _mm512_add_ps(
-                _mm512_shuffle_f32x4::<0x44>(p, q),
-                _mm512_shuffle_f32x4::<0xEE>(p, q),
-            )
-        };
-        // Quarters: i + (i+4) of each half-sum.
-        let q = |p: __m512, q: __m512| {
-            _mm512_add_ps(
-                _mm512_shuffle_f32x4::<0x88>(p, q),
-                _mm512_shuffle_f32x4::<0xDD>(p, q),
-            )
-        };
-        // Within 128-bit lanes: (0 + 2, 1 + 3), then (0 + 1).
-        let e = |p: __m512, q: __m512| {
-            _mm512_add_ps(
-                _mm512_shuffle_ps::<0x44>(p, q),
-                _mm512_shuffle_ps::<0xEE>(p, q),
-            )
-        };
-        let f = |p: __m512, q: __m512| {
-            _mm512_add_ps(
-                _mm512_shuffle_ps::<0x88>(p, q),
-                _mm512_shuffle_ps::<0xDD>(p, q),
-            )
-        };
-        let v: [__m512; 8] = std::array::from_fn(|m| h(a[2 * m], a[2 * m + 1]));
-        let t: [__m512; 4] = std::array::from_fn(|n| q(v[2 * n], v[2 * n + 1]));
-        f(e(t[0], t[1]), e(t[2], t[3]))
+        let v = [
+            halves(a[0], a[1]),
+            halves(a[2], a[3]),
+            halves(a[4], a[5]),
+            halves(a[6], a[7]),
+            halves(a[8], a[9]),
+            halves(a[10], a[11]),
+            halves(a[12], a[13]),
+            halves(a[14], a[15]),
+        ];
+        let t = [
+            quarters(v[0], v[1]),
+            quarters(v[2], v[3]),
+            quarters(v[4], v[5]),
+            quarters(v[6], v[7]),
+        ];
+        pairs(evens(t[0], t[1]), evens(t[2], t[3]))
+    }
+
+    /// Halves: lanes i + (i+8).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn halves(p: __m512, q: __m512) -> __m512 {
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0x44>(p, q),
+            _mm512_shuffle_f32x4::<0xEE>(p, q),
+        )
+    }
+
+    /// Quarters: i + (i+4) of each half-sum.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn quarters(p: __m512, q: __m512) -> __m512 {
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0x88>(p, q),
+            _mm512_shuffle_f32x4::<0xDD>(p, q),
+        )
+    }
+
+    /// Within 128-bit lanes: (0 + 2, 1 + 3) …
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn evens(p: __m512, q: __m512) -> __m512 {
+        _mm512_add_ps(
+            _mm512_shuffle_ps::<0x44>(p, q),
+            _mm512_shuffle_ps::<0xEE>(p, q),
+        )
+    }
+
+    /// … then (0 + 1).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn pairs(p: __m512, q: __m512) -> __m512 {
+        _mm512_add_ps(
+            _mm512_shuffle_ps::<0x88>(p, q),
+            _mm512_shuffle_ps::<0xDD>(p, q),
+        )
     }
 
     /// Rows of `x` in fours against rows of `y` in sixes: 24 accumulators, 4 row
@@ -492,7 +554,17 @@ mod tests {
         if !std::is_x86_feature_detected!("avx512f") {
             return;
         }
-        for (nx, ny, d) in [(4, 4, 16), (9, 14, 384), (13, 7, 48)] {
+        // (37, 301, 384): many tiles per row, so the prefetch of the next tile wraps to
+        // the first one, and edges in both directions.
+        for (nx, ny, d) in [
+            (4, 4, 16),
+            (9, 14, 384),
+            (13, 7, 48),
+            (37, 301, 384),
+            (6, 9, 768),
+            (5, 6, 1024),
+            (7, 6, 400),
+        ] {
             let mut x = rows(nx, d, 11);
             let y = rows(ny, d, 12);
             for (t, v) in x.iter_mut().enumerate() {

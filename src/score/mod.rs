@@ -21,11 +21,12 @@ use rayon::prelude::*;
 /// Default neighbourhood size for the margin (LASER, WikiMatrix and stopes use 4).
 pub const DEFAULT_K: usize = 4;
 
-/// Rows of the first matrix per block: 64 rows × 384 dims stay in L1/L2 while a block
-/// of the other matrix streams past.
-const BLOCK_X: usize = 64;
-/// Rows of the second matrix per block (512 × 384 × 4 B = 768 KiB, within L2).
-const BLOCK_Y: usize = 512;
+/// Rows of the first matrix per block: each row of the second matrix read from L3 serves
+/// 128 rows (192 KiB with 384 dims, in L2).
+const BLOCK_X: usize = 128;
+/// Rows of the second matrix per block (256 × 384 × 4 B = 384 KiB): with the first
+/// block and the 128 KiB of cosines it stays within a 1 MiB L2.
+const BLOCK_Y: usize = 256;
 
 /// How the nearest neighbours are found.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1009,6 +1010,51 @@ mod tests {
                     sorted_topk(&col, 4),
                     "d {d} col {j}"
                 );
+            }
+        }
+    }
+
+    /// The blocked pass at the embedding width of the model (the folded, prefetching 4×4
+    /// tiles) against the full matrix, on shapes that do not fill the tiles or blocks, with
+    /// k larger than one side and rows repeated across blocks so that ties are decided by
+    /// index.
+    #[test]
+    fn blocked_knn_equals_the_full_matrix_on_awkward_shapes() {
+        let d = 384;
+        let dup = |e: Embeddings, copies: &[(usize, usize)]| {
+            let mut v = e.as_slice().to_vec();
+            for &(from, to) in copies {
+                v.copy_within(from * d..(from + 1) * d, to * d);
+            }
+            Embeddings::new(d, v).unwrap()
+        };
+        for (nx, ny, k) in [
+            (3, 5, 7),
+            (BLOCK_X + 6, 2, 4),
+            (9, BLOCK_Y + 3, 4),
+            (2, 1, 1),
+        ] {
+            let x = unit_rows(nx, d, 21);
+            let y = unit_rows(ny, d, 22);
+            // A row of y equal to one in another block (or tile), and an x row equal to
+            // one of y (cosine 1 with a tie among its copies).
+            let y = dup(y, &[(0, ny - 1)]);
+            let x = Embeddings::new(d, {
+                let mut v = x.as_slice().to_vec();
+                v[(nx - 1) * d..].copy_from_slice(&y.as_slice()[..d]);
+                v
+            })
+            .unwrap();
+            let m = full(&x, &y);
+            let (f, b) = knn(&x, &y, k);
+            for (i, row) in m.iter().enumerate() {
+                let want = sorted_topk(row, k);
+                assert_eq!(f.of(i).collect::<Vec<_>>(), want, "{nx}x{ny} k {k} row {i}");
+            }
+            for j in 0..ny {
+                let col: Vec<f32> = m.iter().map(|r| r[j]).collect();
+                let want = sorted_topk(&col, k);
+                assert_eq!(b.of(j).collect::<Vec<_>>(), want, "{nx}x{ny} k {k} col {j}");
             }
         }
     }
