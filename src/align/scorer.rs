@@ -24,7 +24,22 @@ struct Doc<'a> {
     facts: &'a SentenceFacts,
 }
 
-impl Doc<'_> {
+impl<'a> Doc<'a> {
+    fn new(
+        emb: &Embeddings,
+        index: &'a OverlapIndex,
+        other: &OverlapIndex,
+        facts: &'a SentenceFacts,
+    ) -> Self {
+        let means = mean_vectors(emb, index, other);
+        Doc {
+            index,
+            mu: hubness_of(emb, index, &means),
+            means,
+            facts,
+        }
+    }
+
     fn mu(&self, start: usize, k: usize) -> f32 {
         self.mu[(k - 1) * self.index.len() + start]
     }
@@ -53,14 +68,25 @@ pub(super) fn mean_vector(emb: &Embeddings, index: &OverlapIndex, k: usize) -> V
 /// `x · mean(Y_k)` equals the mean cosine of `x` to every size-`k` overlap of the other
 /// document: vecalign's sampled normaliser, computed exactly in one dot product.
 pub(crate) fn hubness(emb: &Embeddings, this: &OverlapIndex, other: &OverlapIndex) -> Vec<f32> {
+    hubness_of(emb, this, &mean_vectors(emb, this, other))
+}
+
+/// `means[k - 1]`: the mean of `other`'s size-`k` overlap vectors, for every size `this` has.
+fn mean_vectors(emb: &Embeddings, this: &OverlapIndex, other: &OverlapIndex) -> Vec<Vec<f32>> {
+    (1..=this.max_overlap())
+        .map(|k| mean_vector(emb, other, k))
+        .collect()
+}
+
+/// [`hubness`] from the other document's mean vectors ([`mean_vectors`]).
+fn hubness_of(emb: &Embeddings, this: &OverlapIndex, means: &[Vec<f32>]) -> Vec<f32> {
     let n = this.len();
     let max = this.max_overlap();
     let mut mu = vec![0f32; n * max];
-    for k in 1..=max {
-        let mean = mean_vector(emb, other, k);
+    for (k, mean) in (1..=max).zip(means) {
         for start in 0..n {
             if let Some(r) = this.row(start, k) {
-                mu[(k - 1) * n + start] = dot(emb.row(r), &mean);
+                mu[(k - 1) * n + start] = dot(emb.row(r), mean);
             }
         }
     }
@@ -124,22 +150,8 @@ impl<'a> FineScorer<'a> {
             .ln();
         Self {
             emb,
-            src: Doc {
-                index: src,
-                mu: hubness(emb, src, tgt),
-                means: (1..=src.max_overlap())
-                    .map(|k| mean_vector(emb, tgt, k))
-                    .collect(),
-                facts: src_facts,
-            },
-            tgt: Doc {
-                index: tgt,
-                mu: hubness(emb, tgt, src),
-                means: (1..=tgt.max_overlap())
-                    .map(|k| mean_vector(emb, src, k))
-                    .collect(),
-                facts: tgt_facts,
-            },
+            src: Doc::new(emb, src, tgt, src_facts),
+            tgt: Doc::new(emb, tgt, src, tgt_facts),
             types: link_types(p.max_size, max_overlap),
             weights: p.weights(),
             log_ratio,

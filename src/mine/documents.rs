@@ -526,7 +526,7 @@ impl Mined {
         self.mark_partial_with(
             docs,
             embedder,
-            |pools, p, r| pools[p].emb.row(r).to_vec(),
+            |pools, p, r| Ok(pools[p].emb.row(r).to_vec()),
             obs,
         )
     }
@@ -537,7 +537,7 @@ impl Mined {
         &mut self,
         docs: &[Document],
         embedder: &Embedder,
-        vector: impl Fn(&[Pool], usize, usize) -> Vec<f32>,
+        vector: impl Fn(&[Pool], usize, usize) -> Result<Vec<f32>>,
         obs: &dyn Observer,
     ) -> Result<()> {
         let pools = &self.pools;
@@ -552,9 +552,9 @@ impl Mined {
             .flat_map(|r| {
                 r.kept
                     .iter()
-                    .map(|p| (vector(pools, r.src, p.src), vector(pools, r.tgt, p.tgt)))
+                    .map(|p| Ok((vector(pools, r.src, p.src)?, vector(pools, r.tgt, p.tgt)?)))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let cands: Vec<partial::Candidate> = self
             .pairs
             .iter()

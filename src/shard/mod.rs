@@ -1107,13 +1107,10 @@ impl Work {
                 self.parts(side.expect("a pool per side"))
             })
             .collect::<Result<_>>()?;
-        let vector = |_: &[pool::Pool], p: usize, row: usize| -> Vec<f32> {
-            let part = parts[p].partition_point(|(offset, _)| *offset <= row) - 1;
-            let (offset, e) = &parts[p][part];
-            e.row(row - offset).to_vec()
+        let vector = |_: &[pool::Pool], p: usize, row: usize| {
+            Ok(Self::gather(&parts[p], row..row + 1)?.row(0).to_vec())
         };
-        mined.mark_partial_with(docs, embedder, vector, obs)?;
-        Ok(())
+        mined.mark_partial_with(docs, embedder, vector, obs)
     }
 
     fn hits(&self, p: usize, role: &str) -> Result<Vec<Option<Hit>>> {
