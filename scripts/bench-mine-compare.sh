@@ -4,6 +4,10 @@
 # sweep of nprobe / efSearch) on the same vectors, in one run: bitalign, then FAISS, then
 # bitalign again (its two figures bracket FAISS's, so a change in the machine's load shows).
 #
+# Exact search is measured twice: screened (8-bit estimates with a proven error bound, then
+# f32 cosines for the pairs that could enter a list; what `run` does; same lists bit for bit)
+# and on the plain f32 kernel (`--screen off`; its GFLOP/s against the FMA peak).
+#
 # Equal recall: for each approximate index the setting compared is the smallest of its sweep
 # whose recall@4 (both directions, against exact search) reaches --recall. Without
 # --choose-on it is picked on each set itself; with --choose-on NAME it is also picked on
@@ -84,7 +88,8 @@ SETS+=(${NPY[@]+"${NPY[@]}"})
 
 ours() {
     "$BIN" -q --threads "$THREADS" bench mine --x "$1-x.npy" --y "$1-y.npy" --runs "$RUNS" \
-        --json --knn exact,approx --ivf-probe "$PROBE" --ivf-assign "$ASSIGN" $KNN_ONLY
+        --json --knn exact,approx --screen on,off --ivf-probe "$PROBE" --ivf-assign "$ASSIGN" \
+        $KNN_ONLY
 }
 
 uptime >&2
@@ -118,7 +123,8 @@ for i, name in sets:
         secs = (x["knn_seconds"]["median"] + y["knn_seconds"]["median"]) / 2
         spread = f"{x['knn_seconds']['median']:.3f} / {y['knn_seconds']['median']:.3f}"
         if x["knn"]["search"] == "exact":
-            rows.append(("bitalign exact", None, "", secs, 1.0, spread, None))
+            label = "bitalign exact, screened" if x.get("screened") else "bitalign exact, plain f32"
+            rows.append((label, None, "", secs, 1.0, spread, None))
             continue
         k = x["knn"]
         f1 = x.get("mined_f1_vs_exact")
@@ -191,6 +197,14 @@ for name, (rows, a, b, f) in data.items():
     for index in indexes(rows):
         pts = ", ".join(f"{r[1]}: {r[3]:.3f} s {r[4]:.4f}" for r in rows if r[0] == index)
         print(f"- {name}, {index}: {pts}")
+    flat = next((r[3] for r in rows if r[0] == "faiss IndexFlatIP"), None)
+    exact = [(r[0], r[3]) for r in rows if r[0].startswith("bitalign exact")]
+    if flat and exact:
+        print(f"- {name}: faiss IndexFlatIP ÷ " + ", ".join(f"{n} = {flat / s:.2f}×" for n, s in exact))
+    pct = [f"{m['knn_percent_of_peak']:.1f}" for r in (a, b) for m in r["sizes"][0]["methods"]
+           if m.get("knn_percent_of_peak") is not None]
+    if pct:
+        print(f"- {name}: bitalign's plain f32 kernel at {' / '.join(pct)} % of the FMA peak")
     print(f"- {name}: peak RSS bitalign {max(a['peak_rss_mib'], b['peak_rss_mib']):.0f} MiB, "
           f"FAISS {f['peak_rss_mib']:.0f} MiB; FMA peak {a['fma_peak_gflops']:.0f} / {b['fma_peak_gflops']:.0f} GFLOP/s")
 PYEOF

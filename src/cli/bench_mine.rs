@@ -24,6 +24,14 @@ pub enum Method {
     Approx,
 }
 
+/// Whether an exact f32 search is screened (`bench mine --screen`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Screen {
+    On,
+    Off,
+}
+
 #[derive(Args, Debug)]
 #[command(
     after_help = "Synthetic data: unit vectors around 1000 random centres (cosine \
@@ -68,6 +76,11 @@ pub struct MineBenchArgs {
     /// --knn-precision`).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Precision::F32])]
     pub knn_precision: Vec<Precision>,
+    /// Exact f32 search screened by 8-bit estimates with a proven error bound (`on`, what
+    /// `run` does on CPUs with AVX-512 VNNI; same lists bit for bit) or the plain f32
+    /// kernel (`off`, whose GFLOP/s is the kernel's); `on,off` measures both.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Screen::On])]
+    pub screen: Vec<Screen>,
     /// Lists of the approximate search (default: chosen from the size, as `run`).
     #[arg(long, value_name = "N")]
     pub ivf_lists: Option<usize>,
@@ -104,6 +117,8 @@ struct MethodReport {
     /// Lists of the inverted file for these sizes (approximate search).
     lists: Option<usize>,
     precision: Precision,
+    /// An exact f32 search screened by 8-bit estimates (same lists; see `--screen`).
+    screened: bool,
     /// k-NN in both directions (for IVF: training, assignment and the probed lists).
     knn_seconds: Spread,
     /// CPU seconds (all threads) of one k-NN run, the mean of the runs.
@@ -179,9 +194,21 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
             Method::Approx => args.ivf_probe.iter().map(|&p| Knn::Ivf(ivf(p))).collect(),
         })
         .collect();
-    let methods: Vec<(Knn, Precision)> = searches
+    // Screening applies to exact f32 search only; the others run once.
+    let screens = |knn: Knn, p: Precision| -> Vec<Screen> {
+        if knn == Knn::Exact && p.is_f32() {
+            args.screen.clone()
+        } else {
+            args.screen[..1].to_vec()
+        }
+    };
+    let methods: Vec<(Knn, Precision, Screen)> = searches
         .iter()
-        .flat_map(|&knn| args.knn_precision.iter().map(move |&p| (knn, p)))
+        .flat_map(|&knn| {
+            args.knn_precision
+                .iter()
+                .flat_map(move |&p| screens(knn, p).into_iter().map(move |s| (knn, p, s)))
+        })
         .collect();
     let inputs: Vec<Input> = match (&args.x, &args.y) {
         (Some(xp), Some(yp)) => {
@@ -229,7 +256,8 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
         let (nx, ny, d) = (x.len(), y.len(), x.dim());
         let mut exact: Option<(Lists, HashSet<(usize, usize)>)> = None;
         let mut reports = Vec::new();
-        for (knn, precision) in &methods {
+        for (knn, precision, screen) in &methods {
+            score::set_screening(*screen == Screen::On);
             let name = format!(
                 "{} {precision:?}",
                 if *knn == Knn::Exact {
@@ -239,6 +267,7 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
                 }
             );
             let reference = *knn == Knn::Exact && precision.is_f32();
+            let mut screened = false;
             progress.say(format!("{nx} × {ny} × {d}, {name}: k-NN both ways"));
             let mut secs = Vec::new();
             let mut lists = None;
@@ -250,6 +279,7 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
                 let s = Scorer::searched(x, y, args.k, Score::Margin, knn, *precision, &bar);
                 secs.push(t.elapsed().as_secs_f64());
                 ran = s.search();
+                screened = s.screened();
                 lists = Some((s.fwd, s.bwd));
             }
             let per_run = |c0: Option<f64>| Some((cpu_seconds()? - c0?) / args.runs as f64);
@@ -258,7 +288,8 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
             let sampled = sampled_recall(x, y, &lists, args.check_rows);
             let full = exact.as_ref().map(|(e, _)| recall(&lists, e));
             let knn_seconds = Spread::of(secs);
-            let gflops = reference
+            // The kernel's rate: a screened pass does not compute every product in f32.
+            let gflops = (reference && !screened)
                 .then(|| 2.0 * nx as f64 * ny as f64 * d as f64 / knn_seconds.median / 1e9);
             let mut r = MethodReport {
                 knn: ran,
@@ -267,6 +298,7 @@ pub fn run(args: MineBenchArgs, threads: usize, progress: &Progress) -> Result<(
                     _ => None,
                 },
                 precision: *precision,
+                screened,
                 similarities_per_second: nx as f64 * ny as f64 / knn_seconds.median,
                 knn_gflops: gflops,
                 knn_percent_of_peak: None,
@@ -389,6 +421,7 @@ fn print_table(r: &Report) {
                 _ => "exact".into(),
             };
             let search = match m.precision {
+                Precision::F32 if m.screened => format!("{search}, screened"),
                 Precision::F32 => search,
                 Precision::Int8 => format!("{search}, int8"),
             };

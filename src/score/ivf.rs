@@ -355,7 +355,7 @@ fn scan_lists(
                 }
                 for y_ids in what.chunks(BLOCK_Y) {
                     let qy = match codes {
-                        Codes::F32 => {
+                        Codes::F32 | Codes::Screened(..) => {
                             gather(y, y_ids, &mut ys);
                             None
                         }

@@ -90,6 +90,37 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     out[0]
 }
 
+/// `out[c] = pairs[c].0 · pairs[c].1`, each with the bits of [`dot`]: four independent
+/// sums at a time, so scattered pairs cost a fraction of one lone dot product each (a lone
+/// dot product waits on its own chain of multiply-adds).
+///
+/// # Panics
+/// When a pair's rows differ in length or are empty, or `out` is not `pairs.len()` long.
+pub fn dots(pairs: &[(&[f32], &[f32])], out: &mut [f32]) {
+    assert!(
+        out.len() == pairs.len()
+            && pairs
+                .iter()
+                .all(|(a, b)| !a.is_empty() && a.len() == b.len()),
+        "dots: rows of different lengths or an output of the wrong size"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if !pairs.is_empty() && crate::simd::level().clamp_to_cpu() == crate::simd::Level::Avx512 {
+        for (group, o) in pairs.chunks(4).zip(out.chunks_mut(4)) {
+            // A short last group repeats its last pair (computed and dropped).
+            let at = |c: usize| group[c.min(group.len() - 1)];
+            let mut four = [0.0f32; 4];
+            // SAFETY: AVX-512F is present; each pair's rows were checked above.
+            unsafe { avx512::dots4([at(0), at(1), at(2), at(3)], &mut four) };
+            o.copy_from_slice(&four[..o.len()]);
+        }
+        return;
+    }
+    for ((a, b), o) in pairs.iter().zip(out) {
+        *o = dot(a, b);
+    }
+}
+
 mod portable {
     const L: usize = 8;
 
@@ -436,6 +467,54 @@ mod avx512 {
         }
     }
 
+    /// Four pairs of rows anywhere in memory: [`tile`]'s arithmetic for each (one
+    /// sequential accumulator, the same horizontal sum, then the tail), so the bits of
+    /// [`super::dot`] on whichever path `block` takes for the width. The pairs may differ
+    /// in width from each other.
+    ///
+    /// # Safety
+    /// AVX-512F must be present; the two rows of each pair equally long.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::needless_range_loop)]
+    pub unsafe fn dots4(p: [(&[f32], &[f32]); 4], out: &mut [f32; 4]) {
+        let d = p[0].0.len();
+        if p.iter().any(|q| q.0.len() != d) {
+            for c in 0..4 {
+                out[c] = super::dot(p[c].0, p[c].1);
+            }
+            return;
+        }
+        let full = d - d % 16;
+        let xp = [
+            p[0].0.as_ptr(),
+            p[1].0.as_ptr(),
+            p[2].0.as_ptr(),
+            p[3].0.as_ptr(),
+        ];
+        let yp = [
+            p[0].1.as_ptr(),
+            p[1].1.as_ptr(),
+            p[2].1.as_ptr(),
+            p[3].1.as_ptr(),
+        ];
+        let mut acc = [_mm512_setzero_ps(); 4];
+        let mut t = 0;
+        while t < full {
+            for c in 0..4 {
+                let xv = _mm512_loadu_ps(xp[c].add(t));
+                acc[c] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(yp[c].add(t)), acc[c]);
+            }
+            t += 16;
+        }
+        for c in 0..4 {
+            let mut s = _mm512_reduce_add_ps(acc[c]);
+            for u in full..d {
+                s = (*xp[c].add(u)).mul_add(*yp[c].add(u), s);
+            }
+            out[c] = s;
+        }
+    }
+
     #[inline(always)]
     #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
     unsafe fn tile<const R: usize, const C: usize>(
@@ -592,6 +671,24 @@ mod tests {
     #[should_panic(expected = "output size")]
     fn block_with_a_short_output_panics() {
         block(&[1.0, 2.0], &[1.0, 2.0, 3.0, 4.0], 1, &mut [0.0; 3]);
+    }
+
+    #[test]
+    fn dots_give_the_bits_of_dot() {
+        for d in [1, 16, 37, 384, 400] {
+            let x = rows(3, d, 8);
+            let y = rows(7, d, 9);
+            for n in 0..8 {
+                let pairs: Vec<(&[f32], &[f32])> = (0..n)
+                    .map(|c| (&x[(c % 3) * d..][..d], &y[(6 - c % 7) * d..][..d]))
+                    .collect();
+                let mut out = vec![0.0; n];
+                dots(&pairs, &mut out);
+                for ((a, b), o) in pairs.iter().zip(&out) {
+                    assert_eq!(o.to_bits(), dot(a, b).to_bits(), "d {d}, {n} pairs");
+                }
+            }
+        }
     }
 
     #[test]

@@ -95,24 +95,84 @@ impl Precision {
     }
 }
 
-/// What the similarity pass reads: the f32 rows, or both sides' 8-bit codes.
+/// What the similarity pass reads: the f32 rows, both sides' 8-bit codes, or the codes
+/// as a screen in front of the f32 rows (`Screened`: exact results, see [`screening`]).
 #[derive(Clone, Copy)]
 enum Codes<'a> {
     F32,
     Int8(&'a Quantized, &'a Quantized),
+    Screened(&'a Quantized, &'a Quantized),
 }
 
+/// Whether exact f32 passes over at least [`SCREEN_PAIRS`] pairs are screened: each pair's
+/// cosine is first estimated from 8-bit codes (VNNI, about twice the f32 kernel's speed),
+/// with a proven bound on how far the estimate can be from the f32 kernel's value; only
+/// pairs whose estimate plus that bound could enter a list get their f32 cosine. Lists,
+/// cosines and ties are those of the plain f32 pass, bit for bit: a pair skipped could
+/// not have entered. On by default where the CPU has AVX-512 VNNI; `BITALIGN_SCREEN=off`
+/// (or [`set_screening`]) runs the plain f32 kernel, to measure it.
+pub fn screening() -> bool {
+    use std::sync::atomic::Ordering;
+    match SCREEN.load(Ordering::Relaxed) {
+        0 => {
+            let on = std::env::var(SCREEN_ENV).map_or(true, |v| v != "off" && v != "0");
+            SCREEN.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+            on && quant::vnni()
+        }
+        v => v == 2 && quant::vnni(),
+    }
+}
+
+/// Turns screening on or off for the rest of the process (what `BITALIGN_SCREEN` sets).
+pub fn set_screening(on: bool) {
+    SCREEN.store(if on { 2 } else { 1 }, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The environment variable that turns screening off (`off`).
+pub const SCREEN_ENV: &str = "BITALIGN_SCREEN";
+
+/// 0: not read yet, 1: off, 2: on.
+static SCREEN: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Smallest pass screened: below, coding the rows costs more than it saves.
+pub const SCREEN_PAIRS: u64 = 1 << 22;
+
 impl<'a> Codes<'a> {
-    fn of(q: &'a Option<std::sync::Arc<(Quantized, Quantized)>>) -> Self {
+    /// The codes of a pass: `q` searched in 8 bits, or (`screened`) screening an f32 pass.
+    fn of(q: &'a Option<std::sync::Arc<(Quantized, Quantized)>>, screened: bool) -> Self {
         match q.as_deref() {
+            Some((qx, qy)) if screened => Codes::Screened(qx, qy),
             Some((qx, qy)) => Codes::Int8(qx, qy),
             None => Codes::F32,
         }
     }
 
+    /// These codes for a pass ranked by `rank`: a screen needs every score to grow with
+    /// the cosine, which a ratio margin over a non-positive neighbourhood average breaks.
+    fn for_rank(self, rank: Rank<'_>) -> Self {
+        match (self, rank) {
+            (
+                Codes::Screened(..),
+                Rank::Scored {
+                    score: Score::Margin,
+                    x_mean,
+                    y_mean,
+                },
+            ) => {
+                let low = |m: &[f32]| m.iter().copied().fold(f32::INFINITY, f32::min);
+                if low(x_mean) + low(y_mean) > 0.0 {
+                    self
+                } else {
+                    Codes::F32
+                }
+            }
+            _ => self,
+        }
+    }
+
     fn precision(&self) -> Precision {
         match self {
-            Codes::F32 => Precision::F32,
+            Codes::F32 | Codes::Screened(..) => Precision::F32,
             Codes::Int8(..) => Precision::Int8,
         }
     }
@@ -298,6 +358,139 @@ fn offer_block(cosines: &[f32], rank: Rank<'_>, l: Lists<'_>, scores: &mut Vec<f
     }
 }
 
+/// The f32 rows behind a screened pass and their codes.
+struct Screen<'a> {
+    x: &'a Embeddings,
+    y: &'a Embeddings,
+    qx: &'a Quantized,
+    qy: &'a Quantized,
+}
+
+/// [`offer_block`] over estimates: a pair is looked at when its estimate plus the bound
+/// of its error ([`quant::slack`]) reaches its row's or its column's k-th best, and then
+/// offered with its f32 cosine, so the lists hold exactly what the f32 pass would.
+/// The bound is taken per row against the block's worst column and per column against
+/// its worst row, so the test stays one comparison per 16 pairs. The candidates are
+/// picked against the floors as the block starts (never higher than later, so none is
+/// missed), their cosines computed four at a time, and then offered in block order
+/// against the floors as they rise.
+fn offer_screened(
+    estimates: &[f32],
+    rank: Rank<'_>,
+    l: Lists<'_>,
+    sc: &Screen<'_>,
+    scratch: &mut ScreenScratch,
+) {
+    let w = l.col_id.len();
+    let d = sc.x.dim();
+    let worst = |q: &Quantized, ids: &[u32]| {
+        ids.iter()
+            .fold(quant::Bound::default(), |m, &i| m.max(*q.bound(i as usize)))
+    };
+    let (worst_col, worst_row) = (worst(sc.qy, l.col_id), worst(sc.qx, l.row_id));
+    let lowered = |floor: f32, slack: f64| quant::down(floor as f64 - slack);
+    let ScreenScratch {
+        scores,
+        bars,
+        picked,
+        cosines,
+    } = scratch;
+    // Cosine: estimates against floors lowered by the bound. A score over the
+    // neighbourhoods: the score of the highest cosine each pair can have, against the
+    // floors themselves (every score is non-decreasing in the cosine; `for_rank` checks).
+    let scored = matches!(rank, Rank::Scored { .. });
+    bars.clear();
+    bars.extend(l.col_id.iter().zip(l.col_slot).map(|(&j, &slot)| {
+        let floor = l.col_floor[slot as usize];
+        if scored {
+            floor
+        } else {
+            lowered(floor, quant::slack(&worst_row, sc.qy.bound(j as usize), d))
+        }
+    }));
+    scores.resize(w, 0.0);
+    picked.clear();
+    for (r, line_est) in estimates.chunks_exact(w).enumerate() {
+        let i = l.row_id[r] as usize;
+        let row_slack = quant::slack(sc.qx.bound(i), &worst_col, d);
+        let row_floor = l.rows[l.row_slot[r] as usize].floor();
+        let (line, row_bar): (&[f32], f32) = match rank {
+            Rank::Cosine => (line_est, lowered(row_floor, row_slack)),
+            Rank::Scored {
+                score,
+                x_mean,
+                y_mean,
+            } => {
+                // `e + lift` in f32 may round down by half an ulp of the sum: the lift
+                // carries that too (|e| is at most the rows' norms' product plus the slack).
+                let size = sc.qx.bound(i).norm as f64 * worst_col.norm as f64 + row_slack + 1.0;
+                let lift = quant::up(row_slack + size * (-23f64).exp2());
+                let xm = x_mean[i];
+                for ((s, &e), &j) in scores.iter_mut().zip(line_est).zip(l.col_id) {
+                    *s = score.apply(e + lift, xm, y_mean[j as usize]);
+                }
+                (scores, row_floor)
+            }
+        };
+        for c0 in (0..w).step_by(16) {
+            let c1 = (c0 + 16).min(w);
+            let mut m = kernel::passing(&line[c0..c1], row_bar, &bars[c0..c1]);
+            while m != 0 {
+                picked.push((r as u32, (c0 + m.trailing_zeros() as usize) as u32));
+                m &= m - 1;
+            }
+        }
+    }
+    // The picked pairs' cosines, four at a time.
+    let pairs: Vec<(&[f32], &[f32])> = picked
+        .iter()
+        .map(|&(r, c)| {
+            let (i, j) = (l.row_id[r as usize], l.col_id[c as usize]);
+            (sc.x.row(i as usize), sc.y.row(j as usize))
+        })
+        .collect();
+    cosines.resize(picked.len(), 0.0);
+    kernel::dots(&pairs, cosines);
+    let mut floors: Vec<f32> = l
+        .col_slot
+        .iter()
+        .map(|&s| l.col_floor[s as usize])
+        .collect();
+    for (&(r, c), &cos) in picked.iter().zip(cosines.iter()) {
+        let (r, c) = (r as usize, c as usize);
+        let (i, j) = (l.row_id[r], l.col_id[c]);
+        let s = match rank {
+            Rank::Cosine => cos,
+            Rank::Scored {
+                score,
+                x_mean,
+                y_mean,
+            } => score.apply(cos, x_mean[i as usize], y_mean[j as usize]),
+        };
+        let row = &mut l.rows[l.row_slot[r] as usize];
+        if s >= row.floor() {
+            row.offer(s, j, cos);
+        }
+        if s >= floors[c] {
+            let col = &mut l.cols[l.col_slot[c] as usize];
+            col.offer(s, i, cos);
+            floors[c] = col.floor();
+        }
+    }
+    for (c, &slot) in l.col_slot.iter().enumerate() {
+        l.col_floor[slot as usize] = floors[c];
+    }
+}
+
+/// Buffers a screened pass reuses from block to block.
+#[derive(Default)]
+struct ScreenScratch {
+    scores: Vec<f32>,
+    bars: Vec<f32>,
+    picked: Vec<(u32, u32)>,
+    cosines: Vec<f32>,
+}
+
 /// Visits every (i, j) pair once, blockwise and in parallel, keeping the best `k` per row
 /// of `x` and per row of `y` under `rank`. Rows are split into one contiguous group per
 /// thread; column results are merged exactly, so the grouping does not matter.
@@ -327,7 +520,7 @@ fn rescored(
     y: &dyn Rows,
 ) -> (Vec<TopK>, Vec<TopK>) {
     match codes {
-        Codes::F32 => (rows, cols),
+        Codes::F32 | Codes::Screened(..) => (rows, cols),
         Codes::Int8(..) => (
             rescore(rows, k, rank, x, y, true),
             rescore(cols, k, rank, x, y, false),
@@ -409,6 +602,7 @@ fn scan_lists(
             let mut col_floor = vec![floor; ny];
             let mut buf = vec![0.0f32; BLOCK_X * BLOCK_Y];
             let mut scores = Vec::with_capacity(BLOCK_Y);
+            let mut scratch = ScreenScratch::default();
             for x0 in (rows_from..rows_to).step_by(BLOCK_X) {
                 let x1 = (x0 + BLOCK_X).min(rows_to);
                 let xs = &x.as_slice()[x0 * d..x1 * d];
@@ -418,12 +612,6 @@ fn scan_lists(
                 for y0 in (0..ny).step_by(BLOCK_Y) {
                     let y1 = (y0 + BLOCK_Y).min(ny);
                     let out = &mut buf[..(x1 - x0) * (y1 - y0)];
-                    match codes {
-                        Codes::F32 => kernel::block(xs, &y.as_slice()[y0 * d..y1 * d], d, out),
-                        Codes::Int8(qx, qy) => {
-                            quant::block(&qx.range(x0, x1), &qy.range(y0, y1), out)
-                        }
-                    }
                     let lists = Lists {
                         rows: &mut rows,
                         row_slot: &row_slot,
@@ -433,7 +621,21 @@ fn scan_lists(
                         col_slot: &all_y[y0..y1],
                         col_id: &all_y[y0..y1],
                     };
-                    offer_block(out, rank, lists, &mut scores);
+                    match codes {
+                        Codes::F32 => {
+                            kernel::block(xs, &y.as_slice()[y0 * d..y1 * d], d, out);
+                            offer_block(out, rank, lists, &mut scores);
+                        }
+                        Codes::Int8(qx, qy) => {
+                            quant::block(&qx.range(x0, x1), &qy.range(y0, y1), out);
+                            offer_block(out, rank, lists, &mut scores);
+                        }
+                        Codes::Screened(qx, qy) => {
+                            quant::block(&qx.range(x0, x1), &qy.range(y0, y1), out);
+                            let screen = Screen { x, y, qx, qy };
+                            offer_screened(out, rank, lists, &screen, &mut scratch);
+                        }
+                    }
                 }
                 bar.advance((x1 - x0) as u64);
             }
@@ -773,8 +975,10 @@ pub struct Scorer {
     search: Knn,
     /// The inverted file of an approximate search, reused by [`Scorer::best`].
     partition: Option<std::sync::Arc<ivf::Partition>>,
-    /// Both sides' 8-bit codes of an int8 search, reused by [`Scorer::best`].
+    /// Both sides' 8-bit codes of an int8 or screened search, reused by [`Scorer::best`].
     codes: Option<std::sync::Arc<(Quantized, Quantized)>>,
+    /// The codes screen an exact f32 search ([`screening`]).
+    screened: bool,
 }
 
 impl Scorer {
@@ -816,16 +1020,23 @@ impl Scorer {
         precision: Precision,
         bar: &dyn Stage,
     ) -> Self {
+        let mut search = search.resolve(x.len(), y.len());
+        let pairs = x.len() as u64 * y.len() as u64;
+        let screen =
+            precision.is_f32() && search == Knn::Exact && pairs >= SCREEN_PAIRS && screening();
         let codes = match precision {
+            Precision::F32 if screen => Some(std::sync::Arc::new(Quantized::pair(x, y)))
+                .filter(|q| q.0.bounded() && q.1.bounded()),
             Precision::F32 => None,
             Precision::Int8 => Some(std::sync::Arc::new(Quantized::pair(x, y))),
         };
+        let screened = precision.is_f32() && codes.is_some();
         let (kx, ky) = (k.min(y.len()), k.min(x.len()));
         let keep = kx.max(ky);
-        let mut search = search.resolve(x.len(), y.len());
         let (lists, partition) = match search {
             Knn::Exact | Knn::Auto(_) => {
-                (scan(x, y, keep, Rank::Cosine, Codes::of(&codes), bar), None)
+                let codes = Codes::of(&codes, screened);
+                (scan(x, y, keep, Rank::Cosine, codes, bar), None)
             }
             Knn::Ivf(p) => {
                 let (part, settled) = ivf::Partition::build(x, y, &p, keep);
@@ -838,7 +1049,7 @@ impl Scorer {
                     Rank::Cosine,
                     &part,
                     both,
-                    Codes::of(&codes),
+                    Codes::of(&codes, screened),
                     bar,
                 );
                 (lists, Some(std::sync::Arc::new(part)))
@@ -854,7 +1065,13 @@ impl Scorer {
             search,
             partition,
             codes,
+            screened,
         }
+    }
+
+    /// Whether an exact f32 search was screened by 8-bit estimates ([`screening`]).
+    pub fn screened(&self) -> bool {
+        self.screened
     }
 
     /// The search that found the neighbours: `auto` decided, and for an inverted file its
@@ -908,7 +1125,7 @@ impl Scorer {
             x_mean: &self.x_mean,
             y_mean: &self.y_mean,
         };
-        let codes = Codes::of(&self.codes);
+        let codes = Codes::of(&self.codes, self.screened).for_rank(rank);
         let (rows, cols) = match &self.partition {
             None => scan(x, y, 1, rank, codes, bar),
             Some(part) => ivf::scan(x, y, 1, rank, part, ivf::Want::BOTH, codes, bar),
@@ -1335,6 +1552,130 @@ mod tests {
             crate::mine::mine(&x, &y, &params(Precision::Int8)),
             f32_pairs
         );
+    }
+
+    /// Rows that make a screen work hard: clusters, exact duplicates (ties broken by
+    /// index), near duplicates (estimates closer than the bound), a row of `x` in `y`,
+    /// rows not of unit length.
+    fn hard_rows(d: usize) -> (Embeddings, Embeddings) {
+        let rows = |e: Embeddings| -> Vec<Vec<f32>> { e.rows().map(|r| r.to_vec()).collect() };
+        let mut rx = rows(clustered(300, d, 21));
+        let mut ry = rows(clustered(410, d, 22));
+        rx[5] = rx[4].clone();
+        ry[7] = ry[3].clone();
+        ry[9] = ry[3].iter().map(|v| v * (1.0 + 1e-6)).collect();
+        ry[11] = rx[2].clone();
+        rx[20].iter_mut().for_each(|v| *v *= 3.0);
+        ry[30].iter_mut().for_each(|v| *v *= 0.25);
+        (
+            Embeddings::from_rows(d, &rx).unwrap(),
+            Embeddings::from_rows(d, &ry).unwrap(),
+        )
+    }
+
+    #[test]
+    fn every_estimate_is_within_its_bound_of_the_f32_cosine() {
+        for d in [40, 384] {
+            let (x, y) = hard_rows(d);
+            let (qx, qy) = Quantized::pair(&x, &y);
+            let mut est = vec![0.0f32; x.len() * y.len()];
+            quant::block(&qx.range(0, x.len()), &qy.range(0, y.len()), &mut est);
+            let mut tightest = f64::INFINITY;
+            for i in 0..x.len() {
+                for j in 0..y.len() {
+                    let exact = cosine(x.row(i), y.row(j)) as f64;
+                    let gap = (est[i * y.len() + j] as f64 - exact).abs();
+                    let bound = quant::slack(qx.bound(i), qy.bound(j), d);
+                    assert!(gap <= bound, "d {d} ({i},{j}): {gap} > {bound}");
+                    tightest = tightest.min(bound - gap);
+                }
+            }
+            // The bound is not vacuous: well under the spread of the cosines.
+            let typical = quant::slack(qx.bound(0), qy.bound(0), d);
+            assert!(typical < 0.05, "d {d}: bound {typical}");
+            assert!(tightest >= 0.0);
+        }
+    }
+
+    #[test]
+    fn screened_passes_equal_the_f32_pass_bit_for_bit() {
+        let (x, y) = hard_rows(96);
+        let (qx, qy) = Quantized::pair(&x, &y);
+        let s = Scorer::new(&x, &y, 4, Score::Margin);
+        let ranks = [
+            Rank::Cosine,
+            Rank::Scored {
+                score: Score::Margin,
+                x_mean: &s.x_mean,
+                y_mean: &s.y_mean,
+            },
+            Rank::Scored {
+                score: Score::Distance,
+                x_mean: &s.x_mean,
+                y_mean: &s.y_mean,
+            },
+        ];
+        let pool = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        };
+        let bits = |(rows, cols): (Vec<TopK>, Vec<TopK>)| -> Vec<Vec<(u32, u32, u32)>> {
+            rows.iter()
+                .chain(&cols)
+                .map(|l| {
+                    l.items
+                        .iter()
+                        .map(|&(s, i, c)| (s.to_bits(), i, c.to_bits()))
+                        .collect()
+                })
+                .collect()
+        };
+        for (r, rank) in ranks.into_iter().enumerate() {
+            for k in [1, 4] {
+                let plain = pool(2).install(|| scan(&x, &y, k, rank, Codes::F32, &NoStage));
+                let plain = bits(plain);
+                assert!(plain.iter().all(|l| l.len() == k));
+                for threads in [1, 3] {
+                    let screened = pool(threads).install(|| {
+                        let codes = Codes::Screened(&qx, &qy).for_rank(rank);
+                        scan(&x, &y, k, rank, codes, &NoStage)
+                    });
+                    assert_eq!(bits(screened), plain, "rank {r}, k {k}, {threads} threads");
+                }
+            }
+        }
+    }
+
+    /// Through the scorer, at a size that is screened: the neighbours, best partners and
+    /// mined pairs of the plain f32 pass (screening is process-wide; only this test
+    /// turns it off, and results do not depend on it).
+    #[test]
+    fn a_screened_scorer_gives_the_plain_result() {
+        let n = 2100;
+        assert!((n * n) as u64 >= SCREEN_PAIRS);
+        let (x, y) = (clustered(n, 32, 31), clustered(n, 32, 32));
+        let run = |on: bool| {
+            set_screening(on);
+            let s = Scorer::searched(
+                &x,
+                &y,
+                4,
+                Score::Margin,
+                &Knn::Exact,
+                Precision::F32,
+                &NoStage,
+            );
+            let best = s.best(&x, &y);
+            (s.screened(), s.fwd, s.bwd, best)
+        };
+        let (screened, fwd, bwd, best) = run(true);
+        let plain = run(false);
+        set_screening(true);
+        assert_eq!(screened, quant::vnni());
+        assert!(!plain.0);
+        assert_eq!((fwd, bwd, best), (plain.1, plain.2, plain.3));
     }
 
     #[test]

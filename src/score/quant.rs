@@ -33,6 +33,93 @@ pub struct Quantized {
     /// Per row: the sum of its codes (the VNNI path offsets one side by 128 and takes
     /// 128 × this back off).
     sum: Vec<i32>,
+    /// Per row: what bounds the error of its estimates ([`Quantized::bound`]).
+    bound: Vec<Bound>,
+}
+
+/// What one row contributes to the largest possible difference between a pair's estimate
+/// and the cosine the f32 kernel computes for it, each rounded up.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bound {
+    /// |r − scale·codes|, r the centred row: the rounding the codes lost.
+    pub err: f32,
+    /// |scale·codes|: the centred row as the codes hold it.
+    pub res: f32,
+    /// |v|: the row itself (the f32 kernel's own rounding grows with it).
+    pub norm: f32,
+    /// norm + res + err + |bias|: the size of every term of an estimate.
+    pub mag: f32,
+}
+
+impl Bound {
+    fn of(v: &[f32], mu: &[f32], codes: &[i8], scale: f32, bias: f32) -> Bound {
+        let (mut err, mut res, mut norm) = (0.0f64, 0.0f64, 0.0f64);
+        for ((&a, &m), &c) in v.iter().zip(mu).zip(codes) {
+            let held = scale as f64 * c as f64;
+            let e = (a as f64 - m as f64) - held;
+            err += e * e;
+            res += held * held;
+            norm += a as f64 * a as f64;
+        }
+        let (err, res, norm) = (err.sqrt(), res.sqrt(), norm.sqrt());
+        Bound {
+            err: up(err),
+            res: up(res),
+            norm: up(norm),
+            mag: up(norm + res + err + (bias as f64).abs()),
+        }
+    }
+
+    fn finite(&self) -> bool {
+        self.mag.is_finite()
+    }
+}
+
+/// `v` as an f32 no smaller than it.
+pub fn up(v: f64) -> f32 {
+    let f = v as f32;
+    if (f as f64) < v {
+        f.next_up()
+    } else {
+        f
+    }
+}
+
+/// `v` as an f32 no larger than it.
+pub fn down(v: f64) -> f32 {
+    let f = v as f32;
+    if (f as f64) > v {
+        f.next_down()
+    } else {
+        f
+    }
+}
+
+/// The most any estimate of a row `a` with a row among `b` (the maxima of `b`'s bounds)
+/// can differ from the f32 kernel's cosine of the pair, for rows of width `d`:
+/// the rounding of the codes (|e_a|·|r_b| + |r_a|·|e_b| + |e_a|·|e_b|, Cauchy–Schwarz on
+/// r_a·r_b − (r_a − e_a)·(r_b − e_b)), the f32 kernel's summation error (at most
+/// (d + 2)·2⁻²⁴·|a|·|b| whatever the order), and the f32 rounding of the estimate and of
+/// the biases (2⁻²⁰ of every term's size, generous).
+pub fn slack(a: &Bound, b: &Bound, d: usize) -> f64 {
+    let (ea, ra, na, ma) = (a.err as f64, a.res as f64, a.norm as f64, a.mag as f64);
+    let (eb, rb, nb, mb) = (b.err as f64, b.res as f64, b.norm as f64, b.mag as f64);
+    let codes = ea * rb + ra * eb + ea * eb;
+    let kernel = (d as f64 + 2.0) * (-24f64).exp2() * na * nb;
+    let float = (-20f64).exp2() * (ma + 1.0) * (mb + 1.0);
+    (codes + kernel + float) * (1.0 + (-10f64).exp2())
+}
+
+impl Bound {
+    /// The componentwise maximum: a bound for every row of a set at once.
+    pub fn max(self, o: Bound) -> Bound {
+        Bound {
+            err: self.err.max(o.err),
+            res: self.res.max(o.res),
+            norm: self.norm.max(o.norm),
+            mag: self.mag.max(o.mag),
+        }
+    }
 }
 
 /// Rows of a [`Quantized`] side gathered for one block.
@@ -55,7 +142,7 @@ impl Quantized {
         let d = e.dim();
         let width = d.div_ceil(LANES).max(1) * LANES;
         let half_mu2 = 0.5 * mu.iter().map(|&m| m as f64 * m as f64).sum::<f64>();
-        let rows: Vec<(Vec<i8>, f32, f32, i32)> = (0..e.len())
+        let rows: Vec<(Vec<i8>, f32, f32, i32, Bound)> = (0..e.len())
             .into_par_iter()
             .map(|i| {
                 let v = e.row(i);
@@ -68,7 +155,9 @@ impl Quantized {
                 }
                 let dot_mu: f64 = v.iter().zip(mu).map(|(&a, &m)| a as f64 * m as f64).sum();
                 let sum = codes.iter().map(|&c| c as i32).sum();
-                (codes, scale, (dot_mu - half_mu2) as f32, sum)
+                let bias = (dot_mu - half_mu2) as f32;
+                let bound = Bound::of(v, mu, &codes, scale, bias);
+                (codes, scale, bias, sum, bound)
             })
             .collect();
         let mut q = Quantized {
@@ -77,14 +166,26 @@ impl Quantized {
             scale: Vec::with_capacity(rows.len()),
             bias: Vec::with_capacity(rows.len()),
             sum: Vec::with_capacity(rows.len()),
+            bound: Vec::with_capacity(rows.len()),
         };
-        for (c, s, b, t) in rows {
+        for (c, s, b, t, e) in rows {
             q.codes.extend_from_slice(&c);
             q.scale.push(s);
             q.bias.push(b);
             q.sum.push(t);
+            q.bound.push(e);
         }
         q
+    }
+
+    /// Row `i`'s part of the error bound of its estimates.
+    pub fn bound(&self, i: usize) -> &Bound {
+        &self.bound[i]
+    }
+
+    /// Whether every row's bound is finite (non-finite embeddings cannot be screened).
+    pub fn bounded(&self) -> bool {
+        self.bound.iter().all(Bound::finite)
     }
 
     /// Rows `from..to`, contiguous, as a block reads them.
@@ -196,14 +297,23 @@ pub fn block(x: &View<'_>, y: &View<'_>, out: &mut [f32]) {
 
 fn pick() -> BlockFn {
     #[cfg(target_arch = "x86_64")]
-    if crate::simd::level().clamp_to_cpu() == crate::simd::Level::Avx512
-        && std::is_x86_feature_detected!("avx512vnni")
-        && std::is_x86_feature_detected!("avx512bw")
-    {
+    if vnni() {
         // SAFETY: the features are present; `block` asserted the shapes.
         return |x, y, out| unsafe { vnni::block(x, y, out) };
     }
     portable
+}
+
+/// Whether [`block`] runs on VNNI (else on plain integer code, slower than the f32 kernel).
+pub fn vnni() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        crate::simd::level().clamp_to_cpu() == crate::simd::Level::Avx512
+            && std::is_x86_feature_detected!("avx512vnni")
+            && std::is_x86_feature_detected!("avx512bw")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 /// Plain integer dot products (what the compiler vectorises); the reference the VNNI path
