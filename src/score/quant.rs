@@ -73,6 +73,16 @@ impl Bound {
     fn finite(&self) -> bool {
         self.mag.is_finite()
     }
+
+    /// The componentwise maximum: a bound for every row of a set at once.
+    pub fn max(self, o: Bound) -> Bound {
+        Bound {
+            err: self.err.max(o.err),
+            res: self.res.max(o.res),
+            norm: self.norm.max(o.norm),
+            mag: self.mag.max(o.mag),
+        }
+    }
 }
 
 /// `v` as an f32 no smaller than it.
@@ -110,17 +120,6 @@ pub fn slack(a: &Bound, b: &Bound, d: usize) -> f64 {
     (codes + kernel + float) * (1.0 + (-10f64).exp2())
 }
 
-impl Bound {
-    /// The componentwise maximum: a bound for every row of a set at once.
-    pub fn max(self, o: Bound) -> Bound {
-        Bound {
-            err: self.err.max(o.err),
-            res: self.res.max(o.res),
-            norm: self.norm.max(o.norm),
-            mag: self.mag.max(o.mag),
-        }
-    }
-}
 
 /// Rows of a [`Quantized`] side gathered for one block.
 #[derive(Debug, Default)]
