@@ -24,6 +24,11 @@
 //!
 //!     cargo run --release --example align_npy -- --emb DIR --data DIR --mt google \
 //!         --mt-data ../shared/data/textberg-mt --mt-emb DIR2 --docs dev --chrf 0,0.1
+//!
+//! `--emb2 DIR2` (same layout as `--emb`, e.g. embedded with another `--prefix`) makes every
+//! similarity the weighted mean of the two views' cosines, `--emb2-weight W` (default 0.5)
+//! on the second: each row becomes `[√(1−W)·a, √W·b]`, whose dot products (and so the
+//! hubness means, which are linear in them) are exactly that mean.
 
 use anyhow::{Context, Result};
 use bitalign::align::features::{confidence_inputs, CONFIDENCE_NAMES, FEATURE_NAMES, NC, NF};
@@ -230,12 +235,37 @@ fn main() -> Result<()> {
     let k: usize = list(&args, "load", "4")[0];
     let verbose = args.contains_key("verbose");
     let approx = args.contains_key("approx");
+    let emb2 = args.get("emb2").map(PathBuf::from);
+    let w2: f32 = list(&args, "emb2-weight", "0.5")[0];
+    anyhow::ensure!(
+        emb2.is_none() || !args.contains_key("mt"),
+        "--emb2 and --mt together are not supported"
+    );
     let d = AlignParams::default();
     let mut loaded = Vec::new();
     let mut texts = Vec::new();
     for doc in &docs {
-        let (sr, dim, src_text) = load_side(&emb_dir, &data, doc, &langs[0], k, approx)?;
-        let (tr, _, tgt_text) = load_side(&emb_dir, &data, doc, &langs[1], k, approx)?;
+        let (mut sr, mut dim, src_text) = load_side(&emb_dir, &data, doc, &langs[0], k, approx)?;
+        let (mut tr, _, tgt_text) = load_side(&emb_dir, &data, doc, &langs[1], k, approx)?;
+        if let Some(dir2) = &emb2 {
+            let (sr2, dim2, _) = load_side(dir2, &data, doc, &langs[0], k, approx)?;
+            let (tr2, _, _) = load_side(dir2, &data, doc, &langs[1], k, approx)?;
+            let (a, b) = ((1.0 - w2).sqrt(), w2.sqrt());
+            let join = |x: Vec<Vec<f32>>, y: Vec<Vec<f32>>| -> Vec<Vec<f32>> {
+                x.into_iter()
+                    .zip(y)
+                    .map(|(u, v)| {
+                        u.iter()
+                            .map(|e| a * e)
+                            .chain(v.iter().map(|e| b * e))
+                            .collect()
+                    })
+                    .collect()
+            };
+            sr = join(sr, sr2);
+            tr = join(tr, tr2);
+            dim += dim2;
+        }
         let lens = |t: &[String]| t.iter().map(|l| l.chars().count()).collect::<Vec<_>>();
         let (src_chars, tgt_chars) = (lens(&src_text), lens(&tgt_text));
         let src = OverlapIndex::stacked(src_chars.len(), k, 0);
