@@ -398,39 +398,109 @@ fn offer_screened(
     // Cosine: estimates against floors lowered by the bound. A score over the
     // neighbourhoods: the score of the highest cosine each pair can have, against the
     // floors themselves (every score is non-decreasing in the cosine; `for_rank` checks).
-    let scored = matches!(rank, Rank::Scored { .. });
-    bars.clear();
-    bars.extend(l.col_id.iter().zip(l.col_slot).map(|(&j, &slot)| {
-        let floor = l.col_floor[slot as usize];
-        if scored {
-            floor
-        } else {
-            lowered(floor, quant::slack(&worst_row, sc.qy.bound(j as usize), d))
-        }
-    }));
-    scores.resize(w, 0.0);
-    picked.clear();
-    for (r, line_est) in estimates.chunks_exact(w).enumerate() {
-        let i = l.row_id[r] as usize;
-        let row_slack = quant::slack(sc.qx.bound(i), &worst_col, d);
-        let row_floor = l.rows[l.row_slot[r] as usize].floor();
-        let (line, row_bar): (&[f32], f32) = match rank {
-            Rank::Cosine => (line_est, lowered(row_floor, row_slack)),
+    let row_slack: Vec<f64> = l
+        .row_id
+        .iter()
+        .map(|&i| quant::slack(sc.qx.bound(i as usize), &worst_col, d))
+        .collect();
+    // `e ± lift` in f32 may round toward e by half an ulp: the lift carries that too
+    // (|e| is at most the rows' norms' product plus the slack).
+    let lift: Vec<f32> = l
+        .row_id
+        .iter()
+        .zip(&row_slack)
+        .map(|(&i, &slack)| {
+            let size = sc.qx.bound(i as usize).norm as f64 * worst_col.norm as f64 + slack + 1.0;
+            quant::up(slack + size * (-23f64).exp2())
+        })
+        .collect();
+    // The lowest and highest score pair (r, c) can have.
+    let bounds = |r: usize, c: usize, e: f32| -> (f32, f32) {
+        match rank {
+            Rank::Cosine => (e, e),
             Rank::Scored {
                 score,
                 x_mean,
                 y_mean,
             } => {
-                // `e + lift` in f32 may round down by half an ulp of the sum: the lift
-                // carries that too (|e| is at most the rows' norms' product plus the slack).
-                let size = sc.qx.bound(i).norm as f64 * worst_col.norm as f64 + row_slack + 1.0;
-                let lift = quant::up(row_slack + size * (-23f64).exp2());
-                let xm = x_mean[i];
-                for ((s, &e), &j) in scores.iter_mut().zip(line_est).zip(l.col_id) {
-                    *s = score.apply(e + lift, xm, y_mean[j as usize]);
-                }
-                (scores, row_floor)
+                let (xm, ym) = (x_mean[l.row_id[r] as usize], y_mean[l.col_id[c] as usize]);
+                (
+                    score.apply(e - lift[r], xm, ym),
+                    score.apply(e + lift[r], xm, ym),
+                )
             }
+        }
+    };
+    let scored = matches!(rank, Rank::Scored { .. });
+    let col_slack: Vec<f64> = l
+        .col_id
+        .iter()
+        .map(|&j| quant::slack(&worst_row, sc.qy.bound(j as usize), d))
+        .collect();
+    bars.clear();
+    bars.extend(l.col_slot.iter().zip(&col_slack).map(|(&slot, &slack)| {
+        let floor = l.col_floor[slot as usize];
+        if scored {
+            floor
+        } else {
+            lowered(floor, slack)
+        }
+    }));
+    // A list not yet full has no floor: its k-th best is at least the k-th lowest-possible
+    // score among this block's pairs, which stops the first block from passing whole.
+    let nr = l.row_id.len();
+    let short: Vec<usize> = (0..w)
+        .filter(|&c| {
+            let col = &l.cols[l.col_slot[c] as usize];
+            col.items.len() < col.k && nr >= col.k
+        })
+        .collect();
+    if !short.is_empty() {
+        let k = l.cols[l.col_slot[short[0]] as usize].k;
+        let mut best = vec![f32::NEG_INFINITY; short.len() * k];
+        for (r, line) in estimates.chunks_exact(w).enumerate() {
+            for (n, &c) in short.iter().enumerate() {
+                insert_kth(&mut best[n * k..(n + 1) * k], bounds(r, c, line[c]).0);
+            }
+        }
+        for (n, &c) in short.iter().enumerate() {
+            let kth = best[(n + 1) * k - 1];
+            let seed = if scored {
+                kth
+            } else {
+                quant::down(kth as f64 - 2.0 * col_slack[c])
+            };
+            bars[c] = bars[c].max(seed);
+        }
+    }
+    scores.resize(w, 0.0);
+    picked.clear();
+    for (r, line_est) in estimates.chunks_exact(w).enumerate() {
+        let list = &l.rows[l.row_slot[r] as usize];
+        let row_floor = list.floor();
+        let mut row_bar = match rank {
+            Rank::Cosine => lowered(row_floor, row_slack[r]),
+            Rank::Scored { .. } => row_floor,
+        };
+        if list.items.len() < list.k && w >= list.k {
+            let mut best = vec![f32::NEG_INFINITY; list.k];
+            for (c, &e) in line_est.iter().enumerate() {
+                insert_kth(&mut best, bounds(r, c, e).0);
+            }
+            let kth = best[list.k - 1];
+            row_bar = row_bar.max(if scored {
+                kth
+            } else {
+                quant::down(kth as f64 - 2.0 * row_slack[r])
+            });
+        }
+        let line: &[f32] = if scored {
+            for (c, (s, &e)) in scores.iter_mut().zip(line_est).enumerate() {
+                *s = bounds(r, c, e).1;
+            }
+            scores
+        } else {
+            line_est
         };
         for c0 in (0..w).step_by(16) {
             let c1 = (c0 + 16).min(w);
@@ -480,6 +550,21 @@ fn offer_screened(
     for (c, &slot) in l.col_slot.iter().enumerate() {
         l.col_floor[slot as usize] = floors[c];
     }
+}
+
+/// Keeps the largest values seen in `best` (descending); NaN never enters.
+#[inline]
+fn insert_kth(best: &mut [f32], v: f32) {
+    let k = best.len();
+    if v.is_nan() || v <= best[k - 1] {
+        return;
+    }
+    let mut at = k - 1;
+    while at > 0 && best[at - 1] < v {
+        best[at] = best[at - 1];
+        at -= 1;
+    }
+    best[at] = v;
 }
 
 /// Buffers a screened pass reuses from block to block.

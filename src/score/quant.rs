@@ -120,7 +120,6 @@ pub fn slack(a: &Bound, b: &Bound, d: usize) -> f64 {
     (codes + kernel + float) * (1.0 + (-10f64).exp2())
 }
 
-
 /// Rows of a [`Quantized`] side gathered for one block.
 #[derive(Debug, Default)]
 pub struct Gathered {
