@@ -109,13 +109,15 @@ pub fn down(v: f64) -> f32 {
 /// can differ from the f32 kernel's cosine of the pair, for rows of width `d`:
 /// the rounding of the codes (|e_a|·|r_b| + |r_a|·|e_b| + |e_a|·|e_b|, Cauchy–Schwarz on
 /// r_a·r_b − (r_a − e_a)·(r_b − e_b)), the f32 kernel's summation error (at most
-/// (d + 2)·2⁻²⁴·|a|·|b| whatever the order), and the f32 rounding of the estimate and of
-/// the biases (2⁻²⁰ of every term's size, generous).
+/// γ_d·Σ|a_t·b_t| ≤ γ_d·|a|·|b| with γ_d = d·u / (1 − d·u), u = 2⁻²⁴, whatever the order of
+/// the d roundings), and the f32 rounding of the estimate and of the biases (2⁻²⁰ of
+/// every term's size, generous).
 pub fn slack(a: &Bound, b: &Bound, d: usize) -> f64 {
     let (ea, ra, na, ma) = (a.err as f64, a.res as f64, a.norm as f64, a.mag as f64);
     let (eb, rb, nb, mb) = (b.err as f64, b.res as f64, b.norm as f64, b.mag as f64);
     let codes = ea * rb + ra * eb + ea * eb;
-    let kernel = (d as f64 + 2.0) * (-24f64).exp2() * na * nb;
+    let du = d as f64 * (-24f64).exp2();
+    let kernel = du / (1.0 - du).max(f64::MIN_POSITIVE) * na * nb;
     let float = (-20f64).exp2() * (ma + 1.0) * (mb + 1.0);
     (codes + kernel + float) * (1.0 + (-10f64).exp2())
 }
