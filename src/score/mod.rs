@@ -116,7 +116,7 @@ pub fn screening() -> bool {
     match SCREEN.load(Ordering::Relaxed) {
         0 => {
             let on = std::env::var(SCREEN_ENV).map_or(true, |v| v != "off" && v != "0");
-            SCREEN.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+            set_screening(on);
             on && quant::vnni()
         }
         v => v == 2 && quant::vnni(),
@@ -414,20 +414,18 @@ fn offer_screened(
             quant::up(slack + size * (-23f64).exp2())
         })
         .collect();
-    // The lowest and highest score pair (r, c) can have.
-    let bounds = |r: usize, c: usize, e: f32| -> (f32, f32) {
+    // What a list not yet full seeds its bar from: the lowest score pair (r, c) can have,
+    // or a cosine's estimate (its slack is taken off below).
+    let seed_of = |r: usize, c: usize, e: f32| -> f32 {
         match rank {
-            Rank::Cosine => (e, e),
+            Rank::Cosine => e,
             Rank::Scored {
                 score,
                 x_mean,
                 y_mean,
             } => {
                 let (xm, ym) = (x_mean[l.row_id[r] as usize], y_mean[l.col_id[c] as usize]);
-                (
-                    score.apply(e - lift[r], xm, ym),
-                    score.apply(e + lift[r], xm, ym),
-                )
+                score.apply(e - lift[r], xm, ym)
             }
         }
     };
@@ -460,7 +458,7 @@ fn offer_screened(
         let mut best = vec![f32::NEG_INFINITY; short.len() * k];
         for (r, line) in estimates.chunks_exact(w).enumerate() {
             for (n, &c) in short.iter().enumerate() {
-                insert_kth(&mut best[n * k..(n + 1) * k], bounds(r, c, line[c]).0);
+                insert_kth(&mut best[n * k..(n + 1) * k], seed_of(r, c, line[c]));
             }
         }
         for (n, &c) in short.iter().enumerate() {
@@ -485,7 +483,7 @@ fn offer_screened(
         if list.items.len() < list.k && w >= list.k {
             let mut best = vec![f32::NEG_INFINITY; list.k];
             for (c, &e) in line_est.iter().enumerate() {
-                insert_kth(&mut best, bounds(r, c, e).0);
+                insert_kth(&mut best, seed_of(r, c, e));
             }
             let kth = best[list.k - 1];
             row_bar = row_bar.max(if scored {
@@ -494,9 +492,15 @@ fn offer_screened(
                 quant::down(kth as f64 - 2.0 * row_slack[r])
             });
         }
-        let line: &[f32] = if scored {
-            for (c, (s, &e)) in scores.iter_mut().zip(line_est).enumerate() {
-                *s = bounds(r, c, e).1;
+        let line: &[f32] = if let Rank::Scored {
+            score,
+            x_mean,
+            y_mean,
+        } = rank
+        {
+            let (xm, up) = (x_mean[l.row_id[r] as usize], lift[r]);
+            for ((s, &e), &j) in scores.iter_mut().zip(line_est).zip(l.col_id) {
+                *s = score.apply(e + up, xm, y_mean[j as usize]);
             }
             scores
         } else {
