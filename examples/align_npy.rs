@@ -397,6 +397,20 @@ fn main() -> Result<()> {
             out
         })
         .collect();
+    // `--uncross off,0,0.02`: the crossing pass after that, by a margin (off = none).
+    let uncross: Vec<String> = list(&args, "uncross", "off");
+    grid = grid
+        .into_iter()
+        .flat_map(|p| {
+            uncross
+                .iter()
+                .map(|u| AlignParams {
+                    uncross: (u != "off").then(|| u.parse().expect("--uncross")),
+                    ..p.clone()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
     // `--feature NAME --values a,b`: the hand-set weights with one feature's weight varied
     // (`--base tuned` varies the default weights instead).
     if let Some(name) = args.get("feature") {
@@ -565,7 +579,7 @@ fn main() -> Result<()> {
             per.push((doc.name.clone(), tally.add(&doc.gold, &test), secs));
         }
         println!(
-            "{} size {} overlap {} thr {} merge {} del {} len {} coarse {} band {} absorb {}: {}  ({:.2}s)",
+            "{} size {} overlap {} thr {} merge {} del {} len {} coarse {} band {} absorb {} uncross {:?}: {}  ({:.2}s)",
             match &p.scorer {
                 Scorer::Weights(w) => format!(
                     "weights {}",
@@ -587,6 +601,7 @@ fn main() -> Result<()> {
             p.absorb
                 .as_ref()
                 .map_or("off -".into(), |a| format!("{} {}", a.tolerance, a.member)),
+            p.uncross,
             tally.scores(),
             t0.elapsed().as_secs_f32()
         );

@@ -56,9 +56,11 @@ fn textberg_excerpt_beats_the_floor() {
     ]);
     assert!(ok, "{err}");
     let links = bitalign::eval::align::read_links(&out).unwrap();
-    // Every sentence in exactly one link, in order.
+    // Every sentence in exactly one link, in order (the target side may swap two
+    // neighbouring links: the crossing pass).
     let src: Vec<usize> = links.iter().flat_map(|l| l.0.clone()).collect();
-    let tgt: Vec<usize> = links.iter().flat_map(|l| l.1.clone()).collect();
+    let mut tgt: Vec<usize> = links.iter().flat_map(|l| l.1.clone()).collect();
+    tgt.sort_unstable();
     assert_eq!(src, (0..40).collect::<Vec<_>>());
     assert_eq!(tgt, (0..42).collect::<Vec<_>>());
     let gold = bitalign::eval::align::read_links(&gold).unwrap();
@@ -107,10 +109,10 @@ fn textberg_test0_3_figure_is_pinned() {
         }
     }
     let s = tally.scores();
-    // Measured (docs/align.md, with the absorb pass): 0.903 strict, 0.976 lax, cost AUC
-    // 0.812; the floors leave room for numeric drift of the embedder only (one link is
-    // about 0.002).
-    assert!(s.f1_strict >= 0.898, "{s}");
+    // Measured (docs/align.md, with the absorb and crossing passes): 0.906 strict, 0.976
+    // lax, cost AUC 0.812; the floors leave room for numeric drift of the embedder only
+    // (one link is about 0.002).
+    assert!(s.f1_strict >= 0.901, "{s}");
     assert!(s.f1_lax >= 0.970, "{s}");
     let right: Vec<f64> = ranked.iter().filter(|r| r.1).map(|r| r.0).collect();
     let wrong: Vec<f64> = ranked.iter().filter(|r| !r.1).map(|r| r.0).collect();

@@ -421,6 +421,7 @@ def align(
     threshold: Optional[float] = None,
     scorer: Optional[str] = None,
     absorb: Union[float, str, None] = None,
+    uncross: Union[float, str, None] = None,
     translation: Optional[List[str]] = None,
     mt_model: Union[Translator, str, "os.PathLike[str]", None] = None,
     names: Tuple[str, str] = ("src", "tgt"),
@@ -436,15 +437,18 @@ def align(
     languages only pick the rules and label the records (``und`` when not given). ``names``
     label the documents in the records.
 
-    ``scorer`` (``"tuned"``, the default, ``"hand"`` or ``"bertalign"``) and ``absorb`` (the
-    absorb pass's tolerance, default 0.01, or ``"off"``) are ``bitalign align``'s
-    ``--scorer`` and ``--absorb``. ``translation``: a machine translation of ``src`` into
+    ``scorer`` (``"tuned"``, the default, ``"hand"`` or ``"bertalign"``), ``absorb`` (the
+    absorb pass's tolerance, default 0.01, or ``"off"``) and ``uncross`` (the crossing
+    pass's margin, default 0, or ``"off"`` for links strictly in order) are ``bitalign
+    align``'s ``--scorer``, ``--absorb`` and ``--uncross``. ``translation``: a machine translation of ``src`` into
     ``tgt``'s language, one line per source sentence (``--translations``); an empty line
     means none for that sentence. Or ``mt_model`` (a :class:`Translator`, repo id or
     directory) translates ``src`` here (``--mt-model``).
     """
     if isinstance(absorb, str) and absorb != "off":
         raise ConfigError(f"absorb: '{absorb}' is not a number or 'off'")
+    if isinstance(uncross, str) and uncross != "off":
+        raise ConfigError(f"uncross: '{uncross}' is not a number or 'off'")
     m = _model(model)
     records = _native.align_raw(
         m._native,
@@ -457,6 +461,8 @@ def align(
         scorer=scorer,
         absorb=None if isinstance(absorb, str) else absorb,
         absorb_off=absorb == "off",
+        uncross=None if isinstance(uncross, str) else uncross,
+        uncross_off=uncross == "off",
         translation=translation,
         mt_model=None if mt_model is None else _translator(mt_model)._native,
         progress=progress,

@@ -72,6 +72,8 @@ def align_raw(
     scorer: Optional[str] = None,
     absorb: Optional[float] = None,
     absorb_off: bool = False,
+    uncross: Optional[float] = None,
+    uncross_off: bool = False,
     translation: Optional[list[str]] = None,
     mt_model: Optional[Translator] = None,
     progress: Optional[_Progress] = None,

@@ -552,7 +552,7 @@ fn mine_raw(
 /// Aligns a document with its translation; every link as a JSON record (unaligned
 /// sentences as links with an empty side), in order.
 #[pyfunction]
-#[pyo3(signature = (model, src, tgt, *, presplit=false, max_size=None, max_overlap=None, threshold=None, scorer=None, absorb=None, absorb_off=false, translation=None, mt_model=None, progress=None))]
+#[pyo3(signature = (model, src, tgt, *, presplit=false, max_size=None, max_overlap=None, threshold=None, scorer=None, absorb=None, absorb_off=false, uncross=None, uncross_off=false, translation=None, mt_model=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn align_raw(
     py: Python<'_>,
@@ -566,6 +566,8 @@ fn align_raw(
     scorer: Option<String>,
     absorb: Option<f32>,
     absorb_off: bool,
+    uncross: Option<f32>,
+    uncross_off: bool,
     translation: Option<Vec<String>>,
     mt_model: Option<PyRef<'_, Translator>>,
     progress: Option<Py<PyAny>>,
@@ -587,6 +589,11 @@ fn align_raw(
             tolerance: t,
             ..Default::default()
         });
+    }
+    if uncross_off {
+        cfg.uncross = None;
+    } else if uncross.is_some() {
+        cfg.uncross = uncross;
     }
     if let Some(n) = max_size {
         cfg.max_size = n;

@@ -59,6 +59,13 @@ impl AlignParams {
                 }
             }
         }
+        if let Some(v) = self.uncross.filter(|v| !v.is_finite()) {
+            return Err(Error::config_value(
+                "uncross",
+                v.to_string(),
+                "must be a finite number",
+            ));
+        }
         range("coarse_size", self.coarse_size, 8, usize::MAX)?;
         range("band", self.band, 1, MAX_BAND)?;
         Ok(())

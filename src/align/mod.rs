@@ -130,6 +130,9 @@ pub struct AlignParams {
     /// The pass after the DP that joins unaligned sentences to a neighbouring link
     /// ([`FineScorer::absorb`]); `None` leaves the DP's path as it is.
     pub absorb: Option<Absorb>,
+    /// The pass after that which splits a link into two crossing ones
+    /// ([`FineScorer::uncross`]), by this margin; `None` keeps the output monotone.
+    pub uncross: Option<f32>,
 }
 
 /// When an unaligned sentence joins a neighbouring link after the DP. Chosen on Text+Berg
@@ -168,6 +171,7 @@ impl Default for AlignParams {
             band: 8,
             mt: MtWeights::default(),
             absorb: Some(Absorb::default()),
+            uncross: Some(0.0),
         }
     }
 }
@@ -280,6 +284,9 @@ pub fn align_with(
         .collect();
     if let (false, Some(ab)) = (p.scorer == Scorer::Bertalign, &p.absorb) {
         fine.absorb(&mut spans, ab.tolerance, ab.member);
+    }
+    if let (false, Some(margin)) = (p.scorer == Scorer::Bertalign, p.uncross) {
+        fine.uncross(&mut spans, margin);
     }
     Ok(spans.into_iter().map(|(s, t)| link(&fine, s, t)).collect())
 }

@@ -422,6 +422,39 @@ impl<'a> FineScorer<'a> {
         links.retain(|_| keep.next().unwrap());
     }
 
+    /// Pass after the DP (and [`Self::absorb`]): a link with at least two sentences a side
+    /// whose sentences match crosswise — its first part on one side with its last part on
+    /// the other, and the rest with the rest — becomes those two crossing links when they
+    /// are worth more than the link by `margin`. A monotone DP cannot express a swap of
+    /// two sentences (the gold's `[455]:[541]`, `[456]:[540]`), so it merges them.
+    pub fn uncross(&self, links: &mut Vec<Span>, margin: f32) {
+        let mut out = Vec::with_capacity(links.len());
+        for (s, t) in links.drain(..) {
+            let (a, b) = (s.len(), t.len());
+            let mut best: Option<(f32, usize, usize)> = None;
+            if a >= 2 && b >= 2 {
+                let whole = self.link_value(s.start, a, t.start, b);
+                for p in 1..a {
+                    for q in 1..b {
+                        let crossed = self.link_value(s.start, p, t.start + q, b - q)
+                            + self.link_value(s.start + p, a - p, t.start, q);
+                        if crossed > whole + margin && best.is_none_or(|x| crossed > x.0) {
+                            best = Some((crossed, p, q));
+                        }
+                    }
+                }
+            }
+            match best {
+                Some((_, p, q)) => {
+                    out.push((s.start..s.start + p, t.start + q..t.end));
+                    out.push((s.start + p..s.end, t.start..t.start + q));
+                }
+                None => out.push((s, t)),
+            }
+        }
+        *links = out;
+    }
+
     /// Trust in the translation's evidence (0 without one).
     pub fn mt_trust(&self) -> f32 {
         self.mt_trust

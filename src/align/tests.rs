@@ -98,14 +98,33 @@ fn run_with_lengths(
         .collect()
 }
 
-/// Every sentence in exactly one link, in order.
+/// Every sentence in exactly one link, in order — except that two neighbouring links may
+/// cross (the crossing pass, [`FineScorer::uncross`]).
 fn check_partition(links: &[Link], n: usize, m: usize) {
     let (mut i, mut j) = (0, 0);
-    for l in links {
-        assert_eq!((l.src.start, l.tgt.start), (i, j), "{links:?}");
+    let mut k = 0;
+    while k < links.len() {
+        let l = &links[k];
         assert!(!(l.src.is_empty() && l.tgt.is_empty()));
+        assert_eq!(l.src.start, i, "{links:?}");
+        if l.tgt.start != j {
+            // A crossing pair: this link takes the target's second part, the next the first.
+            let next = &links[k + 1];
+            assert_eq!(
+                (next.src.start, next.tgt.start),
+                (l.src.end, j),
+                "{links:?}"
+            );
+            assert_eq!(next.tgt.end, l.tgt.start, "{links:?}");
+            assert!(!l.src.is_empty() && !next.src.is_empty() && !next.tgt.is_empty());
+            i = next.src.end;
+            j = l.tgt.end;
+            k += 2;
+            continue;
+        }
         i = l.src.end;
         j = l.tgt.end;
+        k += 1;
     }
     assert_eq!((i, j), (n, m));
 }
@@ -155,8 +174,9 @@ fn merges_and_insertions() {
 
 #[test]
 fn two_to_two_and_deletions() {
-    // A 2-2 link whose halves do not match one by one, and a source sentence with no
-    // translation, followed by plain 1-1 text (so that the hubness means are realistic).
+    // A 2-2 link whose halves do not match one by one (nor crosswise: the crossing pass,
+    // on by default, leaves it), and a source sentence with no translation, followed by
+    // plain 1-1 text (so that the hubness means are realistic).
     let mut src: Vec<Vec<usize>> = vec![vec![0], vec![1, 2], vec![3], vec![50], vec![4]];
     let mut tgt: Vec<Vec<usize>> = vec![vec![0], vec![1], vec![2, 3], vec![4]];
     let mut want = pairs(&[(&[0], &[0]), (&[1, 2], &[1, 2]), (&[3], &[]), (&[4], &[3])]);
@@ -283,6 +303,46 @@ fn link_types_respect_sizes() {
 /// A target sentence that condenses two source sentences, the second of them long: the
 /// length penalty makes the DP leave that sentence unaligned, and the absorb pass joins it
 /// to its link (the link's similarity only rises); an unrelated sentence stays unaligned.
+#[test]
+fn uncross_splits_two_swapped_sentences() {
+    // Sentences 2 and 3 are swapped in the translation: a monotone search merges them into a
+    // 2-2; the crossing pass makes the two crossing 1-1 links, and leaves plain 2-2 alone.
+    let mut src: Vec<Vec<usize>> = vec![vec![0], vec![1], vec![2], vec![3], vec![4]];
+    let mut tgt: Vec<Vec<usize>> = vec![vec![0], vec![1], vec![3], vec![2], vec![4]];
+    for k in 0..8 {
+        src.push(vec![100 + k]);
+        tgt.push(vec![100 + k]);
+    }
+    let s: Vec<&[usize]> = src.iter().map(Vec::as_slice).collect();
+    let t: Vec<&[usize]> = tgt.iter().map(Vec::as_slice).collect();
+    let (s, t) = (doc(&s), doc(&t));
+    let run_with = |uncross: Option<f32>| -> Pairs {
+        // Leaving sentences unaligned must cost something, or a 1-1 and two deletions win.
+        let p = AlignParams {
+            uncross,
+            deletion: 0.3,
+            ..params()
+        };
+        run(&s, &t, &p)
+    };
+    assert_eq!(
+        run_with(None)[..4],
+        pairs(&[(&[0], &[0]), (&[1], &[1]), (&[2, 3], &[2, 3]), (&[4], &[4])])
+    );
+    assert_eq!(
+        run_with(Some(0.0))[..5],
+        pairs(&[
+            (&[0], &[0]),
+            (&[1], &[1]),
+            (&[2], &[3]),
+            (&[3], &[2]),
+            (&[4], &[4])
+        ])
+    );
+    // A margin above what the crossing gains keeps the merge.
+    assert_eq!(run_with(Some(10.0))[2], (vec![2, 3], vec![2, 3]));
+}
+
 #[test]
 fn absorb_joins_a_condensed_sentence_and_keeps_an_insertion() {
     let mut src: Vec<Vec<usize>> = vec![vec![0], vec![1, 2], vec![3], vec![60], vec![4]];

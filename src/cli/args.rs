@@ -52,10 +52,17 @@ pub struct ScorerArgs {
     /// [default: 0.01]
     #[arg(long, value_name = "X|off", value_parser = off_or_finite_f32, allow_negative_numbers = true)]
     pub absorb: Option<OffOr>,
+    /// Then a link with two or more sentences a side whose parts match crosswise (its
+    /// first source sentences with its last target ones, and the rest with the rest) is
+    /// split into those two crossing links when they are worth more than the link by X:
+    /// a monotone search can only merge two swapped sentences. `off` keeps every link
+    /// after the previous one on both sides. [default: 0]
+    #[arg(long, value_name = "X|off", value_parser = off_or_finite_f32, allow_negative_numbers = true)]
+    pub uncross: Option<OffOr>,
 }
 
 impl ScorerArgs {
-    /// `cfg` with the scorer and absorb pass asked for (defaults where not given).
+    /// `cfg` with the scorer and the passes after the DP asked for (defaults where not given).
     pub fn apply(&self, cfg: bitalign::align::AlignConfig) -> bitalign::align::AlignConfig {
         use bitalign::align::{Absorb, Scorer};
         bitalign::align::AlignConfig {
@@ -72,13 +79,17 @@ impl ScorerArgs {
                 }),
                 None => Some(Absorb::default()),
             },
+            uncross: match self.uncross {
+                Some(OffOr(v)) => v,
+                None => bitalign::align::AlignConfig::default().uncross,
+            },
             ..cfg
         }
     }
 
     /// Whether any flag was given (they mean nothing to mining).
     pub fn given(&self) -> bool {
-        self.scorer.is_some() || self.absorb.is_some()
+        self.scorer.is_some() || self.absorb.is_some() || self.uncross.is_some()
     }
 }
 
