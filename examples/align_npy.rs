@@ -15,6 +15,8 @@
 //! pick the epochs and step) and prints them for `src/align/features.rs`. `--grid
 //! "del=-0.03,-0.02;local=0,0.5"` runs every combination of several feature weights on top
 //! of the tuned ones; `--absorb off,0.01 --absorb-member 0.05` sweeps the pass after the DP.
+//! `--dump DIR` writes each document's output, gold and nearby candidate links with their
+//! features for `scripts/token-coverage.py`.
 //!
 //! With a machine translation of the source (`--mt SYS`): its text in `MTDATA/D.SYS.L2`
 //! (line-parallel to `DATA/D.L1`; an empty line stands in the source line) and its
@@ -644,7 +646,8 @@ fn view<'a>(index: &'a OverlapIndex, facts: &'a SentenceFacts) -> DocView<'a> {
 /// `--dump DIR`: `DIR/D.links.tsv`, the links whose token coverage docs/align.md weighs
 /// against their similarity: the aligner's output (`out`, with its cost), every gold link
 /// with both sides (`gold`), the 2-2 merge of each pair of neighbouring gold 1-1 links
-/// (`m22`) and the 1-1 links within 2 of a gold 1-1 on one side (`c11`). Columns: kind,
+/// (`m22`), the diagonal 1-1 halves of each gold 2-2 (`d11`) and the 1-1 links within 2 of
+/// a gold 1-1 on one side (`c11`). Columns: kind,
 /// source and target sentences, gold or not, cosine, similarity, member, value, cost.
 fn dump_links(
     dir: &Path,
@@ -703,6 +706,11 @@ fn dump_links(
         .filter(|l| !l.0.is_empty() && !l.1.is_empty())
     {
         row("gold", l, f32::NAN);
+        if l.0.len() == 2 && l.1.len() == 2 {
+            for k in 0..2 {
+                row("d11", &(vec![l.0[k]], vec![l.1[k]]), f32::NAN);
+            }
+        }
     }
     let mut ones: Vec<_> = ones.into_iter().collect();
     ones.sort_unstable();
