@@ -15,6 +15,8 @@
 //! pick the epochs and step) and prints them for `src/align/features.rs`. `--grid
 //! "del=-0.03,-0.02;local=0,0.5"` runs every combination of several feature weights on top
 //! of the tuned ones; `--absorb off,0.01 --absorb-member 0.05` sweeps the pass after the DP.
+//! `--dump DIR` writes each document's output, gold and nearby candidate links with their
+//! features for `scripts/token-coverage.py`.
 //!
 //! With a machine translation of the source (`--mt SYS`): its text in `MTDATA/D.SYS.L2`
 //! (line-parallel to `DATA/D.L1`; an empty line stands in the source line) and its
@@ -566,6 +568,9 @@ fn main() -> Result<()> {
             if let Some(v) = &versus {
                 compare(doc, &test, &run_doc(doc, v)?);
             }
+            if let Some(dir) = args.get("dump") {
+                dump_links(Path::new(dir), doc, &test, &costs, &p)?;
+            }
             if verbose {
                 let g: HashSet<_> = doc.gold.iter().cloned().collect();
                 let t: HashSet<_> = test.iter().cloned().collect();
@@ -651,6 +656,97 @@ fn parse_scorer(s: &str) -> Scorer {
 
 fn view<'a>(index: &'a OverlapIndex, facts: &'a SentenceFacts) -> DocView<'a> {
     DocView { index, facts }
+}
+
+/// `--dump DIR`: `DIR/D.links.tsv`, the links whose token coverage docs/align.md weighs
+/// against their similarity: the aligner's output (`out`, with its cost), every gold link
+/// with both sides (`gold`), the 2-2 merge of each pair of neighbouring gold 1-1 links
+/// (`m22`), the diagonal 1-1 halves of each gold 2-2 (`d11`) and the 1-1 links within 2 of
+/// a gold 1-1 on one side (`c11`). Columns: kind,
+/// source and target sentences, gold or not, cosine, similarity, member, value, cost.
+fn dump_links(
+    dir: &Path,
+    doc: &Doc,
+    test: &[GoldLink],
+    costs: &[f32],
+    p: &AlignParams,
+) -> Result<()> {
+    use std::fmt::Write as _;
+    let fine = FineScorer::new(
+        &doc.emb,
+        &doc.src,
+        &doc.tgt,
+        &doc.src_facts,
+        &doc.tgt_facts,
+        p,
+    );
+    let gold: HashSet<&GoldLink> = doc.gold.iter().collect();
+    let (n, m) = (doc.src.len(), doc.tgt.len());
+    let mut out = String::new();
+    let mut row = |kind: &str, l: &GoldLink, cost: f32| {
+        let (s, a) = (l.0.first().copied().unwrap_or(0), l.0.len());
+        let (t, b) = (l.1.first().copied().unwrap_or(0), l.1.len());
+        let x = fine.features(s, a, t, b);
+        let (cos, _) = fine.similarity(s, a, t, b);
+        let join = |v: &[usize]| {
+            v.iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        writeln!(
+            out,
+            "{kind}\t{}\t{}\t{}\t{cos}\t{}\t{}\t{}\t{cost}",
+            join(&l.0),
+            join(&l.1),
+            gold.contains(l) as u8,
+            x[bitalign::align::features::f::SIM],
+            x[bitalign::align::features::f::MEMBER],
+            fine.weights().value(&x),
+        )
+        .unwrap();
+    };
+    for (l, &c) in test.iter().zip(costs) {
+        row("out", l, c);
+    }
+    let ones: HashSet<(usize, usize)> = doc
+        .gold
+        .iter()
+        .filter(|l| l.0.len() == 1 && l.1.len() == 1)
+        .map(|l| (l.0[0], l.1[0]))
+        .collect();
+    for l in doc
+        .gold
+        .iter()
+        .filter(|l| !l.0.is_empty() && !l.1.is_empty())
+    {
+        row("gold", l, f32::NAN);
+        if l.0.len() == 2 && l.1.len() == 2 {
+            for k in 0..2 {
+                row("d11", &(vec![l.0[k]], vec![l.1[k]]), f32::NAN);
+            }
+        }
+    }
+    let mut ones: Vec<_> = ones.into_iter().collect();
+    ones.sort_unstable();
+    for &(i, j) in &ones {
+        if ones.binary_search(&(i + 1, j + 1)).is_ok() {
+            row("m22", &(vec![i, i + 1], vec![j, j + 1]), f32::NAN);
+        }
+        for d in [-2i64, -1, 1, 2] {
+            let jj = j as i64 + d;
+            if (0..m as i64).contains(&jj) {
+                row("c11", &(vec![i], vec![jj as usize]), f32::NAN);
+            }
+            let ii = i as i64 + d;
+            if (0..n as i64).contains(&ii) {
+                row("c11", &(vec![ii as usize], vec![j]), f32::NAN);
+            }
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join(format!("{}.links.tsv", doc.name)), out)?;
+    Ok(())
 }
 
 fn run_doc(doc: &Doc, p: &AlignParams) -> Result<Vec<GoldLink>> {
