@@ -399,8 +399,13 @@ fn main() -> Result<()> {
             out
         })
         .collect();
-    // `--uncross off,0,0.02`: the crossing pass after that, by a margin (off = none).
-    let uncross: Vec<String> = list(&args, "uncross", "off");
+    // `--uncross off,0,0.02`: the crossing pass after that, by a margin (off = none;
+    // the library's default when not given).
+    let uncross: Vec<String> = list(
+        &args,
+        "uncross",
+        &d.uncross.map_or("off".to_string(), |m| m.to_string()),
+    );
     grid = grid
         .into_iter()
         .flat_map(|p| {

@@ -191,7 +191,11 @@ fn translations_are_checked_before_the_model_loads() {
     let err = run(&["--translations", file.to_str().unwrap()]);
     assert!(err.contains("--translations takes a directory"), "{err}");
     // The alignment flags need --mode align.
-    for extra in [&["--scorer", "hand"][..], &["--absorb", "off"]] {
+    for extra in [
+        &["--scorer", "hand"][..],
+        &["--absorb", "off"],
+        &["--uncross", "0.1"],
+    ] {
         let err = fail(false, extra);
         assert!(err.contains("--mode align"), "{err}");
     }

@@ -428,9 +428,10 @@ def align(
     progress: Optional[Progress] = None,
 ) -> List[Link]:
     """Aligns a document with its translation (as ``bitalign align``): every sentence in
-    exactly one link, links in order, 1-1, 1-n, n-1, n-m and 0-1/1-0 links of at most
-    ``max_size`` sentences (8) with at most ``max_overlap`` (4) on one side; ``threshold``
-    is the price of one more link (higher merges more).
+    exactly one link, links in order (but for two neighbouring links that swap, see
+    ``uncross``), 1-1, 1-n, n-1, n-m and 0-1/1-0 links of at most ``max_size`` sentences (8)
+    with at most ``max_overlap`` (4) on one side; ``threshold`` is the price of one more
+    link (higher merges more).
 
     ``src`` and ``tgt`` are lists of sentences (each kept as one), or texts split with the
     rules of ``src_lang``/``tgt_lang`` (one sentence per line with ``presplit``). The

@@ -84,10 +84,15 @@ def test_bad_input(model):
 def test_scorer_absorb_and_translation(model, part, part_links):
     de, fr = part
     # The CLI's defaults, spelled out, give the same links.
-    same = bitalign.align(*part, model, scorer="tuned", absorb=0.01)
+    same = bitalign.align(*part, model, scorer="tuned", absorb=0.01, uncross=0.0)
     assert [_key(l.record) for l in same] == [_key(l.record) for l in part_links]
     off = bitalign.align(*part, model, absorb="off")
     assert len(off) >= len(part_links)
+    # Splitting links can only add links; without it every link follows the previous one.
+    monotone = bitalign.align(*part, model, uncross="off")
+    assert len(monotone) <= len(part_links)
+    tgt = [i for l in monotone for i in l.tgt]
+    assert tgt == sorted(tgt)
     mt = _lines(TB / "test2.google.fr", 30)
     with_mt = bitalign.align(*part, model, translation=mt)
     assert all(l.record["translation"] is not None for l in with_mt if l.src)
@@ -95,5 +100,9 @@ def test_scorer_absorb_and_translation(model, part, part_links):
         bitalign.align(de, fr, model, scorer="vecalign")
     with pytest.raises(bitalign.ConfigError, match="absorb"):
         bitalign.align(de, fr, model, absorb="sometimes")
+    with pytest.raises(bitalign.ConfigError, match="uncross"):
+        bitalign.align(de, fr, model, uncross="sometimes")
+    with pytest.raises(bitalign.ConfigError, match="uncross"):
+        bitalign.align(de, fr, model, uncross=float("nan"))
     with pytest.raises(bitalign.ConfigError, match="29 lines, but the source src has 30 sentences"):
         bitalign.align(de, fr, model, translation=mt[:29])

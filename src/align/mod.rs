@@ -1,11 +1,12 @@
-//! Monotone alignment of a document with its translation: every sentence in exactly one
-//! link, links in order, each joining 0..n source to 0..m target sentences.
+//! Alignment of a document with its translation: every sentence in exactly one link, links
+//! in order (monotone, but for two neighbouring links that swap: the crossing pass), each
+//! joining 0..n source to 0..m target sentences.
 //!
 //! Method (our choices, after vecalign and bertalign):
 //! - **Overlap embeddings.** A side of a link is scored by the embedding of its sentences
 //!   joined by a space (vecalign's "overlaps"), up to [`AlignParams::max_overlap`] sentences
-//!   a side (default 4; vecalign embeds up to 10, but Text+Berg's gold has no side longer
-//!   than 5 and each extra size costs one more pass of embedding), and at most
+//!   a side (default 4; vecalign embeds up to 10; 5 gains Text+Berg dev's three
+//!   five-sentence links but embeds 1.5× the tokens, docs/align.md), and at most
 //!   [`AlignParams::max_size`] on both sides together.
 //! - **Similarity, not cost.** A link's similarity is its cosine minus the mean cosine of
 //!   each side to every same-size overlap of the other document (vecalign's normaliser for
@@ -33,6 +34,9 @@
 //!   that barely lowers the link's similarity and the sentence alone resembles the link's
 //!   other side ([`Absorb`], [`FineScorer::absorb`]): the length penalty makes the DP leave
 //!   out the second sentence of a condensed translation, which the gold merges.
+//! - **Crossing pass.** Then a link of two or more sentences a side whose parts match
+//!   crosswise becomes the two crossing links when they are worth more
+//!   ([`AlignParams::uncross`], [`FineScorer::uncross`]): the DP can only merge a swap.
 //! - **Deterministic.** Link values are computed in parallel but each independently, sums
 //!   run in a fixed order, and ties go to the earlier link type (1-1 first).
 
