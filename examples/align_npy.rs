@@ -371,6 +371,7 @@ fn main() -> Result<()> {
     axis!("length", length_penalty, f32);
     axis!("coarse", coarse_size, usize);
     axis!("band", band, usize);
+    axis!("adapt", adapt, f32);
     // `--absorb off,0.01 --absorb-member 0.05`: the pass after the DP (off = none).
     let tolerances: Vec<String> = list(&args, "absorb", "0.01");
     let members: Vec<f32> = list(&args, "absorb-member", "0.05");
@@ -589,7 +590,7 @@ fn main() -> Result<()> {
             per.push((doc.name.clone(), tally.add(&doc.gold, &test), secs));
         }
         println!(
-            "{} size {} overlap {} thr {} merge {} del {} len {} coarse {} band {} absorb {} uncross {:?}: {}  ({:.2}s)",
+            "{} size {} overlap {} thr {} merge {} del {} len {} coarse {} band {} absorb {} uncross {:?} adapt {}: {}  ({:.2}s)",
             match &p.scorer {
                 Scorer::Weights(w) => format!(
                     "weights {}",
@@ -612,6 +613,7 @@ fn main() -> Result<()> {
                 .as_ref()
                 .map_or("off -".into(), |a| format!("{} {}", a.tolerance, a.member)),
             p.uncross,
+            p.adapt,
             tally.scores(),
             t0.elapsed().as_secs_f32()
         );

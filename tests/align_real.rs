@@ -109,11 +109,11 @@ fn textberg_test0_3_figure_is_pinned() {
         }
     }
     let s = tally.scores();
-    // Measured (docs/align.md, with the absorb and crossing passes): 0.906 strict, 0.976
-    // lax, cost AUC 0.812; the floors leave room for numeric drift of the embedder only
-    // (one link is about 0.002).
-    assert!(s.f1_strict >= 0.901, "{s}");
-    assert!(s.f1_lax >= 0.970, "{s}");
+    // Measured (docs/align.md, with the absorb and crossing passes and the per-document
+    // price): 0.913 strict, 0.979 lax; the floors leave room for numeric drift of the
+    // embedder only (one link is about 0.002).
+    assert!(s.f1_strict >= 0.908, "{s}");
+    assert!(s.f1_lax >= 0.973, "{s}");
     let right: Vec<f64> = ranked.iter().filter(|r| r.1).map(|r| r.0).collect();
     let wrong: Vec<f64> = ranked.iter().filter(|r| !r.1).map(|r| r.0).collect();
     let pairs = (right.len() * wrong.len()) as f64;

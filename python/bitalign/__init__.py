@@ -422,6 +422,7 @@ def align(
     scorer: Optional[str] = None,
     absorb: Union[float, str, None] = None,
     uncross: Union[float, str, None] = None,
+    adapt: Union[float, str, None] = None,
     translation: Optional[List[str]] = None,
     mt_model: Union[Translator, str, "os.PathLike[str]", None] = None,
     names: Tuple[str, str] = ("src", "tgt"),
@@ -439,9 +440,10 @@ def align(
     label the documents in the records.
 
     ``scorer`` (``"tuned"``, the default, ``"hand"`` or ``"bertalign"``), ``absorb`` (the
-    absorb pass's tolerance, default 0.01, or ``"off"``) and ``uncross`` (the crossing
-    pass's margin, default 0, or ``"off"`` for links strictly in order) are ``bitalign
-    align``'s ``--scorer``, ``--absorb`` and ``--uncross``. ``translation``: a machine translation of ``src`` into
+    absorb pass's tolerance, default 0.01, or ``"off"``), ``uncross`` (the crossing pass's
+    margin, default 0, or ``"off"`` for links strictly in order) and ``adapt`` (the weight
+    of the per-document link price, default 0.05, or ``"off"`` to align once) are
+    ``bitalign align``'s ``--scorer``, ``--absorb``, ``--uncross`` and ``--adapt``. ``translation``: a machine translation of ``src`` into
     ``tgt``'s language, one line per source sentence (``--translations``); an empty line
     means none for that sentence. Or ``mt_model`` (a :class:`Translator`, repo id or
     directory) translates ``src`` here (``--mt-model``).
@@ -450,6 +452,8 @@ def align(
         raise ConfigError(f"absorb: '{absorb}' is not a number or 'off'")
     if isinstance(uncross, str) and uncross != "off":
         raise ConfigError(f"uncross: '{uncross}' is not a number or 'off'")
+    if isinstance(adapt, str) and adapt != "off":
+        raise ConfigError(f"adapt: '{adapt}' is not a number or 'off'")
     m = _model(model)
     records = _native.align_raw(
         m._native,
@@ -464,6 +468,7 @@ def align(
         absorb_off=absorb == "off",
         uncross=None if isinstance(uncross, str) else uncross,
         uncross_off=uncross == "off",
+        adapt=0.0 if adapt == "off" else adapt,
         translation=translation,
         mt_model=None if mt_model is None else _translator(mt_model)._native,
         progress=progress,

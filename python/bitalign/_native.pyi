@@ -74,6 +74,7 @@ def align_raw(
     absorb_off: bool = False,
     uncross: Optional[float] = None,
     uncross_off: bool = False,
+    adapt: Optional[float] = None,
     translation: Optional[list[str]] = None,
     mt_model: Optional[Translator] = None,
     progress: Optional[_Progress] = None,

@@ -552,7 +552,7 @@ fn mine_raw(
 /// Aligns a document with its translation; every link as a JSON record (unaligned
 /// sentences as links with an empty side), in order.
 #[pyfunction]
-#[pyo3(signature = (model, src, tgt, *, presplit=false, max_size=None, max_overlap=None, threshold=None, scorer=None, absorb=None, absorb_off=false, uncross=None, uncross_off=false, translation=None, mt_model=None, progress=None))]
+#[pyo3(signature = (model, src, tgt, *, presplit=false, max_size=None, max_overlap=None, threshold=None, scorer=None, absorb=None, absorb_off=false, uncross=None, uncross_off=false, adapt=None, translation=None, mt_model=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn align_raw(
     py: Python<'_>,
@@ -568,6 +568,7 @@ fn align_raw(
     absorb_off: bool,
     uncross: Option<f32>,
     uncross_off: bool,
+    adapt: Option<f32>,
     translation: Option<Vec<String>>,
     mt_model: Option<PyRef<'_, Translator>>,
     progress: Option<Py<PyAny>>,
@@ -594,6 +595,9 @@ fn align_raw(
         cfg.uncross = None;
     } else if uncross.is_some() {
         cfg.uncross = uncross;
+    }
+    if let Some(w) = adapt {
+        cfg.adapt = w;
     }
     if let Some(n) = max_size {
         cfg.max_size = n;

@@ -84,7 +84,7 @@ def test_bad_input(model):
 def test_scorer_absorb_and_translation(model, part, part_links):
     de, fr = part
     # The CLI's defaults, spelled out, give the same links.
-    same = bitalign.align(*part, model, scorer="tuned", absorb=0.01, uncross=0.0)
+    same = bitalign.align(*part, model, scorer="tuned", absorb=0.01, uncross=0.0, adapt=0.05)
     assert [_key(l.record) for l in same] == [_key(l.record) for l in part_links]
     off = bitalign.align(*part, model, absorb="off")
     assert len(off) >= len(part_links)
@@ -104,5 +104,12 @@ def test_scorer_absorb_and_translation(model, part, part_links):
         bitalign.align(de, fr, model, uncross="sometimes")
     with pytest.raises(bitalign.ConfigError, match="uncross"):
         bitalign.align(de, fr, model, uncross=float("nan"))
+    with pytest.raises(bitalign.ConfigError, match="adapt"):
+        bitalign.align(de, fr, model, adapt="sometimes")
+    with pytest.raises(bitalign.ConfigError, match="adapt"):
+        bitalign.align(de, fr, model, adapt=float("inf"))
+    # One pass at the fixed price: still every sentence in exactly one link.
+    once = bitalign.align(*part, model, adapt="off")
+    assert sorted(i for l in once for i in l.src) == list(range(len(de)))
     with pytest.raises(bitalign.ConfigError, match="29 lines, but the source src has 30 sentences"):
         bitalign.align(de, fr, model, translation=mt[:29])

@@ -59,6 +59,13 @@ impl AlignParams {
                 }
             }
         }
+        if !self.adapt.is_finite() {
+            return Err(Error::config_value(
+                "adapt",
+                self.adapt.to_string(),
+                "must be a finite number",
+            ));
+        }
         if let Some(v) = self.uncross.filter(|v| !v.is_finite()) {
             return Err(Error::config_value(
                 "uncross",

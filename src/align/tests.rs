@@ -344,6 +344,77 @@ fn uncross_splits_two_swapped_sentences() {
 }
 
 #[test]
+fn adapt_aligns_again_at_the_document_price() {
+    // Mostly 1-1 text with a few n-m links: the final pass runs at the price moved by the
+    // first pass's share of 1-1 links, and a large weight changes the links.
+    let src = doc(&[
+        &[0],
+        &[1],
+        &[2, 3],
+        &[4],
+        &[5],
+        &[7],
+        &[8],
+        &[9, 10, 11],
+        &[12],
+    ]);
+    let tgt = doc(&[
+        &[0],
+        &[1],
+        &[2],
+        &[3],
+        &[4, 5],
+        &[6],
+        &[7],
+        &[8],
+        &[9],
+        &[10],
+        &[11],
+        &[12],
+    ]);
+    let base = AlignParams {
+        adapt: 0.0,
+        ..params()
+    };
+    let once = run(&src, &tgt, &base);
+    let share = once
+        .iter()
+        .filter(|(a, b)| a.len() == 1 && b.len() == 1)
+        .count() as f32
+        / once.len() as f32;
+    for w in [0.05, 20.0, -20.0] {
+        let adapted = run(
+            &src,
+            &tgt,
+            &AlignParams {
+                adapt: w,
+                ..base.clone()
+            },
+        );
+        let moved = AlignParams {
+            threshold: base.threshold - w * (share - ONE_TO_ONE_SHARE),
+            ..base.clone()
+        };
+        assert_eq!(adapted, run(&src, &tgt, &moved), "w {w}");
+    }
+    // Fewer 1-1 links than dev: a positive weight raises the price (here past every link).
+    assert!(share < ONE_TO_ONE_SHARE);
+    let high = run(
+        &src,
+        &tgt,
+        &AlignParams {
+            adapt: 20.0,
+            ..base
+        },
+    );
+    assert_ne!(high, once);
+    assert!(
+        high.iter().all(|(a, b)| a.is_empty() || b.is_empty()),
+        "{high:?}"
+    );
+}
+
+#[test]
 fn absorb_joins_a_condensed_sentence_and_keeps_an_insertion() {
     let mut src: Vec<Vec<usize>> = vec![vec![0], vec![1, 2], vec![3], vec![60], vec![4]];
     let mut tgt: Vec<Vec<usize>> = vec![vec![0], vec![1, 2, 3], vec![4]];

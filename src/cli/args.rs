@@ -59,6 +59,12 @@ pub struct ScorerArgs {
     /// after the previous one on both sides. [default: 0]
     #[arg(long, value_name = "X|off", value_parser = off_or_finite_f32, allow_negative_numbers = true)]
     pub uncross: Option<OffOr>,
+    /// Per-document link price: a first pass counts the share of 1-1 links, and the final
+    /// pass aligns with the link price lowered by W × (share − 0.589, Text+Berg dev's
+    /// share): a translation that keeps sentence boundaries gets smaller links, one that
+    /// joins and splits sentences larger ones. `off` (or 0) aligns once. [default: 0.05]
+    #[arg(long, value_name = "W|off", value_parser = off_or_finite_f32, allow_negative_numbers = true)]
+    pub adapt: Option<OffOr>,
 }
 
 impl ScorerArgs {
@@ -83,13 +89,20 @@ impl ScorerArgs {
                 Some(OffOr(v)) => v,
                 None => bitalign::align::AlignConfig::default().uncross,
             },
+            adapt: match self.adapt {
+                Some(OffOr(v)) => v.unwrap_or(0.0),
+                None => bitalign::align::AlignConfig::default().adapt,
+            },
             ..cfg
         }
     }
 
     /// Whether any flag was given (they mean nothing to mining).
     pub fn given(&self) -> bool {
-        self.scorer.is_some() || self.absorb.is_some() || self.uncross.is_some()
+        self.scorer.is_some()
+            || self.absorb.is_some()
+            || self.uncross.is_some()
+            || self.adapt.is_some()
     }
 }
 
