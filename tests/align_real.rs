@@ -309,6 +309,8 @@ fn textberg_test2_3_with_translations_is_pinned() {
         2
     );
     assert_eq!(manifest["params"]["scorer"], "tuned");
+    assert_eq!(manifest["params"]["uncross"], 0.0);
+    assert_eq!(manifest["params"]["adapt"], 0.05);
     let records = bitalign::corpus::read_jsonl(out.join("de-fr.jsonl")).unwrap();
     assert!(records.iter().all(|r| r.translation.is_some()));
     let mut tally = bitalign::eval::align::Tally::default();

@@ -112,11 +112,15 @@ pub enum ParamsRecord {
     Align {
         max_size: usize,
         max_overlap: usize,
-        threshold: f32,
+        threshold: f64,
         /// `tuned`, `hand` or `bertalign`.
         scorer: String,
         /// The absorb pass's tolerance; `null` when off.
-        absorb: Option<f32>,
+        absorb: Option<f64>,
+        /// The crossing pass's margin; `null` when off (links strictly in order).
+        uncross: Option<f64>,
+        /// Weight of the per-document link price; 0 when the document is aligned once.
+        adapt: f64,
         /// Machine translations used as evidence.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         translations: Vec<TranslationRecord>,
@@ -139,12 +143,20 @@ impl ParamsRecord {
         Self::Align {
             max_size: cfg.max_size,
             max_overlap: cfg.max_overlap,
-            threshold: cfg.threshold,
+            threshold: decimal(cfg.threshold),
             scorer: cfg.scorer.name().to_string(),
-            absorb: cfg.absorb.as_ref().map(|a| a.tolerance),
+            absorb: cfg.absorb.as_ref().map(|a| decimal(a.tolerance)),
+            uncross: cfg.uncross.map(decimal),
+            adapt: decimal(cfg.adapt),
             translations,
         }
     }
+}
+
+/// An f32 parameter as the decimal it was written as (0.05, not 0.05000000074505806, which
+/// is what widening the f32 to JSON's f64 would print).
+fn decimal(v: f32) -> f64 {
+    v.to_string().parse().unwrap_or(f64::from(v))
 }
 
 /// What one language pair gave.
