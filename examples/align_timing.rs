@@ -2,7 +2,7 @@
 //! side, on synthetic overlap embeddings with a known alignment (1-1 links with noise,
 //! 1-2/2-1 splits and insertions), so the linear-time claim is measured, not asserted.
 //!
-//!     cargo run --release --example align_timing [-- 1000 10000 50000]
+//!     cargo run --release --example align_timing [-- 1000 10000 50000] [--adapt 0]
 
 use bitalign::align::{align, AlignParams, DocView, OverlapIndex, SentenceFacts};
 use bitalign::embed::Embeddings;
@@ -112,25 +112,29 @@ fn rss_mib(key: &str) -> f64 {
 }
 
 fn main() -> anyhow::Result<()> {
-    let sizes: Vec<usize> = {
-        let a: Vec<usize> = std::env::args()
-            .skip(1)
-            .filter_map(|x| x.parse().ok())
-            .collect();
-        if a.is_empty() {
-            vec![1000, 10_000, 50_000]
+    // Sizes as arguments; `--adapt W` sets the per-document price's weight (0 = one pass;
+    // default: the library's).
+    let mut p = AlignParams::default();
+    let mut sizes = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--adapt" {
+            p.adapt = args.next().unwrap_or_default().parse()?;
         } else {
-            a
+            sizes.push(a.parse::<usize>()?);
         }
-    };
-    let p = AlignParams::default();
+    }
+    if sizes.is_empty() {
+        sizes = vec![1000, 10_000, 50_000];
+    }
     println!(
-        "threads {}, max_size {}, max_overlap {}, coarse_size {}, band {}",
+        "threads {}, max_size {}, max_overlap {}, coarse_size {}, band {}, adapt {}",
         rayon::current_num_threads(),
         p.max_size,
         p.max_overlap,
         p.coarse_size,
-        p.band
+        p.band,
+        p.adapt
     );
     for n in sizes {
         let mut rng = Rng(n as u64);

@@ -66,6 +66,7 @@ pub use scorer::{link_types, CoarseScorer, FineScorer, Level};
 
 use crate::embed::Embeddings;
 use crate::mt::{MtEvidence, MtWeights};
+use scorer::Span;
 use std::ops::Range;
 
 /// How the final pass values a link.
@@ -267,24 +268,7 @@ pub fn align_with(
     let (n, m) = (src.index.len(), tgt.index.len());
     anyhow::ensure!(src.facts.len() == n && tgt.facts.len() == m);
     p.validate()?;
-    if p.adapt != 0.0 && p.scorer != Scorer::Bertalign && n > 0 && m > 0 {
-        let once = AlignParams {
-            adapt: 0.0,
-            ..p.clone()
-        };
-        let first = align_with(emb, src, tgt, mt, &once)?;
-        let ones = first
-            .iter()
-            .filter(|l| l.src.len() == 1 && l.tgt.len() == 1)
-            .count();
-        let share = ones as f32 / first.len() as f32;
-        let adapted = AlignParams {
-            threshold: p.threshold - p.adapt * (share - ONE_TO_ONE_SHARE),
-            ..once
-        };
-        return align_with(emb, src, tgt, mt, &adapted);
-    }
-    let fine = FineScorer::new(emb, src.index, tgt.index, src.facts, tgt.facts, p).with_mt(mt);
+    let mut fine = FineScorer::new(emb, src.index, tgt.index, src.facts, tgt.facts, p).with_mt(mt);
     if n == 0 || m == 0 {
         return Ok((0..n)
             .map(|i| (i..i + 1, m..m))
@@ -292,35 +276,53 @@ pub fn align_with(
             .map(|(s, t)| link(&fine, s, t))
             .collect());
     }
-    let (points, steps, types) = if p.scorer == Scorer::Bertalign {
+    let spans_of =
+        |points: &[(usize, usize)], steps: &[u8], types: &[(usize, usize)]| -> Vec<Span> {
+            points
+                .iter()
+                .zip(steps)
+                .map(|(&(i, j), &t)| {
+                    let (a, b) = types[t as usize];
+                    (i..i + a, j..j + b)
+                })
+                .collect()
+        };
+    if p.scorer == Scorer::Bertalign {
         let scorer = BertalignScorer::new(emb, (src.index, src.facts), (tgt.index, tgt.facts));
         let (points, steps) = best_path(&scorer, &scorer.band(), m)
             .ok_or_else(|| anyhow::anyhow!("no alignment path found"))?;
-        (points, steps, scorer.types().to_vec())
-    } else {
-        let band = if n.max(m) > p.coarse_size {
-            let path = coarse_path(emb, src.index, tgt.index, p);
-            Band::around(&path, n, m, p.band)
-        } else {
-            Band::full(n, m)
-        };
-        let (points, steps) =
-            best_path(&fine, &band, m).ok_or_else(|| anyhow::anyhow!("no alignment path found"))?;
-        (points, steps, fine.types().to_vec())
-    };
-    let mut spans: Vec<(Range<usize>, Range<usize>)> = points
-        .iter()
-        .zip(&steps)
-        .map(|(&(i, j), &t)| {
-            let (a, b) = types[t as usize];
-            (i..i + a, j..j + b)
-        })
-        .collect();
-    if let (false, Some(ab)) = (p.scorer == Scorer::Bertalign, &p.absorb) {
-        fine.absorb(&mut spans, ab.tolerance, ab.member);
+        let spans = spans_of(&points, &steps, scorer.types());
+        return Ok(spans.into_iter().map(|(s, t)| link(&fine, s, t)).collect());
     }
-    if let (false, Some(margin)) = (p.scorer == Scorer::Bertalign, p.uncross) {
-        fine.uncross(&mut spans, margin);
+    // The coarse path places the band from the embeddings alone, whatever the link price.
+    let band = if n.max(m) > p.coarse_size {
+        let path = coarse_path(emb, src.index, tgt.index, p);
+        Band::around(&path, n, m, p.band)
+    } else {
+        Band::full(n, m)
+    };
+    let solve = |fine: &FineScorer| -> anyhow::Result<Vec<Span>> {
+        let (points, steps) =
+            best_path(fine, &band, m).ok_or_else(|| anyhow::anyhow!("no alignment path found"))?;
+        let mut spans = spans_of(&points, &steps, fine.types());
+        if let Some(ab) = &p.absorb {
+            fine.absorb(&mut spans, ab.tolerance, ab.member);
+        }
+        if let Some(margin) = p.uncross {
+            fine.uncross(&mut spans, margin);
+        }
+        Ok(spans)
+    };
+    let mut spans = solve(&fine)?;
+    if p.adapt != 0.0 {
+        // The per-document price: the same scorer and band, the link price moved.
+        let ones = spans
+            .iter()
+            .filter(|(s, t)| s.len() == 1 && t.len() == 1)
+            .count();
+        let share = ones as f32 / spans.len() as f32;
+        fine.raise_price(-p.adapt * (share - ONE_TO_ONE_SHARE));
+        spans = solve(&fine)?;
     }
     Ok(spans.into_iter().map(|(s, t)| link(&fine, s, t)).collect())
 }

@@ -163,6 +163,11 @@ impl<'a> FineScorer<'a> {
         }
     }
 
+    /// Makes every link cost `delta` more (the link price, `threshold`, moved by `delta`).
+    pub fn raise_price(&mut self, delta: f32) {
+        self.weights.0[super::features::f::BIAS] -= delta;
+    }
+
     /// Computes every feature, weighed or not (see [`Self::features`]).
     pub fn with_all_features(mut self) -> Self {
         self.all_features = true;
