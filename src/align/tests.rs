@@ -142,8 +142,8 @@ fn one_to_one() {
     assert_eq!(got, want);
 }
 
-#[test]
-fn merges_and_insertions() {
+/// Mostly 1-1 text with 1-2, 2-1, 1-3 links and an insertion.
+fn merges_and_insertions_docs() -> (Vec<String>, Vec<String>) {
     let src = doc(&[&[0], &[1], &[2, 3], &[4], &[5], &[7], &[8], &[9, 10, 11]]);
     let tgt = doc(&[
         &[0],
@@ -158,6 +158,12 @@ fn merges_and_insertions() {
         &[10],
         &[11],
     ]);
+    (src, tgt)
+}
+
+#[test]
+fn merges_and_insertions() {
+    let (src, tgt) = merges_and_insertions_docs();
     let got = run(&src, &tgt, &params());
     let want = pairs(&[
         (&[0], &[0]),
@@ -345,33 +351,9 @@ fn uncross_splits_two_swapped_sentences() {
 
 #[test]
 fn adapt_aligns_again_at_the_document_price() {
-    // Mostly 1-1 text with a few n-m links: the final pass runs at the price moved by the
-    // first pass's share of 1-1 links, and a large weight changes the links.
-    let src = doc(&[
-        &[0],
-        &[1],
-        &[2, 3],
-        &[4],
-        &[5],
-        &[7],
-        &[8],
-        &[9, 10, 11],
-        &[12],
-    ]);
-    let tgt = doc(&[
-        &[0],
-        &[1],
-        &[2],
-        &[3],
-        &[4, 5],
-        &[6],
-        &[7],
-        &[8],
-        &[9],
-        &[10],
-        &[11],
-        &[12],
-    ]);
+    // The final pass runs at the price moved by the first pass's share of 1-1 links, and a
+    // large weight changes the links.
+    let (src, tgt) = merges_and_insertions_docs();
     let base = AlignParams {
         adapt: 0.0,
         ..params()
