@@ -159,6 +159,22 @@ fn decimal(v: f32) -> f64 {
     v.to_string().parse().unwrap_or(f64::from(v))
 }
 
+/// `serialize_with` for f32 parameters: written as [`decimal`].
+pub(crate) fn serialize_decimal<S: serde::Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(decimal(*v))
+}
+
+/// `serialize_with` for optional f32 parameters: written as [`decimal`].
+pub(crate) fn serialize_decimal_opt<S: serde::Serializer>(
+    v: &Option<f32>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_some(&decimal(*v)),
+        None => s.serialize_none(),
+    }
+}
+
 /// What one language pair gave.
 #[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]

@@ -6,6 +6,7 @@ mod atomic;
 mod hf;
 mod jsonl;
 mod manifest;
+pub(crate) use manifest::{serialize_decimal, serialize_decimal_opt};
 mod moses;
 mod tmx;
 mod tsv;

@@ -61,6 +61,7 @@ pub struct Params {
     pub score: Score,
     pub mode: Mode,
     /// Pairs whose score is below this are dropped (same scale as `score`).
+    #[serde(serialize_with = "crate::corpus::serialize_decimal")]
     pub threshold: f32,
     /// How the nearest neighbours and best partners are searched.
     pub knn: Knn,
@@ -68,7 +69,10 @@ pub struct Params {
     pub precision: Precision,
     /// Rank by the calibrated confidence ([`confidence`]) and keep pairs at or above this
     /// instead of `score`/`threshold` (needs the sentences' texts: [`pool::mine_pair`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::corpus::serialize_decimal_opt"
+    )]
     pub min_confidence: Option<f32>,
     /// Kept pairs marked `parallel` / `partial` ([`partial`]); recorded only when on.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
