@@ -443,9 +443,9 @@ def align(
     absorb pass's tolerance, default 0.01, or ``"off"``), ``uncross`` (the crossing pass's
     margin, default 0, or ``"off"`` for links strictly in order) and ``adapt`` (the weight
     of the per-document link price, default 0.05, or ``"off"`` to align once) are
-    ``bitalign align``'s ``--scorer``, ``--absorb``, ``--uncross`` and ``--adapt``. ``translation``: a machine translation of ``src`` into
-    ``tgt``'s language, one line per source sentence (``--translations``); an empty line
-    means none for that sentence. Or ``mt_model`` (a :class:`Translator`, repo id or
+    ``bitalign align``'s ``--scorer``, ``--absorb``, ``--uncross`` and ``--adapt``.
+    ``translation``: a machine translation of ``src`` into ``tgt``'s language, one line per
+    source sentence (``--translations``); an empty line means none for that sentence. Or ``mt_model`` (a :class:`Translator`, repo id or
     directory) translates ``src`` here (``--mt-model``).
     """
     if isinstance(absorb, str) and absorb != "off":
