@@ -8,8 +8,8 @@
 //!         --out DIR [--check EMB.o1.npy] [--all-lines] FILE…
 //!
 //! Writes, per input `FILE` (named by its base name `B`): `DIR/B.tok.npy` (f32, one row per
-//! kept token, the lines' tokens end to end) and `DIR/B.ntok.npy` (int64, kept tokens per
-//! line). Lines are the non-empty trimmed lines, as align_npy reads them (`--all-lines`:
+//! kept token, the lines' tokens end to end) and `DIR/B.ntok.npy` (kept tokens per line, a
+//! float32 column). Lines are the non-empty trimmed lines, as align_npy reads them (`--all-lines`:
 //! every line, an empty one getting 0 tokens). `--check NPY` (one input only) compares the
 //! normalised mean of every token row (specials and prefix included) with the rows of
 //! `bitalign embed`'s output for the same lines and prints the largest difference.
@@ -85,21 +85,10 @@ fn states(enc: &bitalign::model::ragged::RaggedEncoder, lines: &[Line]) -> Vec<V
     out
 }
 
-fn write_i64_npy(path: &Path, v: &[i64]) -> Result<()> {
-    let dict = format!(
-        "{{'descr': '<i8', 'fortran_order': False, 'shape': ({},), }}",
-        v.len()
-    );
-    // Magic (6) + version (2) + header length (2) + dict + '\n', padded to 64 bytes.
-    let pad = (64 - (10 + dict.len() + 1) % 64) % 64;
-    let header = format!("{dict}{}\n", " ".repeat(pad));
+/// `m` as `.npy`, through the library's writer.
+fn save(path: &Path, m: &Embeddings) -> Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-    w.write_all(b"\x93NUMPY\x01\x00")?;
-    w.write_all(&(header.len() as u16).to_le_bytes())?;
-    w.write_all(header.as_bytes())?;
-    for x in v {
-        w.write_all(&x.to_le_bytes())?;
-    }
+    m.write_npy(&mut w)?;
     w.flush()?;
     Ok(())
 }
@@ -162,12 +151,16 @@ fn main() -> Result<()> {
         }
         let base = file.file_name().context("file name")?.to_string_lossy();
         let total = counts.iter().sum::<i64>() as usize;
-        let m = Embeddings::new(h, kept)?;
-        let mut w =
-            std::io::BufWriter::new(std::fs::File::create(out.join(format!("{base}.tok.npy")))?);
-        m.write_npy(&mut w)?;
-        w.flush()?;
-        write_i64_npy(&out.join(format!("{base}.ntok.npy")), &counts)?;
+        save(
+            &out.join(format!("{base}.tok.npy")),
+            &Embeddings::new(h, kept)?,
+        )?;
+        // Counts as a float32 column (exact below 2^24 tokens a line).
+        let column = counts.iter().map(|&c| c as f32).collect();
+        save(
+            &out.join(format!("{base}.ntok.npy")),
+            &Embeddings::new(1, column)?,
+        )?;
         dropped.sort_unstable();
         println!(
             "{base}: {} lines, {total} tokens kept, dropped per line {}..{} ({:.1}s)",

@@ -91,7 +91,7 @@ def logistic_cv(X, y, folds=5, l2=1e-2):
 
 def load_tok(name):
     t = np.load(os.path.join(a.tok, f"{name}.tok.npy"))
-    n = np.load(os.path.join(a.tok, f"{name}.ntok.npy"))
+    n = np.load(os.path.join(a.tok, f"{name}.ntok.npy")).reshape(-1).astype(np.int64)
     t = t / np.linalg.norm(t, axis=1, keepdims=True)
     ends = np.cumsum(n)
     return [t[e - k : e] for k, e in zip(n, ends)]
