@@ -36,7 +36,7 @@ use anyhow::{Context, Result};
 use bitalign::align::features::{confidence_inputs, CONFIDENCE_NAMES, FEATURE_NAMES, NC, NF};
 use bitalign::align::{
     align_with, best_path, link_types, Absorb, AlignParams, Band, Calibration, DocView, FineScorer,
-    LinkScorer, OverlapIndex, Scorer, SentenceFacts, Weights,
+    LinkScorer, Moved, OverlapIndex, Scorer, SentenceFacts, Weights,
 };
 use bitalign::embed::Embeddings;
 use bitalign::eval::align::{read_links, GoldLink, Tally};
@@ -419,6 +419,33 @@ fn main() -> Result<()> {
                 .collect::<Vec<_>>()
         })
         .collect();
+    // `--moved off,8:0.05`: the pass pairing a moved block's unaligned sentences (window:
+    // margin; the library's default when not given).
+    let moved: Vec<String> = list(
+        &args,
+        "moved",
+        &d.moved
+            .as_ref()
+            .map_or("off".to_string(), |m| format!("{}:{}", m.window, m.margin)),
+    );
+    grid = grid
+        .into_iter()
+        .flat_map(|p| {
+            moved
+                .iter()
+                .map(|m| AlignParams {
+                    moved: (m != "off").then(|| {
+                        let (w, x) = m.split_once(':').expect("--moved WINDOW:MARGIN");
+                        Moved {
+                            window: w.parse().expect("--moved window"),
+                            margin: x.parse().expect("--moved margin"),
+                        }
+                    }),
+                    ..p.clone()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
     // `--feature NAME --values a,b`: the hand-set weights with one feature's weight varied
     // (`--base tuned` varies the default weights instead).
     if let Some(name) = args.get("feature") {
@@ -590,7 +617,7 @@ fn main() -> Result<()> {
             per.push((doc.name.clone(), tally.add(&doc.gold, &test), secs));
         }
         println!(
-            "{} size {} overlap {} thr {} merge {} del {} len {} coarse {} band {} absorb {} uncross {:?} adapt {}: {}  ({:.2}s)",
+            "{} size {} overlap {} thr {} merge {} del {} len {} coarse {} band {} absorb {} uncross {:?} moved {} adapt {}: {}  ({:.2}s)",
             match &p.scorer {
                 Scorer::Weights(w) => format!(
                     "weights {}",
@@ -613,6 +640,9 @@ fn main() -> Result<()> {
                 .as_ref()
                 .map_or("off -".into(), |a| format!("{} {}", a.tolerance, a.member)),
             p.uncross,
+            p.moved
+                .as_ref()
+                .map_or("off".into(), |m| format!("{}:{}", m.window, m.margin)),
             p.adapt,
             tally.scores(),
             t0.elapsed().as_secs_f32()

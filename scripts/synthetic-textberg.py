@@ -9,7 +9,10 @@ These variants give the choice other mixes of link types, with the gold carried 
 - `devjoin`: `devclean` with about one pair in eight of neighbouring 1-1 links joined into a
   single line on one side (alternating sides), so those become 2-1 / 1-2 links;
 - `devsplit`: `devclean` with about one 1-1 link in eight whose longer side has a comma
-  near its middle split there into two lines (a 1-2 / 2-1 link).
+  near its middle split there into two lines (a 1-2 / 2-1 link);
+- `devmove`: dev itself (its insertions kept) with about one link in thirty starting a
+  block of one or two 1-1 links whose French side is moved 2-8 links further on (gold
+  crossing links; a monotone aligner can only leave such a block out).
 
     scripts/synthetic-textberg.py ../shared/data/textberg OUT [--seed 1]
 
@@ -21,6 +24,8 @@ import argparse
 import ast
 import os
 import random
+
+from synthetic_moves import lay_out, moved_order
 
 
 def read(path):
@@ -43,21 +48,17 @@ def as_links(de, fr, gold):
     return [([de[i] for i in a], [fr[j] for j in b]) for a, b in gold]
 
 
-def write(out, name, links):
-    de, fr, gold = [], [], []
-    for a, b in links:
-        ia = list(range(len(de), len(de) + len(a)))
-        ib = list(range(len(fr), len(fr) + len(b)))
-        de.extend(a)
-        fr.extend(b)
-        gold.append((ia, ib))
+def write(out, name, links, order=None):
+    """`links` in order; the French side in `order` (link indices) when given."""
+    de, fr, gold = lay_out(links, order or range(len(links)))
     for lang, sents in (("de", de), ("fr", fr)):
         with open(os.path.join(out, f"{name}.{lang}"), "w", encoding="utf-8") as f:
             f.write("".join(s + "\n" for s in sents))
     with open(os.path.join(out, f"{name}.defr"), "w", encoding="utf-8") as f:
         for a, b in gold:
             f.write(f"{a}:{b}\n")
-    print(f"{name}: {len(de)} x {len(fr)} sentences, {len(gold)} links")
+    moved = sum(1 for k, q in enumerate(order or []) if q != k)
+    print(f"{name}: {len(de)} x {len(fr)} sentences, {len(gold)} links, {moved} out of place")
 
 
 def split_at_comma(s):
@@ -116,6 +117,9 @@ def main():
                 continue
         split.append((a, b))
     write(args.out, "devsplit", split)
+
+    rng = random.Random(args.seed + 2)
+    write(args.out, "devmove", links, moved_order(links, rng, 1 / 30))
 
 
 if __name__ == "__main__":

@@ -302,6 +302,18 @@ fn numbers_and_flag_errors() {
         &bitalign(&["align", "a.txt", "b.txt", "--threshold", "inf"]),
         "'inf' is not a finite number",
     );
+    fails_with(
+        &bitalign(&["align", "a.txt", "b.txt", "--moved", "20"]),
+        "'20' is not WINDOW:MARGIN (e.g. 20:0.05) or 'off'",
+    );
+    fails_with(
+        &bitalign(&["align", "a.txt", "b.txt", "--moved", "x:0.05"]),
+        "'x' is not a window in sentences (a whole number)",
+    );
+    fails_with(
+        &bitalign(&["align", "a.txt", "b.txt", "--moved", "20:nan"]),
+        "'nan' is not a finite number",
+    );
     // A negative value parses (the error is then about the missing file, not the flag).
     fails_with(
         &bitalign(&[

@@ -195,6 +195,7 @@ fn translations_are_checked_before_the_model_loads() {
         &["--scorer", "hand"][..],
         &["--absorb", "off"],
         &["--uncross", "0.1"],
+        &["--moved", "off"],
     ] {
         let err = fail(false, extra);
         assert!(err.contains("--mode align"), "{err}");

@@ -422,6 +422,7 @@ def align(
     scorer: Optional[str] = None,
     absorb: Union[float, str, None] = None,
     uncross: Union[float, str, None] = None,
+    moved: Union[Tuple[int, float], str, None] = None,
     adapt: Union[float, str, None] = None,
     translation: Optional[List[str]] = None,
     mt_model: Union[Translator, str, "os.PathLike[str]", None] = None,
@@ -441,9 +442,11 @@ def align(
 
     ``scorer`` (``"tuned"``, the default, ``"hand"`` or ``"bertalign"``), ``absorb`` (the
     absorb pass's tolerance, default 0.01, or ``"off"``), ``uncross`` (the crossing pass's
-    margin, default 0, or ``"off"`` for links strictly in order) and ``adapt`` (the weight
-    of the per-document link price, default 0.05, or ``"off"`` to align once) are
-    ``bitalign align``'s ``--scorer``, ``--absorb``, ``--uncross`` and ``--adapt``.
+    margin, default 0, or ``"off"`` for links strictly in order), ``moved`` (the
+    moved-block pass's ``(window, margin)``, default ``(20, 0.05)``, or ``"off"``) and
+    ``adapt`` (the weight of the per-document link price, default 0.05, or ``"off"`` to
+    align once) are ``bitalign align``'s ``--scorer``, ``--absorb``, ``--uncross``,
+    ``--moved`` and ``--adapt``.
     ``translation``: a machine translation of ``src`` into ``tgt``'s language, one line per
     source sentence (``--translations``); an empty line means none for that sentence. Or ``mt_model`` (a :class:`Translator`, repo id or
     directory) translates ``src`` here (``--mt-model``).
@@ -452,6 +455,16 @@ def align(
         raise ConfigError(f"absorb: '{absorb}' is not a number or 'off'")
     if isinstance(uncross, str) and uncross != "off":
         raise ConfigError(f"uncross: '{uncross}' is not a number or 'off'")
+    if isinstance(moved, str) and moved != "off":
+        raise ConfigError(f"moved: '{moved}' is not (window, margin) or 'off'")
+    if moved is not None and not isinstance(moved, str):
+        try:
+            window, margin = moved
+            moved = (int(window), float(margin))
+        except (TypeError, ValueError):
+            raise ConfigError(f"moved: {moved!r} is not (window, margin) or 'off'") from None
+        if moved[0] < 0:
+            raise ConfigError(f"moved: window {moved[0]} is negative")
     if isinstance(adapt, str) and adapt != "off":
         raise ConfigError(f"adapt: '{adapt}' is not a number or 'off'")
     m = _model(model)
@@ -468,6 +481,8 @@ def align(
         absorb_off=absorb == "off",
         uncross=None if isinstance(uncross, str) else uncross,
         uncross_off=uncross == "off",
+        moved=None if isinstance(moved, str) else moved,
+        moved_off=moved == "off",
         adapt=0.0 if adapt == "off" else adapt,
         translation=translation,
         mt_model=None if mt_model is None else _translator(mt_model)._native,

@@ -1,6 +1,6 @@
 """Type stubs for the native half of bitalign (see bitalign/__init__.py for the public API)."""
 
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Tuple, Union
 
 __version__: str
 
@@ -74,6 +74,8 @@ def align_raw(
     absorb_off: bool = False,
     uncross: Optional[float] = None,
     uncross_off: bool = False,
+    moved: Optional[Tuple[int, float]] = None,
+    moved_off: bool = False,
     adapt: Optional[float] = None,
     translation: Optional[list[str]] = None,
     mt_model: Optional[Translator] = None,

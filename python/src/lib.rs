@@ -552,7 +552,7 @@ fn mine_raw(
 /// Aligns a document with its translation; every link as a JSON record (unaligned
 /// sentences as links with an empty side), in order.
 #[pyfunction]
-#[pyo3(signature = (model, src, tgt, *, presplit=false, max_size=None, max_overlap=None, threshold=None, scorer=None, absorb=None, absorb_off=false, uncross=None, uncross_off=false, adapt=None, translation=None, mt_model=None, progress=None))]
+#[pyo3(signature = (model, src, tgt, *, presplit=false, max_size=None, max_overlap=None, threshold=None, scorer=None, absorb=None, absorb_off=false, uncross=None, uncross_off=false, moved=None, moved_off=false, adapt=None, translation=None, mt_model=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn align_raw(
     py: Python<'_>,
@@ -568,6 +568,8 @@ fn align_raw(
     absorb_off: bool,
     uncross: Option<f32>,
     uncross_off: bool,
+    moved: Option<(usize, f32)>,
+    moved_off: bool,
     adapt: Option<f32>,
     translation: Option<Vec<String>>,
     mt_model: Option<PyRef<'_, Translator>>,
@@ -595,6 +597,11 @@ fn align_raw(
         cfg.uncross = None;
     } else if uncross.is_some() {
         cfg.uncross = uncross;
+    }
+    if moved_off {
+        cfg.moved = None;
+    } else if let Some((window, margin)) = moved {
+        cfg.moved = Some(bitalign::align::Moved { window, margin });
     }
     if let Some(w) = adapt {
         cfg.adapt = w;

@@ -34,44 +34,25 @@ impl AlignParams {
         };
         range("max_size", self.max_size, 2, MAX_LINK_SIZE)?;
         range("max_overlap", self.max_overlap, 1, MAX_OVERLAP)?;
+        let absorb = self.absorb.as_ref();
         for (name, v) in [
-            ("threshold", self.threshold),
-            ("merge_penalty", self.merge_penalty),
-            ("deletion", self.deletion),
-            ("length_penalty", self.length_penalty),
+            ("threshold", Some(self.threshold)),
+            ("merge_penalty", Some(self.merge_penalty)),
+            ("deletion", Some(self.deletion)),
+            ("length_penalty", Some(self.length_penalty)),
+            ("absorb", absorb.map(|a| a.tolerance)),
+            ("absorb_member", absorb.map(|a| a.member)),
+            ("uncross", self.uncross),
+            ("moved_margin", self.moved.as_ref().map(|m| m.margin)),
+            ("adapt", Some(self.adapt)),
         ] {
-            if !v.is_finite() {
+            if let Some(v) = v.filter(|v| !v.is_finite()) {
                 return Err(Error::config_value(
                     name,
                     v.to_string(),
                     "must be a finite number",
                 ));
             }
-        }
-        if let Some(ab) = &self.absorb {
-            for (name, v) in [("absorb", ab.tolerance), ("absorb_member", ab.member)] {
-                if !v.is_finite() {
-                    return Err(Error::config_value(
-                        name,
-                        v.to_string(),
-                        "must be a finite number",
-                    ));
-                }
-            }
-        }
-        if !self.adapt.is_finite() {
-            return Err(Error::config_value(
-                "adapt",
-                self.adapt.to_string(),
-                "must be a finite number",
-            ));
-        }
-        if let Some(v) = self.uncross.filter(|v| !v.is_finite()) {
-            return Err(Error::config_value(
-                "uncross",
-                v.to_string(),
-                "must be a finite number",
-            ));
         }
         range("coarse_size", self.coarse_size, 8, usize::MAX)?;
         range("band", self.band, 1, MAX_BAND)?;

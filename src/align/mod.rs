@@ -141,6 +141,9 @@ pub struct AlignParams {
     /// The pass after that which splits a link into two crossing ones
     /// ([`FineScorer::uncross`]), by this margin; `None` keeps the output monotone.
     pub uncross: Option<f32>,
+    /// The pass after that which pairs unaligned sentences of a moved block
+    /// ([`FineScorer::pair_moved`]); `None` leaves them unaligned.
+    pub moved: Option<Moved>,
     /// Per-document link price: a first pass measures the document's share of 1-1 links
     /// and the final pass aligns with `threshold − adapt · (share − ONE_TO_ONE_SHARE)`
     /// (0 = one pass). A translation that keeps sentence boundaries gets a lower price
@@ -162,6 +165,25 @@ pub struct Absorb {
     /// Least similarity of the sentence alone to the link's other side (an unrelated
     /// sentence is a real insertion, however little it moves the link).
     pub member: f32,
+}
+
+/// When an unaligned source and an unaligned target sentence become a link after the DP
+/// ([`FineScorer::pair_moved`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Moved {
+    /// Farthest, in sentences, each may be from the other's place on the path.
+    pub window: usize,
+    /// How much more the link must be worth than the two unaligned sentences.
+    pub margin: f32,
+}
+
+impl Default for Moved {
+    fn default() -> Self {
+        Self {
+            window: 20,
+            margin: 0.05,
+        }
+    }
 }
 
 impl Default for Absorb {
@@ -189,6 +211,7 @@ impl Default for AlignParams {
             mt: MtWeights::default(),
             absorb: Some(Absorb::default()),
             uncross: Some(0.0),
+            moved: Some(Moved::default()),
             adapt: 0.05,
         }
     }
@@ -310,6 +333,9 @@ pub fn align_with(
         }
         if let Some(margin) = p.uncross {
             fine.uncross(&mut spans, margin);
+        }
+        if let Some(mv) = &p.moved {
+            fine.pair_moved(&mut spans, mv.window, mv.margin);
         }
         Ok(spans)
     };

@@ -460,6 +460,60 @@ impl<'a> FineScorer<'a> {
         *links = out;
     }
 
+    /// Pass after [`Self::uncross`]: an unaligned source sentence and an unaligned target
+    /// sentence at most `window` sentences from each other's place on the path become a
+    /// 1-1 link when it is worth more, by the DP's own link values, than leaving both out
+    /// by `margin` (best gain first, each sentence once). A block of sentences moved a few
+    /// links away (test1's `[17]:[10]`, `[18]:[11]`) is out of a monotone DP's reach: it
+    /// leaves both ends unaligned. The link takes the source sentence's place, so the
+    /// output stays in source order.
+    pub fn pair_moved(&self, links: &mut Vec<Span>, window: usize, margin: f32) {
+        let lone = |src: bool| -> Vec<(usize, usize, usize)> {
+            links
+                .iter()
+                .enumerate()
+                .filter_map(|(k, (s, t))| match (s.len(), t.len(), src) {
+                    (1, 0, true) if !self.src.facts.is_junk(s.start) => Some((k, s.start, t.start)),
+                    (0, 1, false) if !self.tgt.facts.is_junk(t.start) => {
+                        Some((k, t.start, s.start))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        // (link index, sentence, its place on the other side).
+        let (sources, mut targets) = (lone(true), lone(false));
+        targets.sort_by_key(|&(_, y, _)| y);
+        let mut gains = Vec::new();
+        for &(ks, x, at_t) in &sources {
+            // Linear in the unaligned sentences: only targets within the window are seen.
+            let from = targets.partition_point(|&(_, y, _)| y + window < at_t);
+            for &(kt, y, at_s) in targets[from..].iter().take_while(|t| t.1 <= at_t + window) {
+                if x.abs_diff(at_s) > window {
+                    continue;
+                }
+                let gain = self.link_value(x, 1, y, 1)
+                    - self.link_value(x, 1, at_t, 0)
+                    - self.link_value(at_s, 0, y, 1);
+                if gain > margin {
+                    gains.push((gain, ks, kt));
+                }
+            }
+        }
+        gains.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+        let mut used = vec![false; links.len()];
+        for (_, ks, kt) in gains {
+            if used[ks] || used[kt] {
+                continue;
+            }
+            used[ks] = true;
+            used[kt] = true;
+            links[ks].1 = links[kt].1.clone();
+            links[kt] = (0..0, 0..0);
+        }
+        links.retain(|(s, t)| !(s.is_empty() && t.is_empty()));
+    }
+
     /// Trust in the translation's evidence (0 without one).
     pub fn mt_trust(&self) -> f32 {
         self.mt_trust

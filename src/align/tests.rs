@@ -98,35 +98,33 @@ fn run_with_lengths(
         .collect()
 }
 
-/// Every sentence in exactly one link, in order — except that two neighbouring links may
-/// cross (the crossing pass, [`FineScorer::uncross`]).
+/// Every sentence in exactly one link; links in source order, and in target order but
+/// for the links of the crossing and moved-block passes ([`FineScorer::uncross`],
+/// [`FineScorer::pair_moved`]), each of which still holds sentences of both sides.
 fn check_partition(links: &[Link], n: usize, m: usize) {
-    let (mut i, mut j) = (0, 0);
-    let mut k = 0;
-    while k < links.len() {
-        let l = &links[k];
+    let mut i = 0;
+    let mut seen = vec![false; m];
+    for l in links {
         assert!(!(l.src.is_empty() && l.tgt.is_empty()));
         assert_eq!(l.src.start, i, "{links:?}");
-        if l.tgt.start != j {
-            // A crossing pair: this link takes the target's second part, the next the first.
-            let next = &links[k + 1];
-            assert_eq!(
-                (next.src.start, next.tgt.start),
-                (l.src.end, j),
-                "{links:?}"
-            );
-            assert_eq!(next.tgt.end, l.tgt.start, "{links:?}");
-            assert!(!l.src.is_empty() && !next.src.is_empty() && !next.tgt.is_empty());
-            i = next.src.end;
-            j = l.tgt.end;
-            k += 2;
-            continue;
-        }
         i = l.src.end;
-        j = l.tgt.end;
-        k += 1;
+        for j in l.tgt.clone() {
+            assert!(
+                !std::mem::replace(&mut seen[j], true),
+                "{j} twice: {links:?}"
+            );
+        }
     }
-    assert_eq!((i, j), (n, m));
+    assert_eq!(i, n);
+    assert!(seen.iter().all(|&x| x), "{links:?}");
+    // Out of target order only where both sides are present.
+    let mut j = 0;
+    for l in links.iter().filter(|l| !l.tgt.is_empty()) {
+        if l.tgt.start != j {
+            assert!(!l.src.is_empty(), "{links:?}");
+        }
+        j = j.max(l.tgt.end);
+    }
 }
 
 fn pairs(s: &[(&[usize], &[usize])]) -> Pairs {
@@ -306,9 +304,6 @@ fn link_types_respect_sizes() {
     assert_eq!(t, vec![(1, 1), (1, 0), (0, 1), (1, 2), (2, 1)]);
 }
 
-/// A target sentence that condenses two source sentences, the second of them long: the
-/// length penalty makes the DP leave that sentence unaligned, and the absorb pass joins it
-/// to its link (the link's similarity only rises); an unrelated sentence stays unaligned.
 #[test]
 fn uncross_splits_two_swapped_sentences() {
     // Sentences 2 and 3 are swapped in the translation: a monotone search merges them into a
@@ -347,6 +342,51 @@ fn uncross_splits_two_swapped_sentences() {
     );
     // A margin above what the crossing gains keeps the merge.
     assert_eq!(run_with(Some(10.0))[2], (vec![2, 3], vec![2, 3]));
+}
+
+#[test]
+fn moved_pairs_a_block_moved_a_few_sentences_and_keeps_insertions() {
+    // Source sentence 3 comes four sentences later in the translation, and each side has
+    // one unrelated insertion (60, 61): a monotone search leaves both ends of the move
+    // unaligned; the moved-block pass links them, at the source sentence's place, and
+    // leaves the insertions alone.
+    let src: Vec<&[usize]> = vec![&[0], &[1], &[2], &[3], &[4], &[5], &[6], &[7], &[60], &[8]];
+    let tgt: Vec<&[usize]> = vec![&[0], &[1], &[2], &[4], &[5], &[6], &[7], &[3], &[8], &[61]];
+    let (s, t) = (doc(&src), doc(&tgt));
+    let run_with = |moved: Option<Moved>| -> Pairs {
+        let p = AlignParams { moved, ..params() };
+        run(&s, &t, &p)
+    };
+    let mut off = run_with(None);
+    for want in [
+        (vec![3], vec![]),
+        (vec![], vec![7]),
+        (vec![8], vec![]),
+        (vec![], vec![9]),
+    ] {
+        assert!(off.contains(&want), "{want:?} in {off:?}");
+    }
+    let on = run_with(Some(Moved::default()));
+    assert_eq!(on[3], (vec![3], vec![7]), "{on:?}");
+    assert!(on.contains(&(vec![8], vec![])) && on.contains(&(vec![], vec![9])));
+    // Every sentence once, and the rest as before.
+    off.retain(|l| l != &(vec![3], vec![]) && l != &(vec![], vec![7]));
+    let mut rest = on.clone();
+    rest.retain(|l| l != &(vec![3], vec![7]));
+    assert_eq!(rest, off);
+    // Too far apart for the window, or not worth the margin: left as they were.
+    for moved in [
+        Moved {
+            window: 3,
+            ..Moved::default()
+        },
+        Moved {
+            margin: 10.0,
+            ..Moved::default()
+        },
+    ] {
+        assert_eq!(run_with(Some(moved.clone())), run_with(None), "{moved:?}");
+    }
 }
 
 #[test]
@@ -396,6 +436,9 @@ fn adapt_aligns_again_at_the_document_price() {
     );
 }
 
+/// A target sentence that condenses two source sentences, the second of them long: the
+/// length penalty makes the DP leave that sentence unaligned, and the absorb pass joins it
+/// to its link (the link's similarity only rises); an unrelated sentence stays unaligned.
 #[test]
 fn absorb_joins_a_condensed_sentence_and_keeps_an_insertion() {
     let mut src: Vec<Vec<usize>> = vec![vec![0], vec![1, 2], vec![3], vec![60], vec![4]];

@@ -37,6 +37,25 @@ pub fn off_or_finite_f32(s: &str) -> Result<OffOr, String> {
     finite_f32(s).map(|v| OffOr(Some(v)))
 }
 
+/// `off`, or `WINDOW:MARGIN` for the moved-block pass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MovedArg(pub Option<bitalign::align::Moved>);
+
+pub fn moved_arg(s: &str) -> Result<MovedArg, String> {
+    if s.trim() == "off" {
+        return Ok(MovedArg(None));
+    }
+    let (w, m) = s
+        .split_once(':')
+        .ok_or_else(|| format!("'{s}' is not WINDOW:MARGIN (e.g. 20:0.05) or 'off'"))?;
+    let window = w
+        .trim()
+        .parse::<usize>()
+        .map_err(|_| format!("'{w}' is not a window in sentences (a whole number)"))?;
+    let margin = finite_f32(m)?;
+    Ok(MovedArg(Some(bitalign::align::Moved { window, margin })))
+}
+
 /// How alignments score links (`bitalign align`, `run --mode align`).
 #[derive(Args, Debug, Clone)]
 pub struct ScorerArgs {
@@ -59,6 +78,14 @@ pub struct ScorerArgs {
     /// after the previous one on both sides. [default: 0]
     #[arg(long, value_name = "X|off", value_parser = off_or_finite_f32, allow_negative_numbers = true)]
     pub uncross: Option<OffOr>,
+    /// Then an unaligned source sentence and an unaligned target sentence at most WINDOW
+    /// sentences from each other's place on the path become a link when it is worth more
+    /// than leaving both out by MARGIN: a sentence or two that the translation moved a few
+    /// sentences away is out of a monotone search's reach, which leaves both ends
+    /// unaligned. The link is written at the source sentence's place. `off` leaves them.
+    /// [default: 20:0.05]
+    #[arg(long, value_name = "WINDOW:MARGIN|off", value_parser = moved_arg)]
+    pub moved: Option<MovedArg>,
     /// Per-document link price: a first pass counts the share of 1-1 links, and the final
     /// pass aligns with the link price lowered by W × (share − 0.589, Text+Berg dev's
     /// share): a translation that keeps sentence boundaries gets smaller links, one that
@@ -89,6 +116,10 @@ impl ScorerArgs {
                 Some(OffOr(v)) => v,
                 None => bitalign::align::AlignConfig::default().uncross,
             },
+            moved: match &self.moved {
+                Some(MovedArg(v)) => v.clone(),
+                None => bitalign::align::AlignConfig::default().moved,
+            },
             adapt: match self.adapt {
                 Some(OffOr(v)) => v.unwrap_or(0.0),
                 None => bitalign::align::AlignConfig::default().adapt,
@@ -102,6 +133,7 @@ impl ScorerArgs {
         self.scorer.is_some()
             || self.absorb.is_some()
             || self.uncross.is_some()
+            || self.moved.is_some()
             || self.adapt.is_some()
     }
 }

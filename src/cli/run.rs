@@ -296,7 +296,7 @@ pub fn run(args: RunArgs, progress: &Progress) -> Result<()> {
     }
     let t0 = Instant::now();
     if args.scoring.given() {
-        bail!("--scorer, --absorb, --uncross and --adapt score alignments: they need --mode align");
+        bail!("--scorer, --absorb, --uncross, --moved and --adapt score alignments: they need --mode align");
     }
     let cfg = mine_config(&args)?;
     let wants_mt = args.translations.is_some() || args.mt.mt_model.is_some();

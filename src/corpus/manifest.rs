@@ -119,12 +119,21 @@ pub enum ParamsRecord {
         absorb: Option<f64>,
         /// The crossing pass's margin; `null` when off (links strictly in order).
         uncross: Option<f64>,
+        /// The moved-block pass, `{"window": W, "margin": M}`; `null` when off.
+        moved: Option<MovedRecord>,
         /// Weight of the per-document link price; 0 when the document is aligned once.
         adapt: f64,
         /// Machine translations used as evidence.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         translations: Vec<TranslationRecord>,
     },
+}
+
+/// The moved-block pass's parameters in run.json.
+#[derive(Clone, Debug, Serialize)]
+pub struct MovedRecord {
+    pub window: usize,
+    pub margin: f64,
 }
 
 /// A translation file given as evidence: which document it translates, into which language.
@@ -147,6 +156,10 @@ impl ParamsRecord {
             scorer: cfg.scorer.name().to_string(),
             absorb: cfg.absorb.as_ref().map(|a| decimal(a.tolerance)),
             uncross: cfg.uncross.map(decimal),
+            moved: cfg.moved.as_ref().map(|m| MovedRecord {
+                window: m.window,
+                margin: decimal(m.margin),
+            }),
             adapt: decimal(cfg.adapt),
             translations,
         }
