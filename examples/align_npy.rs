@@ -424,9 +424,14 @@ fn main() -> Result<()> {
     let moved: Vec<String> = list(
         &args,
         "moved",
-        &d.moved
-            .as_ref()
-            .map_or("off".to_string(), |m| format!("{}:{}", m.window, m.margin)),
+        &d.moved.as_ref().map_or("off".to_string(), |m| {
+            format!(
+                "{}:{}{}",
+                m.window,
+                m.margin,
+                if m.members { ":m" } else { "" }
+            )
+        }),
     );
     grid = grid
         .into_iter()
@@ -435,10 +440,15 @@ fn main() -> Result<()> {
                 .iter()
                 .map(|m| AlignParams {
                     moved: (m != "off").then(|| {
-                        let (w, x) = m.split_once(':').expect("--moved WINDOW:MARGIN");
+                        let v: Vec<&str> = m.split(':').collect();
                         Moved {
-                            window: w.parse().expect("--moved window"),
-                            margin: x.parse().expect("--moved margin"),
+                            window: v[0].parse().expect("--moved window"),
+                            margin: v
+                                .get(1)
+                                .expect("--moved W:M[:m]")
+                                .parse()
+                                .expect("--moved margin"),
+                            members: v.get(2) == Some(&"m"),
                         }
                     }),
                     ..p.clone()
@@ -642,7 +652,7 @@ fn main() -> Result<()> {
             p.uncross,
             p.moved
                 .as_ref()
-                .map_or("off".into(), |m| format!("{}:{}", m.window, m.margin)),
+                .map_or("off".into(), |m| format!("{}:{}{}", m.window, m.margin, if m.members { ":m" } else { "" })),
             p.adapt,
             tally.scores(),
             t0.elapsed().as_secs_f32()

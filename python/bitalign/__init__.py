@@ -422,7 +422,7 @@ def align(
     scorer: Optional[str] = None,
     absorb: Union[float, str, None] = None,
     uncross: Union[float, str, None] = None,
-    moved: Union[Tuple[int, float], str, None] = None,
+    moved: Union[Tuple[int, float], Tuple[int, float, str], str, None] = None,
     adapt: Union[float, str, None] = None,
     translation: Optional[List[str]] = None,
     mt_model: Union[Translator, str, "os.PathLike[str]", None] = None,
@@ -443,7 +443,8 @@ def align(
     ``scorer`` (``"tuned"``, the default, ``"hand"`` or ``"bertalign"``), ``absorb`` (the
     absorb pass's tolerance, default 0.01, or ``"off"``), ``uncross`` (the crossing pass's
     margin, default 0, or ``"off"`` for links strictly in order), ``moved`` (the
-    moved-block pass's ``(window, margin)``, default ``(20, 0.05)``, or ``"off"``) and
+    moved-block pass's ``(window, margin)``, default ``(20, 0.05)``, ``(window, margin,
+    "alone")`` to pair unaligned sentences only, or ``"off"``) and
     ``adapt`` (the weight of the per-document link price, default 0.05, or ``"off"`` to
     align once) are ``bitalign align``'s ``--scorer``, ``--absorb``, ``--uncross``,
     ``--moved`` and ``--adapt``.
@@ -458,11 +459,15 @@ def align(
     if isinstance(moved, str) and moved != "off":
         raise ConfigError(f"moved: '{moved}' is not (window, margin) or 'off'")
     if moved is not None and not isinstance(moved, str):
+        bad = ConfigError(f"moved: {moved!r} is not (window, margin[, 'alone']) or 'off'")
         try:
-            window, margin = moved
-            moved = (int(window), float(margin))
+            window, margin, *rest = moved
+            members = rest == []
+            if rest not in ([], ["alone"]):
+                raise bad
+            moved = (int(window), float(margin), members)
         except (TypeError, ValueError):
-            raise ConfigError(f"moved: {moved!r} is not (window, margin) or 'off'") from None
+            raise bad from None
         if moved[0] < 0:
             raise ConfigError(f"moved: window {moved[0]} is negative")
     if isinstance(adapt, str) and adapt != "off":

@@ -74,7 +74,7 @@ def align_raw(
     absorb_off: bool = False,
     uncross: Optional[float] = None,
     uncross_off: bool = False,
-    moved: Optional[Tuple[int, float]] = None,
+    moved: Optional[Tuple[int, float, bool]] = None,
     moved_off: bool = False,
     adapt: Optional[float] = None,
     translation: Optional[list[str]] = None,

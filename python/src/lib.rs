@@ -568,7 +568,7 @@ fn align_raw(
     absorb_off: bool,
     uncross: Option<f32>,
     uncross_off: bool,
-    moved: Option<(usize, f32)>,
+    moved: Option<(usize, f32, bool)>,
     moved_off: bool,
     adapt: Option<f32>,
     translation: Option<Vec<String>>,
@@ -600,8 +600,12 @@ fn align_raw(
     }
     if moved_off {
         cfg.moved = None;
-    } else if let Some((window, margin)) = moved {
-        cfg.moved = Some(bitalign::align::Moved { window, margin });
+    } else if let Some((window, margin, members)) = moved {
+        cfg.moved = Some(bitalign::align::Moved {
+            window,
+            margin,
+            members,
+        });
     }
     if let Some(w) = adapt {
         cfg.adapt = w;

@@ -84,14 +84,16 @@ def test_bad_input(model):
 def test_scorer_absorb_and_translation(model, part, part_links):
     de, fr = part
     # The CLI's defaults, spelled out, give the same links.
-    same = bitalign.align(*part, model, scorer="tuned", absorb=0.01, uncross=0.0, adapt=0.05)
+    same = bitalign.align(
+        *part, model, scorer="tuned", absorb=0.01, uncross=0.0, moved=(20, 0.05), adapt=0.05
+    )
     assert [_key(l.record) for l in same] == [_key(l.record) for l in part_links]
     off = bitalign.align(*part, model, absorb="off")
     assert len(off) >= len(part_links)
     # The crossing pass only splits the path's links (one pass, so the same path); without
     # it every link follows the previous one.
-    crossing = bitalign.align(*part, model, adapt="off")
-    monotone = bitalign.align(*part, model, uncross="off", adapt="off")
+    crossing = bitalign.align(*part, model, moved="off", adapt="off")
+    monotone = bitalign.align(*part, model, uncross="off", moved="off", adapt="off")
     assert len(monotone) <= len(crossing)
     tgt = [i for l in monotone for i in l.tgt]
     assert tgt == sorted(tgt)
@@ -110,6 +112,16 @@ def test_scorer_absorb_and_translation(model, part, part_links):
         bitalign.align(de, fr, model, adapt="sometimes")
     with pytest.raises(bitalign.ConfigError, match="adapt"):
         bitalign.align(de, fr, model, adapt=float("inf"))
+    for bad in ["sometimes", (20,), (20, 0.05, "members"), ("x", 0.05)]:
+        with pytest.raises(bitalign.ConfigError, match="moved"):
+            bitalign.align(de, fr, model, moved=bad)
+    with pytest.raises(bitalign.ConfigError, match="moved_margin"):
+        bitalign.align(de, fr, model, moved=(20, float("nan")))
+    # The moved-block pass only re-pairs sentences: each still in exactly one link.
+    for moved in ["off", (20, 0.05, "alone")]:
+        links = bitalign.align(*part, model, moved=moved)
+        assert sorted(i for l in links for i in l.src) == list(range(len(de)))
+        assert sorted(i for l in links for i in l.tgt) == list(range(len(fr)))
     # One pass at the fixed price: still every sentence in exactly one link.
     once = bitalign.align(*part, model, adapt="off")
     assert sorted(i for l in once for i in l.src) == list(range(len(de)))

@@ -173,8 +173,11 @@ pub struct Absorb {
 pub struct Moved {
     /// Farthest, in sentences, each may be from the other's place on the path.
     pub window: usize,
-    /// How much more the link must be worth than the two unaligned sentences.
+    /// How much more the link must be worth than what its sentences were in.
     pub margin: f32,
+    /// The other sentence may also be the first or last of a link's side of two or more
+    /// (not only unaligned).
+    pub members: bool,
 }
 
 impl Default for Moved {
@@ -182,6 +185,7 @@ impl Default for Moved {
         Self {
             window: 20,
             margin: 0.05,
+            members: true,
         }
     }
 }
@@ -335,7 +339,7 @@ pub fn align_with(
             fine.uncross(&mut spans, margin);
         }
         if let Some(mv) = &p.moved {
-            fine.pair_moved(&mut spans, mv.window, mv.margin);
+            fine.pair_moved(&mut spans, mv.window, mv.margin, mv.members);
         }
         Ok(spans)
     };

@@ -460,58 +460,97 @@ impl<'a> FineScorer<'a> {
         *links = out;
     }
 
-    /// Pass after [`Self::uncross`]: an unaligned source sentence and an unaligned target
-    /// sentence at most `window` sentences from each other's place on the path become a
-    /// 1-1 link when it is worth more, by the DP's own link values, than leaving both out
-    /// by `margin` (best gain first, each sentence once). A block of sentences moved a few
-    /// links away (test1's `[17]:[10]`, `[18]:[11]`) is out of a monotone DP's reach: it
-    /// leaves both ends unaligned. The link takes the source sentence's place, so the
-    /// output stays in source order.
-    pub fn pair_moved(&self, links: &mut Vec<Span>, window: usize, margin: f32) {
-        let lone = |src: bool| -> Vec<(usize, usize, usize)> {
-            links
-                .iter()
-                .enumerate()
-                .filter_map(|(k, (s, t))| match (s.len(), t.len(), src) {
-                    (1, 0, true) if !self.src.facts.is_junk(s.start) => Some((k, s.start, t.start)),
-                    (0, 1, false) if !self.tgt.facts.is_junk(t.start) => {
-                        Some((k, t.start, s.start))
-                    }
-                    _ => None,
-                })
-                .collect()
+    /// Pass after [`Self::uncross`]: an unaligned sentence and a sentence of the other
+    /// side at most `window` sentences from each other's place on the path become a 1-1
+    /// link when it is worth more, by the DP's own link values, than what they were in by
+    /// `margin` (best gain first, each link changed once). The other sentence is unaligned
+    /// too, or (with `members`) the first or last sentence of a side of two or more, which
+    /// then leaves that link. A block moved a few links away (test1's `[17]:[10]`,
+    /// `[18]:[11]`) is out of a monotone DP's reach: it leaves both ends unaligned, or
+    /// merges one end into a neighbouring link. The new link takes the source sentence's
+    /// place, so the output stays in source order.
+    pub fn pair_moved(&self, links: &mut Vec<Span>, window: usize, margin: f32, members: bool) {
+        // What a sentence is in: alone, or at one end of a link's side of two or more.
+        #[derive(Clone, Copy, PartialEq)]
+        enum In {
+            Alone,
+            First,
+            Last,
+        }
+        // (link, sentence, its place on the other side, what it is in), for one side.
+        let items = |src: bool| -> Vec<(usize, usize, usize, In)> {
+            let mut out = Vec::new();
+            for (k, (s, t)) in links.iter().enumerate() {
+                let (this, other, facts) = if src {
+                    (s, t, self.src.facts)
+                } else {
+                    (t, s, self.tgt.facts)
+                };
+                if this.len() == 1 && other.is_empty() && !facts.is_junk(this.start) {
+                    out.push((k, this.start, other.start, In::Alone));
+                } else if members && this.len() >= 2 && !other.is_empty() {
+                    out.push((k, this.start, other.start, In::First));
+                    out.push((k, this.end - 1, other.end, In::Last));
+                }
+            }
+            out.sort_by_key(|&(_, x, _, _)| x);
+            out
         };
-        // (link index, sentence, its place on the other side).
-        let (sources, mut targets) = (lone(true), lone(false));
-        targets.sort_by_key(|&(_, y, _)| y);
+        let (sources, targets) = (items(true), items(false));
+        let value = |s: &Range<usize>, t: &Range<usize>| {
+            self.link_value(s.start, s.len(), t.start, t.len())
+        };
+        // Value of the link `k` without its sentence `x` on one side, minus its value.
+        let loss = |k: usize, x: usize, on_src: bool| {
+            let (s, t) = &links[k];
+            if s.is_empty() || t.is_empty() {
+                return -value(s, t); // alone: the unaligned sentence's value goes
+            }
+            let (s2, t2) = if on_src {
+                (shrink(s, x), t.clone())
+            } else {
+                (s.clone(), shrink(t, x))
+            };
+            value(&s2, &t2) - value(s, t)
+        };
         let mut gains = Vec::new();
-        for &(ks, x, at_t) in &sources {
-            // Linear in the unaligned sentences: only targets within the window are seen.
-            let from = targets.partition_point(|&(_, y, _)| y + window < at_t);
-            for &(kt, y, at_s) in targets[from..].iter().take_while(|t| t.1 <= at_t + window) {
-                if x.abs_diff(at_s) > window {
+        for &(ks, x, at_t, is) in &sources {
+            // Linear in the candidates: only targets within the window are seen.
+            let from = targets.partition_point(|&(_, y, _, _)| y + window < at_t);
+            for &(kt, y, at_s, it) in targets[from..].iter().take_while(|t| t.1 <= at_t + window) {
+                if x.abs_diff(at_s) > window || (is != In::Alone && it != In::Alone) {
                     continue;
                 }
-                let gain = self.link_value(x, 1, y, 1)
-                    - self.link_value(x, 1, at_t, 0)
-                    - self.link_value(at_s, 0, y, 1);
+                let gain = self.link_value(x, 1, y, 1) + loss(ks, x, true) + loss(kt, y, false);
                 if gain > margin {
-                    gains.push((gain, ks, kt));
+                    gains.push((gain, ks, kt, x, y, is));
                 }
             }
         }
         gains.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+        let mut out: Vec<Vec<Span>> = links.iter().map(|l| vec![l.clone()]).collect();
         let mut used = vec![false; links.len()];
-        for (_, ks, kt) in gains {
+        for (_, ks, kt, x, y, is) in gains {
             if used[ks] || used[kt] {
                 continue;
             }
             used[ks] = true;
             used[kt] = true;
-            links[ks].1 = links[kt].1.clone();
-            links[kt] = (0..0, 0..0);
+            let pair = (x..x + 1, y..y + 1);
+            let (s, t) = links[kt].clone();
+            out[kt] = if t.len() == 1 {
+                vec![] // the target was alone
+            } else {
+                vec![(s, shrink(&t, y))]
+            };
+            let (s, t) = links[ks].clone();
+            out[ks] = match is {
+                In::Alone => vec![pair],
+                In::First => vec![pair, (shrink(&s, x), t)],
+                In::Last => vec![(shrink(&s, x), t), pair],
+            };
         }
-        links.retain(|(s, t)| !(s.is_empty() && t.is_empty()));
+        *links = out.into_iter().flatten().collect();
     }
 
     /// Trust in the translation's evidence (0 without one).
@@ -532,6 +571,15 @@ impl LinkScorer for FineScorer<'_> {
     fn value(&self, t: usize, i: usize, j: usize) -> f32 {
         let (a, b) = self.types[t];
         self.link_value(i - a, a, j - b, b)
+    }
+}
+
+/// `r` without `x`, one of its ends.
+fn shrink(r: &Range<usize>, x: usize) -> Range<usize> {
+    if x == r.start {
+        r.start + 1..r.end
+    } else {
+        r.start..r.end - 1
     }
 }
 

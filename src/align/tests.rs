@@ -390,6 +390,63 @@ fn moved_pairs_a_block_moved_a_few_sentences_and_keeps_insertions() {
 }
 
 #[test]
+fn moved_takes_a_member_out_of_a_merge() {
+    // Source sentence 3 is target sentence 5, merged by the path into `[5]:[4, 5]`: the pass
+    // pairs it with the unaligned source sentence (with `members`) and shrinks the merge.
+    let src = doc(&[&[0], &[1], &[2], &[3], &[4], &[5], &[6]]);
+    let tgt = doc(&[&[0], &[1], &[2], &[4], &[5], &[3], &[6]]);
+    let p = params();
+    let plan = OverlapPlan::new(&src, &tgt, p.max_overlap);
+    let rows: Vec<Vec<f32>> = plan.texts.iter().map(|t| embed(t)).collect();
+    let emb = Embeddings::from_rows(DIM, &rows).unwrap();
+    let len = |d: &[String]| d.iter().map(|s| s.len()).collect::<Vec<_>>();
+    let (sf, tf) = (
+        SentenceFacts::from_lengths(&len(&src)),
+        SentenceFacts::from_lengths(&len(&tgt)),
+    );
+    let fine = FineScorer::new(&emb, &plan.src, &plan.tgt, &sf, &tf, &p);
+    let path: Vec<Span> = vec![
+        (0..1, 0..1),
+        (1..2, 1..2),
+        (2..3, 2..3),
+        (3..4, 3..3),
+        (4..5, 3..4),
+        (5..6, 4..6),
+        (6..7, 6..7),
+    ];
+    let mut alone = path.clone();
+    fine.pair_moved(&mut alone, 20, 0.05, false);
+    assert_eq!(alone, path);
+    let mut members = path.clone();
+    fine.pair_moved(&mut members, 20, 0.05, true);
+    let mut want = path.clone();
+    want[3] = (3..4, 5..6);
+    want[5] = (5..6, 4..5);
+    assert_eq!(members, want);
+    // A source sentence at the end of a merged side goes next to what is left of its link.
+    let (src2, tgt2) = (tgt.clone(), src.clone());
+    let plan = OverlapPlan::new(&src2, &tgt2, p.max_overlap);
+    let rows: Vec<Vec<f32>> = plan.texts.iter().map(|t| embed(t)).collect();
+    let emb = Embeddings::from_rows(DIM, &rows).unwrap();
+    let fine = FineScorer::new(&emb, &plan.src, &plan.tgt, &tf, &sf, &p);
+    let mut swapped: Vec<Span> = path.iter().map(|(s, t)| (t.clone(), s.clone())).collect();
+    swapped.sort_by_key(|(s, t)| (s.start, s.is_empty(), t.start));
+    fine.pair_moved(&mut swapped, 20, 0.05, true);
+    assert_eq!(
+        swapped,
+        vec![
+            (0..1, 0..1),
+            (1..2, 1..2),
+            (2..3, 2..3),
+            (3..4, 4..5),
+            (4..5, 5..6),
+            (5..6, 3..4),
+            (6..7, 6..7),
+        ]
+    );
+}
+
+#[test]
 fn adapt_aligns_again_at_the_document_price() {
     // The final pass runs at the price moved by the first pass's share of 1-1 links, and a
     // large weight changes the links.

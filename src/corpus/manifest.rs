@@ -119,7 +119,7 @@ pub enum ParamsRecord {
         absorb: Option<f64>,
         /// The crossing pass's margin; `null` when off (links strictly in order).
         uncross: Option<f64>,
-        /// The moved-block pass, `{"window": W, "margin": M}`; `null` when off.
+        /// The moved-block pass, `{"window": W, "margin": M, "members": B}`; `null` when off.
         moved: Option<MovedRecord>,
         /// Weight of the per-document link price; 0 when the document is aligned once.
         adapt: f64,
@@ -134,6 +134,8 @@ pub enum ParamsRecord {
 pub struct MovedRecord {
     pub window: usize,
     pub margin: f64,
+    /// Whether the end sentences of links may be paired too (not only unaligned ones).
+    pub members: bool,
 }
 
 /// A translation file given as evidence: which document it translates, into which language.
@@ -159,6 +161,7 @@ impl ParamsRecord {
             moved: cfg.moved.as_ref().map(|m| MovedRecord {
                 window: m.window,
                 margin: decimal(m.margin),
+                members: m.members,
             }),
             adapt: decimal(cfg.adapt),
             translations,
