@@ -304,7 +304,7 @@ fn numbers_and_flag_errors() {
     );
     fails_with(
         &bitalign(&["align", "a.txt", "b.txt", "--moved", "20"]),
-        "'20' is not WINDOW:MARGIN[:alone] (e.g. 20:0.05) or 'off'",
+        "'20' is not WINDOW:MARGIN[:ends] (e.g. 20:0.05) or 'off'",
     );
     fails_with(
         &bitalign(&["align", "a.txt", "b.txt", "--moved", "x:0.05"]),

@@ -431,7 +431,7 @@ def align(
 ) -> List[Link]:
     """Aligns a document with its translation (as ``bitalign align``): every sentence in
     exactly one link, links in order (but for two neighbouring links that swap, see
-    ``uncross``), 1-1, 1-n, n-1, n-m and 0-1/1-0 links of at most ``max_size`` sentences (8)
+    ``uncross``, and sentences moved a few places, see ``moved``), 1-1, 1-n, n-1, n-m and 0-1/1-0 links of at most ``max_size`` sentences (8)
     with at most ``max_overlap`` (4) on one side; ``threshold`` is the price of one more
     link (higher merges more).
 
@@ -442,9 +442,9 @@ def align(
 
     ``scorer`` (``"tuned"``, the default, ``"hand"`` or ``"bertalign"``), ``absorb`` (the
     absorb pass's tolerance, default 0.01, or ``"off"``), ``uncross`` (the crossing pass's
-    margin, default 0, or ``"off"`` for links strictly in order), ``moved`` (the
-    moved-block pass's ``(window, margin)``, default ``(20, 0.05)``, ``(window, margin,
-    "alone")`` to pair unaligned sentences only, or ``"off"``) and
+    margin, default 0, or ``"off"``: with ``moved="off"`` too, links strictly in order),
+    ``moved`` (the moved-block pass's ``(window, margin)``, default ``(20, 0.05)``,
+    ``(window, margin, "ends")`` to take link ends too, or ``"off"``) and
     ``adapt`` (the weight of the per-document link price, default 0.05, or ``"off"`` to
     align once) are ``bitalign align``'s ``--scorer``, ``--absorb``, ``--uncross``,
     ``--moved`` and ``--adapt``.
@@ -459,11 +459,11 @@ def align(
     if isinstance(moved, str) and moved != "off":
         raise ConfigError(f"moved: '{moved}' is not (window, margin) or 'off'")
     if moved is not None and not isinstance(moved, str):
-        bad = ConfigError(f"moved: {moved!r} is not (window, margin[, 'alone']) or 'off'")
+        bad = ConfigError(f"moved: {moved!r} is not (window, margin[, 'ends']) or 'off'")
         try:
             window, margin, *rest = moved
-            members = rest == []
-            if rest not in ([], ["alone"]):
+            members = rest == ["ends"]
+            if rest not in ([], ["ends"]):
                 raise bad
             moved = (int(window), float(margin), members)
         except (TypeError, ValueError):

@@ -118,7 +118,7 @@ def test_scorer_absorb_and_translation(model, part, part_links):
     with pytest.raises(bitalign.ConfigError, match="moved_margin"):
         bitalign.align(de, fr, model, moved=(20, float("nan")))
     # The moved-block pass only re-pairs sentences: each still in exactly one link.
-    for moved in ["off", (20, 0.05, "alone")]:
+    for moved in ["off", (20, 0.05, "ends")]:
         links = bitalign.align(*part, model, moved=moved)
         assert sorted(i for l in links for i in l.src) == list(range(len(de)))
         assert sorted(i for l in links for i in l.tgt) == list(range(len(fr)))

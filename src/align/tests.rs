@@ -127,6 +127,32 @@ fn check_partition(links: &[Link], n: usize, m: usize) {
     }
 }
 
+/// What a [`FineScorer`] borrows, for two test documents.
+struct Inputs {
+    plan: OverlapPlan,
+    emb: Embeddings,
+    facts: (SentenceFacts, SentenceFacts),
+}
+
+impl Inputs {
+    fn new(src: &[String], tgt: &[String], p: &AlignParams) -> Self {
+        let plan = OverlapPlan::new(src, tgt, p.max_overlap);
+        let rows: Vec<Vec<f32>> = plan.texts.iter().map(|t| embed(t)).collect();
+        let emb = Embeddings::from_rows(DIM, &rows).unwrap();
+        let len = |d: &[String]| d.iter().map(|s| s.len()).collect::<Vec<_>>();
+        let facts = (
+            SentenceFacts::from_lengths(&len(src)),
+            SentenceFacts::from_lengths(&len(tgt)),
+        );
+        Self { plan, emb, facts }
+    }
+
+    fn scorer(&self, p: &AlignParams) -> FineScorer<'_> {
+        let (s, t) = (&self.plan.src, &self.plan.tgt);
+        FineScorer::new(&self.emb, s, t, &self.facts.0, &self.facts.1, p)
+    }
+}
+
 fn pairs(s: &[(&[usize], &[usize])]) -> Pairs {
     s.iter().map(|(a, b)| (a.to_vec(), b.to_vec())).collect()
 }
@@ -396,15 +422,8 @@ fn moved_takes_a_member_out_of_a_merge() {
     let src = doc(&[&[0], &[1], &[2], &[3], &[4], &[5], &[6]]);
     let tgt = doc(&[&[0], &[1], &[2], &[4], &[5], &[3], &[6]]);
     let p = params();
-    let plan = OverlapPlan::new(&src, &tgt, p.max_overlap);
-    let rows: Vec<Vec<f32>> = plan.texts.iter().map(|t| embed(t)).collect();
-    let emb = Embeddings::from_rows(DIM, &rows).unwrap();
-    let len = |d: &[String]| d.iter().map(|s| s.len()).collect::<Vec<_>>();
-    let (sf, tf) = (
-        SentenceFacts::from_lengths(&len(&src)),
-        SentenceFacts::from_lengths(&len(&tgt)),
-    );
-    let fine = FineScorer::new(&emb, &plan.src, &plan.tgt, &sf, &tf, &p);
+    let inputs = Inputs::new(&src, &tgt, &p);
+    let fine = inputs.scorer(&p);
     let path: Vec<Span> = vec![
         (0..1, 0..1),
         (1..2, 1..2),
@@ -424,11 +443,8 @@ fn moved_takes_a_member_out_of_a_merge() {
     want[5] = (5..6, 4..5);
     assert_eq!(members, want);
     // A source sentence at the end of a merged side goes next to what is left of its link.
-    let (src2, tgt2) = (tgt.clone(), src.clone());
-    let plan = OverlapPlan::new(&src2, &tgt2, p.max_overlap);
-    let rows: Vec<Vec<f32>> = plan.texts.iter().map(|t| embed(t)).collect();
-    let emb = Embeddings::from_rows(DIM, &rows).unwrap();
-    let fine = FineScorer::new(&emb, &plan.src, &plan.tgt, &tf, &sf, &p);
+    let inputs = Inputs::new(&tgt, &src, &p);
+    let fine = inputs.scorer(&p);
     let mut swapped: Vec<Span> = path.iter().map(|(s, t)| (t.clone(), s.clone())).collect();
     swapped.sort_by_key(|(s, t)| (s.start, s.is_empty(), t.start));
     fine.pair_moved(&mut swapped, 20, 0.05, true);
@@ -539,19 +555,11 @@ fn summed_view_and_margin_features() {
     let src = doc(&[&[0], &[1], &[2], &[3], &[4, 5]]);
     let tgt = doc(&[&[0], &[1, 2], &[3], &[4], &[5]]);
     let p = params();
-    let plan = OverlapPlan::new(&src, &tgt, p.max_overlap);
-    let rows: Vec<Vec<f32>> = plan.texts.iter().map(|t| embed(t)).collect();
-    let emb = Embeddings::from_rows(DIM, &rows).unwrap();
-    let len = |d: &[String]| d.iter().map(|s| s.len()).collect::<Vec<_>>();
-    let (sf, tf) = (
-        SentenceFacts::from_lengths(&len(&src)),
-        SentenceFacts::from_lengths(&len(&tgt)),
-    );
-    let plain = FineScorer::new(&emb, &plan.src, &plan.tgt, &sf, &tf, &p);
+    let inputs = Inputs::new(&src, &tgt, &p);
     // Not weighed: not computed.
-    let x = plain.features(1, 2, 1, 1);
+    let x = inputs.scorer(&p).features(1, 2, 1, 1);
     assert_eq!((x[f::SUM_SIM], x[f::MARGIN], x[f::LOCAL]), (0.0, 0.0, 0.0));
-    let all = FineScorer::new(&emb, &plan.src, &plan.tgt, &sf, &tf, &p).with_all_features();
+    let all = inputs.scorer(&p).with_all_features();
     // 1-1: the two views are one vector.
     let x = all.features(0, 1, 0, 1);
     assert_eq!(x[f::SUM_SIM], x[f::SIM]);

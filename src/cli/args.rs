@@ -37,7 +37,7 @@ pub fn off_or_finite_f32(s: &str) -> Result<OffOr, String> {
     finite_f32(s).map(|v| OffOr(Some(v)))
 }
 
-/// `off`, or `WINDOW:MARGIN[:alone]` for the moved-block pass.
+/// `off`, or `WINDOW:MARGIN[:ends]` for the moved-block pass.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MovedArg(pub Option<bitalign::align::Moved>);
 
@@ -45,14 +45,14 @@ pub fn moved_arg(s: &str) -> Result<MovedArg, String> {
     if s.trim() == "off" {
         return Ok(MovedArg(None));
     }
-    let bad = || format!("'{s}' is not WINDOW:MARGIN[:alone] (e.g. 20:0.05) or 'off'");
+    let bad = || format!("'{s}' is not WINDOW:MARGIN[:ends] (e.g. 20:0.05) or 'off'");
     let mut parts = s.trim().split(':');
     let (Some(w), Some(m)) = (parts.next(), parts.next()) else {
         return Err(bad());
     };
     let members = match parts.next() {
-        None => true,
-        Some("alone") => false,
+        None => false,
+        Some("ends") => true,
         Some(_) => return Err(bad()),
     };
     if parts.next().is_some() {
@@ -88,19 +88,19 @@ pub struct ScorerArgs {
     /// Then a link with two or more sentences a side whose parts match crosswise (its
     /// first source sentences with its last target ones, and the rest with the rest) is
     /// split into those two crossing links when they are worth more than the link by X:
-    /// a monotone search can only merge two swapped sentences. `off` keeps every link
-    /// after the previous one on both sides. [default: 0]
+    /// a monotone search can only merge two swapped sentences. `off` (with `--moved off`)
+    /// keeps every link after the previous one on both sides. [default: 0]
     #[arg(long, value_name = "X|off", value_parser = off_or_finite_f32, allow_negative_numbers = true)]
     pub uncross: Option<OffOr>,
-    /// Then an unaligned sentence and a sentence of the other side at most WINDOW
+    /// Then an unaligned source sentence and an unaligned target sentence at most WINDOW
     /// sentences from each other's place on the path become a 1-1 link when it is worth
-    /// more than what they were in by MARGIN. The other sentence is unaligned too, or the
-    /// first or last sentence of a link's side of two or more, which then leaves that link
-    /// (`:alone`: unaligned sentences only). A sentence or two that the translation moved a
-    /// few sentences away is out of a monotone search's reach, which leaves the ends
-    /// unaligned or merges them into a neighbour. The link is written at the source
-    /// sentence's place. `off` leaves them. [default: 20:0.05]
-    #[arg(long, value_name = "WINDOW:MARGIN[:alone]|off", value_parser = moved_arg)]
+    /// more than leaving both out by MARGIN: a sentence or two that the translation moved
+    /// a few sentences away is out of a monotone search's reach, which leaves both ends
+    /// unaligned. With `:ends`, the other sentence may also be the first or last of a
+    /// link's side of two or more (a moved sentence merged into a neighbour), which then
+    /// leaves that link. The link is written at the source sentence's place. `off` leaves
+    /// them. [default: 20:0.05]
+    #[arg(long, value_name = "WINDOW:MARGIN[:ends]|off", value_parser = moved_arg)]
     pub moved: Option<MovedArg>,
     /// Per-document link price: a first pass counts the share of 1-1 links, and the final
     /// pass aligns with the link price lowered by W × (share − 0.589, Text+Berg dev's
