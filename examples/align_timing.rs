@@ -2,7 +2,7 @@
 //! side, on synthetic overlap embeddings with a known alignment (1-1 links with noise,
 //! 1-2/2-1 splits and insertions), so the linear-time claim is measured, not asserted.
 //!
-//!     cargo run --release --example align_timing [-- 1000 10000 50000] [--adapt 0]
+//!     cargo run --release --example align_timing [-- 1000 10000 50000] [--adapt 0] [--moved off]
 
 use bitalign::align::{align, AlignParams, DocView, OverlapIndex, SentenceFacts};
 use bitalign::embed::Embeddings;
@@ -113,13 +113,16 @@ fn rss_mib(key: &str) -> f64 {
 
 fn main() -> anyhow::Result<()> {
     // Sizes as arguments; `--adapt W` sets the per-document price's weight (0 = one pass;
-    // default: the library's).
+    // default: the library's); `--moved off` skips the moved-block pass.
     let mut p = AlignParams::default();
     let mut sizes = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "--adapt" {
             p.adapt = args.next().unwrap_or_default().parse()?;
+        } else if a == "--moved" {
+            anyhow::ensure!(args.next().as_deref() == Some("off"), "--moved off");
+            p.moved = None;
         } else {
             sizes.push(a.parse::<usize>()?);
         }
@@ -128,13 +131,14 @@ fn main() -> anyhow::Result<()> {
         sizes = vec![1000, 10_000, 50_000];
     }
     println!(
-        "threads {}, max_size {}, max_overlap {}, coarse_size {}, band {}, adapt {}",
+        "threads {}, max_size {}, max_overlap {}, coarse_size {}, band {}, adapt {}, moved {:?}",
         rayon::current_num_threads(),
         p.max_size,
         p.max_overlap,
         p.coarse_size,
         p.band,
-        p.adapt
+        p.adapt,
+        p.moved
     );
     for n in sizes {
         let mut rng = Rng(n as u64);
