@@ -419,19 +419,14 @@ fn main() -> Result<()> {
                 .collect::<Vec<_>>()
         })
         .collect();
-    // `--moved off,8:0.05`: the pass pairing a moved block's unaligned sentences (window:
-    // margin; the library's default when not given).
+    // `--moved off,8:0.05,20:0.05:ends`: the moved-block pass, as the CLI's flag (the
+    // library's default when not given).
     let moved: Vec<String> = list(
         &args,
         "moved",
-        &d.moved.as_ref().map_or("off".to_string(), |m| {
-            format!(
-                "{}:{}{}",
-                m.window,
-                m.margin,
-                if m.members { ":m" } else { "" }
-            )
-        }),
+        &d.moved
+            .as_ref()
+            .map_or("off".to_string(), |m| m.to_string()),
     );
     grid = grid
         .into_iter()
@@ -439,18 +434,7 @@ fn main() -> Result<()> {
             moved
                 .iter()
                 .map(|m| AlignParams {
-                    moved: (m != "off").then(|| {
-                        let v: Vec<&str> = m.split(':').collect();
-                        Moved {
-                            window: v[0].parse().expect("--moved window"),
-                            margin: v
-                                .get(1)
-                                .expect("--moved W:M[:m]")
-                                .parse()
-                                .expect("--moved margin"),
-                            members: v.get(2) == Some(&"m"),
-                        }
-                    }),
+                    moved: (m != "off").then(|| m.parse::<Moved>().expect("--moved")),
                     ..p.clone()
                 })
                 .collect::<Vec<_>>()
@@ -650,9 +634,7 @@ fn main() -> Result<()> {
                 .as_ref()
                 .map_or("off -".into(), |a| format!("{} {}", a.tolerance, a.member)),
             p.uncross,
-            p.moved
-                .as_ref()
-                .map_or("off".into(), |m| format!("{}:{}{}", m.window, m.margin, if m.members { ":m" } else { "" })),
+            p.moved.as_ref().map_or("off".into(), |m| m.to_string()),
             p.adapt,
             tally.scores(),
             t0.elapsed().as_secs_f32()

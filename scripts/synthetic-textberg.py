@@ -10,9 +10,9 @@ These variants give the choice other mixes of link types, with the gold carried 
   single line on one side (alternating sides), so those become 2-1 / 1-2 links;
 - `devsplit`: `devclean` with about one 1-1 link in eight whose longer side has a comma
   near its middle split there into two lines (a 1-2 / 2-1 link);
-- `devmove`: dev itself (its insertions kept) with about one link in thirty starting a
-  block of one or two 1-1 links whose French side is moved 2-8 links further on (gold
-  crossing links; a monotone aligner can only leave such a block out).
+- `devmove`: dev itself (its insertions kept) with a few blocks of one or two 1-1 links
+  whose French side is moved 2-8 links further on (7 links in 5 blocks; gold crossing
+  links, which a monotone aligner can only leave out).
 
     scripts/synthetic-textberg.py ../shared/data/textberg OUT [--seed 1]
 
@@ -48,17 +48,20 @@ def as_links(de, fr, gold):
     return [([de[i] for i in a], [fr[j] for j in b]) for a, b in gold]
 
 
-def write(out, name, links, order=None):
-    """`links` in order; the French side in `order` (link indices) when given."""
-    de, fr, gold = lay_out(links, order or range(len(links)))
+def write(out, name, links, moves=None):
+    """`links` in order; the French side in the order of `moved_order`'s result when given."""
+    order, blocks, moved = moves or (range(len(links)), 0, 0)
+    de, fr, gold = lay_out(links, order)
     for lang, sents in (("de", de), ("fr", fr)):
         with open(os.path.join(out, f"{name}.{lang}"), "w", encoding="utf-8") as f:
             f.write("".join(s + "\n" for s in sents))
     with open(os.path.join(out, f"{name}.defr"), "w", encoding="utf-8") as f:
         for a, b in gold:
             f.write(f"{a}:{b}\n")
-    moved = sum(1 for k, q in enumerate(order or []) if q != k)
-    print(f"{name}: {len(de)} x {len(fr)} sentences, {len(gold)} links, {moved} out of place")
+    print(
+        f"{name}: {len(de)} x {len(fr)} sentences, {len(gold)} links"
+        + (f", {moved} in {blocks} moved blocks" if blocks else "")
+    )
 
 
 def split_at_comma(s):

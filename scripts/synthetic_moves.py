@@ -5,8 +5,11 @@ the original, which a monotone aligner can only leave unaligned."""
 
 def moved_order(links, rng, share):
     """Target-side order of `links` (each `(src_texts, tgt_texts)`): about `share` of the
-    positions start a block of one or two 1-1 links moved 2-8 links further on."""
+    positions start a block of one or two 1-1 links moved 2-8 links further on (positions
+    after a move, and blocks with other than 1-1 links, are skipped). Also returns the
+    number of blocks and of links moved."""
     order = list(range(len(links)))
+    blocks = moved = 0
     k = 0
     while k < len(order) - 12:
         size = rng.choice((1, 2))
@@ -15,10 +18,11 @@ def moved_order(links, rng, share):
             d = rng.randint(2, 8)
             del order[k : k + size]
             order[k + d : k + d] = block
+            blocks, moved = blocks + 1, moved + size
             k += size + d + 1
         else:
             k += 1
-    return order
+    return order, blocks, moved
 
 
 def lay_out(links, order):

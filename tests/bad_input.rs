@@ -307,6 +307,10 @@ fn numbers_and_flag_errors() {
         "'20' is not WINDOW:MARGIN[:ends] (e.g. 20:0.05) or 'off'",
     );
     fails_with(
+        &bitalign(&["align", "a.txt", "b.txt", "--moved", "20:0.05:all"]),
+        "'20:0.05:all' is not WINDOW:MARGIN[:ends] (e.g. 20:0.05) or 'off'",
+    );
+    fails_with(
         &bitalign(&["align", "a.txt", "b.txt", "--moved", "x:0.05"]),
         "'x' is not a window in sentences (a whole number)",
     );

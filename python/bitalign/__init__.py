@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import json
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -457,19 +458,18 @@ def align(
     if isinstance(uncross, str) and uncross != "off":
         raise ConfigError(f"uncross: '{uncross}' is not a number or 'off'")
     if isinstance(moved, str) and moved != "off":
-        raise ConfigError(f"moved: '{moved}' is not (window, margin) or 'off'")
+        raise ConfigError(f"moved: '{moved}' is not (window, margin[, 'ends']) or 'off'")
     if moved is not None and not isinstance(moved, str):
         bad = ConfigError(f"moved: {moved!r} is not (window, margin[, 'ends']) or 'off'")
         try:
             window, margin, *rest = moved
-            members = rest == ["ends"]
-            if rest not in ([], ["ends"]):
+            if rest not in ([], ["ends"]) or isinstance(window, bool):
                 raise bad
-            moved = (int(window), float(margin), members)
+            moved = (operator.index(window), float(margin), rest == ["ends"])
         except (TypeError, ValueError):
             raise bad from None
-        if moved[0] < 0:
-            raise ConfigError(f"moved: window {moved[0]} is negative")
+        if not 0 <= moved[0] < 2**64:
+            raise ConfigError(f"moved: window {moved[0]} is out of range")
     if isinstance(adapt, str) and adapt != "off":
         raise ConfigError(f"adapt: '{adapt}' is not a number or 'off'")
     m = _model(model)

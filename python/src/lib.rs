@@ -550,7 +550,7 @@ fn mine_raw(
 }
 
 /// Aligns a document with its translation; every link as a JSON record (unaligned
-/// sentences as links with an empty side), in order.
+/// sentences as links with an empty side), in source order.
 #[pyfunction]
 #[pyo3(signature = (model, src, tgt, *, presplit=false, max_size=None, max_overlap=None, threshold=None, scorer=None, absorb=None, absorb_off=false, uncross=None, uncross_off=false, moved=None, moved_off=false, adapt=None, translation=None, mt_model=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
@@ -600,11 +600,11 @@ fn align_raw(
     }
     if moved_off {
         cfg.moved = None;
-    } else if let Some((window, margin, members)) = moved {
+    } else if let Some((window, margin, ends)) = moved {
         cfg.moved = Some(bitalign::align::Moved {
             window,
             margin,
-            members,
+            ends,
         });
     }
     if let Some(w) = adapt {

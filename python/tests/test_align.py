@@ -112,7 +112,8 @@ def test_scorer_absorb_and_translation(model, part, part_links):
         bitalign.align(de, fr, model, adapt="sometimes")
     with pytest.raises(bitalign.ConfigError, match="adapt"):
         bitalign.align(de, fr, model, adapt=float("inf"))
-    for bad in ["sometimes", (20,), (20, 0.05, "members"), ("x", 0.05)]:
+    bad_moved = ["sometimes", (20,), (20, 0.05, "members"), ("x", 0.05), (20.7, 0.05), (-1, 0.05)]
+    for bad in bad_moved:
         with pytest.raises(bitalign.ConfigError, match="moved"):
             bitalign.align(de, fr, model, moved=bad)
     with pytest.raises(bitalign.ConfigError, match="moved_margin"):

@@ -60,7 +60,7 @@ impl AlignParams {
     }
 }
 
-/// The links between two documents, in order; every sentence is in exactly one.
+/// The links between two documents, in source order; every sentence is in exactly one.
 #[derive(Clone, Debug, Default)]
 pub struct Alignment {
     pub links: Vec<Link>,

@@ -41,7 +41,7 @@
 //! - **Moved-block pass.** Then an unaligned sentence and an unaligned sentence of the
 //!   other side near its place become a 1-1 link when that is worth more
 //!   ([`AlignParams::moved`], [`FineScorer::pair_moved`]): the DP leaves a moved sentence
-//!   out (or merges it into a neighbour: [`Moved::members`], not the default).
+//!   out (or merges it into a neighbour: [`Moved::ends`], not the default).
 //! - **Per-document link price.** A first pass counts the share of 1-1 links; the final
 //!   pass lowers the link price for documents with more of them than dev had (a translation
 //!   that keeps sentence boundaries) and raises it for fewer ([`AlignParams::adapt`]).
@@ -144,7 +144,8 @@ pub struct AlignParams {
     /// ([`FineScorer::absorb`]); `None` leaves the DP's path as it is.
     pub absorb: Option<Absorb>,
     /// The pass after that which splits a link into two crossing ones
-    /// ([`FineScorer::uncross`]), by this margin; `None` keeps the output monotone.
+    /// ([`FineScorer::uncross`]), by this margin; `None` (with `moved` `None` too) keeps the
+    /// output monotone.
     pub uncross: Option<f32>,
     /// The pass after that which pairs unaligned sentences of a moved block
     /// ([`FineScorer::pair_moved`]); `None` leaves them unaligned.
@@ -183,7 +184,7 @@ pub struct Moved {
     /// The other sentence may also be the first or last of a link's side of two or more
     /// (not only unaligned). Off by default: it wins on the tuning documents but makes the
     /// links' cost rank right and wrong links worse on Text+Berg test (docs/align.md).
-    pub members: bool,
+    pub ends: bool,
 }
 
 impl Default for Moved {
@@ -191,8 +192,46 @@ impl Default for Moved {
         Self {
             window: 20,
             margin: 0.05,
-            members: false,
+            ends: false,
         }
+    }
+}
+
+/// `WINDOW:MARGIN[:ends]`, the CLI's spelling (`20:0.05`).
+impl std::str::FromStr for Moved {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("'{s}' is not WINDOW:MARGIN[:ends] (e.g. 20:0.05) or 'off'");
+        let parts: Vec<&str> = s.split(':').map(str::trim).collect();
+        let (w, m, ends) = match parts[..] {
+            [w, m] => (w, m, false),
+            [w, m, "ends"] => (w, m, true),
+            _ => return Err(bad()),
+        };
+        let window = w
+            .parse::<usize>()
+            .map_err(|_| format!("'{w}' is not a window in sentences (a whole number)"))?;
+        let margin = match m.parse::<f32>() {
+            Ok(v) if v.is_finite() => v,
+            Ok(_) => return Err(format!("'{m}' is not a finite number")),
+            Err(_) => return Err(format!("'{m}' is not a number")),
+        };
+        Ok(Self {
+            window,
+            margin,
+            ends,
+        })
+    }
+}
+
+impl std::fmt::Display for Moved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.window, self.margin)?;
+        if self.ends {
+            f.write_str(":ends")?;
+        }
+        Ok(())
     }
 }
 
@@ -345,7 +384,7 @@ pub fn align_with(
             fine.uncross(&mut spans, margin);
         }
         if let Some(mv) = &p.moved {
-            fine.pair_moved(&mut spans, mv.window, mv.margin, mv.members);
+            fine.pair_moved(&mut spans, mv.window, mv.margin, mv.ends);
         }
         Ok(spans)
     };

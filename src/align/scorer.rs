@@ -362,19 +362,9 @@ impl<'a> FineScorer<'a> {
     pub fn absorb(&self, links: &mut Vec<Span>, tolerance: f32, member: f32) {
         let mut gone = vec![false; links.len()];
         for k in 0..links.len() {
-            let (src_side, x) = match (links[k].0.len(), links[k].1.len()) {
-                (1, 0) => (true, links[k].0.start),
-                (0, 1) => (false, links[k].1.start),
-                _ => continue,
-            };
-            let facts = if src_side {
-                self.src.facts
-            } else {
-                self.tgt.facts
-            };
-            if facts.is_junk(x) {
+            let Some((src_side, x)) = self.lone(&links[k]) else {
                 continue;
-            }
+            };
             let side = |l: &Span| {
                 if src_side {
                     l.0.clone()
@@ -460,16 +450,28 @@ impl<'a> FineScorer<'a> {
         *links = out;
     }
 
+    /// `(on the source side, sentence)` of an unaligned sentence that is not junk: the
+    /// passes after the DP leave junk (OCR debris, one or two characters) unaligned.
+    fn lone(&self, (s, t): &Span) -> Option<(bool, usize)> {
+        let (src, x) = match (s.len(), t.len()) {
+            (1, 0) => (true, s.start),
+            (0, 1) => (false, t.start),
+            _ => return None,
+        };
+        let facts = if src { self.src.facts } else { self.tgt.facts };
+        (!facts.is_junk(x)).then_some((src, x))
+    }
+
     /// Pass after [`Self::uncross`]: an unaligned sentence and a sentence of the other
     /// side at most `window` sentences from each other's place on the path become a 1-1
     /// link when it is worth more, by the DP's own link values, than what they were in by
     /// `margin` (best gain first, each link changed once). The other sentence is unaligned
-    /// too, or (with `members`) the first or last sentence of a side of two or more, which
+    /// too, or (with `ends`) the first or last sentence of a side of two or more, which
     /// then leaves that link. A block moved a few links away (test1's `[17]:[10]`,
     /// `[18]:[11]`) is out of a monotone DP's reach: it leaves both ends unaligned, or
     /// merges one end into a neighbouring link. The new link takes the source sentence's
     /// place, so the output stays in source order.
-    pub fn pair_moved(&self, links: &mut Vec<Span>, window: usize, margin: f32, members: bool) {
+    pub fn pair_moved(&self, links: &mut Vec<Span>, window: usize, margin: f32, ends: bool) {
         // What a sentence is in: alone, or at one end of a link's side of two or more.
         #[derive(Clone, Copy, PartialEq)]
         enum In {
@@ -480,15 +482,11 @@ impl<'a> FineScorer<'a> {
         // (link, sentence, its place on the other side, what it is in), for one side.
         let items = |src: bool| -> Vec<(usize, usize, usize, In)> {
             let mut out = Vec::new();
-            for (k, (s, t)) in links.iter().enumerate() {
-                let (this, other, facts) = if src {
-                    (s, t, self.src.facts)
-                } else {
-                    (t, s, self.tgt.facts)
-                };
-                if this.len() == 1 && other.is_empty() && !facts.is_junk(this.start) {
+            for (k, l) in links.iter().enumerate() {
+                let (this, other) = if src { (&l.0, &l.1) } else { (&l.1, &l.0) };
+                if self.lone(l).is_some_and(|(on_src, _)| on_src == src) {
                     out.push((k, this.start, other.start, In::Alone));
-                } else if members && this.len() >= 2 && !other.is_empty() {
+                } else if ends && this.len() >= 2 && !other.is_empty() {
                     out.push((k, this.start, other.start, In::First));
                     out.push((k, this.end - 1, other.end, In::Last));
                 }
@@ -515,13 +513,16 @@ impl<'a> FineScorer<'a> {
         };
         let mut gains = Vec::new();
         for &(ks, x, at_t, is) in &sources {
-            // Linear in the candidates: only targets within the window are seen.
-            let from = targets.partition_point(|&(_, y, _, _)| y + window < at_t);
-            for &(kt, y, at_s, it) in targets[from..].iter().take_while(|t| t.1 <= at_t + window) {
+            // Only the targets within the window are seen: O(n·window) after the sort.
+            let from = targets.partition_point(|&(_, y, _, _)| y.saturating_add(window) < at_t);
+            let near = targets[from..]
+                .iter()
+                .take_while(|t| t.1 <= at_t.saturating_add(window));
+            for &(kt, y, at_s, it) in near {
                 if x.abs_diff(at_s) > window || (is != In::Alone && it != In::Alone) {
                     continue;
                 }
-                let gain = self.link_value(x, 1, y, 1) + loss(ks, x, true) + loss(kt, y, false);
+                let gain = value(&(x..x + 1), &(y..y + 1)) + loss(ks, x, true) + loss(kt, y, false);
                 if gain > margin {
                     gains.push((gain, ks, kt, x, y, is));
                 }
@@ -576,6 +577,7 @@ impl LinkScorer for FineScorer<'_> {
 
 /// `r` without `x`, one of its ends.
 fn shrink(r: &Range<usize>, x: usize) -> Range<usize> {
+    debug_assert!(x == r.start || x + 1 == r.end, "{x} is not an end of {r:?}");
     if x == r.start {
         r.start + 1..r.end
     } else {

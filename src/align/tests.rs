@@ -400,6 +400,12 @@ fn moved_pairs_a_block_moved_a_few_sentences_and_keeps_insertions() {
     let mut rest = on.clone();
     rest.retain(|l| l != &(vec![3], vec![7]));
     assert_eq!(rest, off);
+    // Any window from 4 on finds them (the largest without overflowing).
+    let wide = Moved {
+        window: usize::MAX,
+        ..Moved::default()
+    };
+    assert_eq!(run_with(Some(wide)), on);
     // Too far apart for the window, or not worth the margin: left as they were.
     for moved in [
         Moved {
@@ -416,9 +422,31 @@ fn moved_pairs_a_block_moved_a_few_sentences_and_keeps_insertions() {
 }
 
 #[test]
+fn moved_parses_and_prints_the_cli_spelling() {
+    let m: Moved = "20:0.05".parse().unwrap();
+    assert_eq!(m, Moved::default());
+    assert_eq!(m.to_string(), "20:0.05");
+    let e: Moved = " 8 : 0.1 : ends".parse().unwrap();
+    assert!(e.ends);
+    assert_eq!(e.to_string(), "8:0.1:ends");
+    assert_eq!(e.to_string().parse::<Moved>().unwrap(), e);
+    for bad in [
+        "20",
+        "20:0.05:m",
+        "x:0.05",
+        "-1:0.05",
+        "20:nan",
+        "20:0.05:ends:1",
+        "",
+    ] {
+        assert!(bad.parse::<Moved>().is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn moved_takes_a_member_out_of_a_merge() {
     // Source sentence 3 is target sentence 5, merged by the path into `[5]:[4, 5]`: the pass
-    // pairs it with the unaligned source sentence (with `members`) and shrinks the merge.
+    // pairs it with the unaligned source sentence (with `ends`) and shrinks the merge.
     let src = doc(&[&[0], &[1], &[2], &[3], &[4], &[5], &[6]]);
     let tgt = doc(&[&[0], &[1], &[2], &[4], &[5], &[3], &[6]]);
     let p = params();
@@ -436,12 +464,12 @@ fn moved_takes_a_member_out_of_a_merge() {
     let mut alone = path.clone();
     fine.pair_moved(&mut alone, 20, 0.05, false);
     assert_eq!(alone, path);
-    let mut members = path.clone();
-    fine.pair_moved(&mut members, 20, 0.05, true);
+    let mut ends = path.clone();
+    fine.pair_moved(&mut ends, 20, 0.05, true);
     let mut want = path.clone();
     want[3] = (3..4, 5..6);
     want[5] = (5..6, 4..5);
-    assert_eq!(members, want);
+    assert_eq!(ends, want);
     // A source sentence at the end of a merged side goes next to what is left of its link.
     let inputs = Inputs::new(&tgt, &src, &p);
     let fine = inputs.scorer(&p);

@@ -45,29 +45,7 @@ pub fn moved_arg(s: &str) -> Result<MovedArg, String> {
     if s.trim() == "off" {
         return Ok(MovedArg(None));
     }
-    let bad = || format!("'{s}' is not WINDOW:MARGIN[:ends] (e.g. 20:0.05) or 'off'");
-    let mut parts = s.trim().split(':');
-    let (Some(w), Some(m)) = (parts.next(), parts.next()) else {
-        return Err(bad());
-    };
-    let members = match parts.next() {
-        None => false,
-        Some("ends") => true,
-        Some(_) => return Err(bad()),
-    };
-    if parts.next().is_some() {
-        return Err(bad());
-    }
-    let window = w
-        .trim()
-        .parse::<usize>()
-        .map_err(|_| format!("'{w}' is not a window in sentences (a whole number)"))?;
-    let margin = finite_f32(m)?;
-    Ok(MovedArg(Some(bitalign::align::Moved {
-        window,
-        margin,
-        members,
-    })))
+    s.parse().map(|m| MovedArg(Some(m)))
 }
 
 /// How alignments score links (`bitalign align`, `run --mode align`).

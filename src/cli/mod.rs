@@ -45,8 +45,9 @@ pub enum Command {
     /// Mine the corresponding sentences of documents in several languages, for every
     /// language pair, and write them as a parallel corpus (the main job).
     Run(run::RunArgs),
-    /// Align a document with its translation (two FILEs: source, then target): monotone
-    /// 1-1 … n-m links with insertions/deletions, in vecalign's format.
+    /// Align a document with its translation (two FILEs: source, then target): 1-1 … n-m
+    /// links with insertions/deletions in order (but for swapped or moved sentences), in
+    /// vecalign's format.
     Align(align::AlignArgs),
     /// Translate a text, one sentence per line, with a Marian (OPUS-MT) model on the CPU
     /// (--mt-model ID|DIR): one translation per line.

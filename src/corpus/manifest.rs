@@ -117,9 +117,10 @@ pub enum ParamsRecord {
         scorer: String,
         /// The absorb pass's tolerance; `null` when off.
         absorb: Option<f64>,
-        /// The crossing pass's margin; `null` when off (links strictly in order).
+        /// The crossing pass's margin; `null` when off (with `moved` null too, links strictly
+        /// in order).
         uncross: Option<f64>,
-        /// The moved-block pass, `{"window": W, "margin": M, "members": B}`; `null` when off.
+        /// The moved-block pass, `{"window": W, "margin": M, "ends": B}`; `null` when off.
         moved: Option<MovedRecord>,
         /// Weight of the per-document link price; 0 when the document is aligned once.
         adapt: f64,
@@ -135,7 +136,7 @@ pub struct MovedRecord {
     pub window: usize,
     pub margin: f64,
     /// Whether the end sentences of links may be paired too (not only unaligned ones).
-    pub members: bool,
+    pub ends: bool,
 }
 
 /// A translation file given as evidence: which document it translates, into which language.
@@ -161,7 +162,7 @@ impl ParamsRecord {
             moved: cfg.moved.as_ref().map(|m| MovedRecord {
                 window: m.window,
                 margin: decimal(m.margin),
-                members: m.members,
+                ends: m.ends,
             }),
             adapt: decimal(cfg.adapt),
             translations,
