@@ -318,6 +318,18 @@ fn numbers_and_flag_errors() {
         &bitalign(&["align", "a.txt", "b.txt", "--moved", "20:nan"]),
         "'nan' is not a finite number",
     );
+    fails_with(
+        &bitalign(&[
+            "align",
+            "a.txt",
+            "b.txt",
+            "--scorer",
+            "bertalign",
+            "--translations",
+            "mt.txt",
+        ]),
+        "--scorer bertalign does not use a translation",
+    );
     // A negative value parses (the error is then about the missing file, not the flag).
     fails_with(
         &bitalign(&[

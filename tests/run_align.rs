@@ -187,6 +187,17 @@ fn translations_are_checked_before_the_model_loads() {
         )),
         "{err}"
     );
+    // Bertalign's method has no place for a translation: refused, not ignored.
+    let err = run(&[
+        "--translations",
+        mt.to_str().unwrap(),
+        "--scorer",
+        "bertalign",
+    ]);
+    assert!(
+        err.contains("--scorer bertalign does not use a translation"),
+        "{err}"
+    );
     // Not a directory.
     let err = run(&["--translations", file.to_str().unwrap()]);
     assert!(err.contains("--translations takes a directory"), "{err}");

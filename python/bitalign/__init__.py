@@ -453,6 +453,8 @@ def align(
     source sentence (``--translations``); an empty line means none for that sentence. Or ``mt_model`` (a :class:`Translator`, repo id or
     directory) translates ``src`` here (``--mt-model``).
     """
+    if scorer == "bertalign" and (translation is not None or mt_model is not None):
+        raise ConfigError("scorer: bertalign does not use a translation (translation, mt_model)")
     if isinstance(absorb, str) and absorb != "off":
         raise ConfigError(f"absorb: '{absorb}' is not a number or 'off'")
     if isinstance(uncross, str) and uncross != "off":

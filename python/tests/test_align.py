@@ -100,6 +100,8 @@ def test_scorer_absorb_and_translation(model, part, part_links):
     mt = _lines(TB / "test2.google.fr", 30)
     with_mt = bitalign.align(*part, model, translation=mt)
     assert all(l.record["translation"] is not None for l in with_mt if l.src)
+    with pytest.raises(bitalign.ConfigError, match="bertalign does not use a translation"):
+        bitalign.align(*part, model, scorer="bertalign", translation=mt)
     with pytest.raises(bitalign.ConfigError, match="not a scorer"):
         bitalign.align(de, fr, model, scorer="vecalign")
     with pytest.raises(bitalign.ConfigError, match="absorb"):

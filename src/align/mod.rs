@@ -360,6 +360,11 @@ pub fn align_with(
                 .collect()
         };
     if p.scorer == Scorer::Bertalign {
+        // Its method has no place for a translation's evidence (nor for the passes below).
+        anyhow::ensure!(
+            mt.is_none(),
+            crate::Error::config_value("scorer", "bertalign", "does not use a translation")
+        );
         let scorer = BertalignScorer::new(emb, (src.index, src.facts), (tgt.index, tgt.facts));
         let (points, steps) = best_path(&scorer, &scorer.band(), m)
             .ok_or_else(|| anyhow::anyhow!("no alignment path found"))?;

@@ -204,6 +204,8 @@ pub fn run(a: AlignArgs, progress: &Progress) -> Result<()> {
         ..AlignConfig::default()
     });
     cfg.validate()?;
+    a.scoring
+        .check_translation(a.translations.is_some() || a.mt.mt_model.is_some())?;
     let target = target(&a)?;
     if let Some(dir) = &a.report {
         report::check_free(dir)

@@ -53,7 +53,8 @@ pub fn moved_arg(s: &str) -> Result<MovedArg, String> {
 pub struct ScorerArgs {
     /// Link scorer: `tuned` (embedding similarity, length and numbers that must match,
     /// weights chosen on Text+Berg dev; the default), `hand` (embedding similarity and
-    /// length only), or `bertalign` (bertalign's own two-pass method, for comparison).
+    /// length only), or `bertalign` (bertalign's own two-pass method, for comparison; none
+    /// of the passes below, and no translation).
     #[arg(long, value_parser = ["tuned", "hand", "bertalign"])]
     pub scorer: Option<String>,
     /// After the best path is found, an unaligned sentence joins the link next to it when
@@ -120,6 +121,18 @@ impl ScorerArgs {
             },
             ..cfg
         }
+    }
+
+    /// Refuses a translation with `--scorer bertalign`: bertalign's method has no place for
+    /// it, and ignoring it silently would misreport what the links rest on.
+    pub fn check_translation(&self, wants_mt: bool) -> anyhow::Result<()> {
+        if wants_mt && self.scorer.as_deref() == Some("bertalign") {
+            anyhow::bail!(
+                "--scorer bertalign does not use a translation: drop --translations/--mt-model, \
+                 or use --scorer tuned or hand"
+            );
+        }
+        Ok(())
     }
 
     /// Whether any flag was given (they mean nothing to mining).

@@ -447,6 +447,8 @@ fn run_align(args: RunArgs, progress: &Progress) -> Result<()> {
     });
     cfg.validate()?;
     check_translation_args(&args)?;
+    args.scoring
+        .check_translation(args.translations.is_some() || args.mt.mt_model.is_some())?;
     let out = &args.output;
     let mut writer = CorpusWriter::create(&out.out, &out.format, out.force)?;
     let docs = args.input.load(progress)?;

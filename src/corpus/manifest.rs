@@ -151,20 +151,27 @@ pub struct TranslationRecord {
 
 impl ParamsRecord {
     /// The parameters of an alignment run.
+    /// The passes after the DP are recorded as they ran: off for bertalign's method, which
+    /// has none.
     pub fn align(cfg: &crate::align::AlignConfig, translations: Vec<TranslationRecord>) -> Self {
+        let passes = cfg.scorer != crate::align::Scorer::Bertalign;
         Self::Align {
             max_size: cfg.max_size,
             max_overlap: cfg.max_overlap,
             threshold: decimal(cfg.threshold),
             scorer: cfg.scorer.name().to_string(),
-            absorb: cfg.absorb.as_ref().map(|a| decimal(a.tolerance)),
-            uncross: cfg.uncross.map(decimal),
-            moved: cfg.moved.as_ref().map(|m| MovedRecord {
+            absorb: cfg
+                .absorb
+                .as_ref()
+                .filter(|_| passes)
+                .map(|a| decimal(a.tolerance)),
+            uncross: cfg.uncross.filter(|_| passes).map(decimal),
+            moved: cfg.moved.as_ref().filter(|_| passes).map(|m| MovedRecord {
                 window: m.window,
                 margin: decimal(m.margin),
                 ends: m.ends,
             }),
-            adapt: decimal(cfg.adapt),
+            adapt: if passes { decimal(cfg.adapt) } else { 0.0 },
             translations,
         }
     }
@@ -297,5 +304,35 @@ impl EmbedManifest {
     pub fn to_json(&self) -> crate::error::Result<Vec<u8>> {
         let value = serde_json::to_value(self).map_err(anyhow::Error::from)?;
         Ok(serde_json::to_vec_pretty(&value).map_err(anyhow::Error::from)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::align::{AlignConfig, Scorer};
+
+    #[test]
+    fn align_params_record_the_passes_that_ran() {
+        let json = |cfg: &AlignConfig| serde_json::to_value(ParamsRecord::align(cfg, vec![]));
+        let ours = json(&AlignConfig::default()).unwrap();
+        assert_eq!(ours["absorb"], 0.01);
+        assert_eq!(ours["uncross"], 0.0);
+        assert_eq!(
+            ours["moved"],
+            serde_json::json!({"window": 20, "margin": 0.05, "ends": false})
+        );
+        assert_eq!(ours["adapt"], 0.05);
+        // Bertalign's method has no passes after its DP.
+        let bertalign = AlignConfig {
+            scorer: Scorer::Bertalign,
+            ..AlignConfig::default()
+        };
+        let theirs = json(&bertalign).unwrap();
+        assert_eq!(theirs["scorer"], "bertalign");
+        for key in ["absorb", "uncross", "moved"] {
+            assert!(theirs[key].is_null(), "{key}: {theirs}");
+        }
+        assert_eq!(theirs["adapt"], 0.0);
     }
 }
