@@ -400,46 +400,32 @@ fn main() -> Result<()> {
             out
         })
         .collect();
-    // `--uncross off,0,0.02`: the crossing pass after that, by a margin (off = none;
-    // the library's default when not given).
-    let uncross: Vec<String> = list(
-        &args,
-        "uncross",
-        &d.uncross.map_or("off".to_string(), |m| m.to_string()),
-    );
-    grid = grid
-        .into_iter()
-        .flat_map(|p| {
-            uncross
+    // An axis whose value may be `off` (None); the library's default when not given.
+    macro_rules! off_axis {
+        ($key:literal, $field:ident, $t:ty) => {
+            let default = d
+                .$field
+                .as_ref()
+                .map_or("off".to_string(), |v| v.to_string());
+            let values: Vec<Option<$t>> = list::<String>(&args, $key, &default)
                 .iter()
-                .map(|u| AlignParams {
-                    uncross: (u != "off").then(|| u.parse().expect("--uncross")),
-                    ..p.clone()
+                .map(|v| (v != "off").then(|| v.parse::<$t>().expect($key)))
+                .collect();
+            grid = grid
+                .into_iter()
+                .flat_map(|p| {
+                    values.iter().map(move |v| AlignParams {
+                        $field: v.clone(),
+                        ..p.clone()
+                    })
                 })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    // `--moved off,8:0.05,20:0.05:ends`: the moved-block pass, as the CLI's flag (the
-    // library's default when not given).
-    let moved: Vec<String> = list(
-        &args,
-        "moved",
-        &d.moved
-            .as_ref()
-            .map_or("off".to_string(), |m| m.to_string()),
-    );
-    grid = grid
-        .into_iter()
-        .flat_map(|p| {
-            moved
-                .iter()
-                .map(|m| AlignParams {
-                    moved: (m != "off").then(|| m.parse::<Moved>().expect("--moved")),
-                    ..p.clone()
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
+                .collect();
+        };
+    }
+    // `--uncross off,0,0.02`: the crossing pass after that, by a margin.
+    off_axis!("uncross", uncross, f32);
+    // `--moved off,8:0.05,20:0.05:ends`: the moved-block pass, as the CLI's flag.
+    off_axis!("moved", moved, Moved);
     // `--feature NAME --values a,b`: the hand-set weights with one feature's weight varied
     // (`--base tuned` varies the default weights instead).
     if let Some(name) = args.get("feature") {
